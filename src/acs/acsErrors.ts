@@ -1,0 +1,50 @@
+// What went wrong with a call to ACS, classified for the caller. The error handler maps each
+// kind to a status and a problem code; the upstream body is never passed on.
+export type AcsFailureKind =
+  | 'throttled' // 429: ACS throttles this resource
+  | 'unavailable' // 5xx, timeout, network: try again later
+  | 'identity_missing' // 404: the stored identity no longer exists
+  | 'identity_not_owned' // 401 IdentityNotOwned: the identity belongs to another resource
+  | 'rejected'; // any other refusal: our credentials or request were refused
+
+export class AcsError extends Error {
+  constructor(
+    readonly kind: AcsFailureKind,
+    readonly operation: string,
+    readonly retryAfterSeconds: number | undefined,
+    readonly upstreamStatus: number | undefined,
+    cause: unknown,
+  ) {
+    super(`ACS ${operation} failed: ${kind}${upstreamStatus ? ` (HTTP ${upstreamStatus})` : ''}`, { cause });
+    this.name = 'AcsError';
+  }
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = { throttled: 10, unavailable: 5 } as const;
+
+function retryAfterOf(error: { response?: { headers?: { get(name: string): string | undefined } } }): number | undefined {
+  const value = error.response?.headers?.get('retry-after');
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Classifies whatever the ACS SDK threw (RestError, AbortError, network error). */
+export function classifyAcsError(operation: string, error: unknown): AcsError {
+  const { name, statusCode, code } = (error ?? {}) as { name?: string; statusCode?: number; code?: string };
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new AcsError('unavailable', operation, DEFAULT_RETRY_AFTER_SECONDS.unavailable, undefined, error);
+  }
+  const kind: AcsFailureKind =
+    statusCode === 429 ? 'throttled'
+    : statusCode === undefined || statusCode >= 500 ? 'unavailable'
+    : statusCode === 404 ? 'identity_missing'
+    : code === 'IdentityNotOwned' ? 'identity_not_owned'
+    : 'rejected';
+  const retryAfter = kind === 'throttled' || kind === 'unavailable'
+    ? retryAfterOf(error as Parameters<typeof retryAfterOf>[0]) ?? DEFAULT_RETRY_AFTER_SECONDS[kind]
+    : undefined;
+  return new AcsError(kind, operation, retryAfter, statusCode, error);
+}

@@ -1,0 +1,87 @@
+// The service as a Fastify instance built from an explicit configuration: routes, validation
+// and serialization come from openapi.yaml (fastify-openapi-glue), handlers are matched to the
+// contract's operationIds, and /api routes authenticate in onRequest, before any validation.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import openapiGlue from 'fastify-openapi-glue';
+import type { Config } from './config.js';
+import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
+import acs from './plugins/acs.js';
+import authentication from './plugins/authentication.js';
+import database from './plugins/database.js';
+import deletionRetries from './plugins/deletionRetries.js';
+import documentation from './plugins/documentation.js';
+import problemDetails from './plugins/problemDetails.js';
+import { healthHandlers } from './routes/healthRoutes.js';
+import { tokenHandlers } from './routes/tokenRoutes.js';
+import { userHandlers } from './routes/userRoutes.js';
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Never log credentials, whatever a later log call includes. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers["teams-user-aad-token"]',
+  'headers.authorization',
+  'headers["teams-user-aad-token"]',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+];
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Whether an operation of the contract requires a bearer token (its `security`, or the default). */
+function requiresAuthentication(contract: Record<string, any>, path: string, method: string): boolean {
+  const security: unknown[] = contract.paths?.[path]?.[method.toLowerCase()]?.security ?? contract.security ?? [];
+  return security.some((requirement) => Object.keys(requirement as object).length > 0);
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    // A client may bring its own request id for correlation, if it is a plain short string.
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 16 * 1024,
+    return503OnClosing: true,
+  });
+
+  const contract = loadContract();
+  await app.register(problemDetails, { requiredScope: config.auth.requiredScope });
+  await app.register(database, { config });
+  await app.register(acs, { config: config.acs });
+  await app.register(authentication, { auth: config.auth });
+  await app.register(deletionRetries, { config: config.deletions });
+  await app.register(documentation, { contract });
+
+  const handlers: OperationHandlers = {
+    ...tokenHandlers(config.acs),
+    ...userHandlers(config.deletions),
+    ...healthHandlers(),
+  };
+  await app.register(openapiGlue, {
+    specification: structuredClone(contract),
+    operationResolver: (operationId: string, method: string, path: string) => {
+      const handler = handlers[operationId as OperationId];
+      if (!handler) throw new Error(`openapi.yaml names operation ${operationId}, which has no handler`);
+      return {
+        handler: handler as never,
+        onRequest: requiresAuthentication(contract, path, method) ? [app.authenticate] : [],
+      } as never;
+    },
+  });
+
+  // Read the signing keys early, so the first request and /readyz need not wait for them.
+  app.addHook('onReady', async () => {
+    app.signingKeys.load().catch((error: unknown) => app.log.warn({ err: error }, 'signing keys not loaded yet'));
+  });
+  return app;
+}

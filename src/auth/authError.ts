@@ -1,0 +1,19 @@
+// A refused caller. The error handler turns it into 401/403 problem+json with an RFC 6750
+// `WWW-Authenticate` challenge; the description is safe to show (it names no key or secret).
+export class AuthError extends Error {
+  constructor(
+    readonly status: 401 | 403,
+    readonly description: string,
+  ) {
+    super(description);
+    this.name = 'AuthError';
+  }
+
+  static invalidToken(description: string): AuthError {
+    return new AuthError(401, description);
+  }
+
+  static insufficientScope(description: string): AuthError {
+    return new AuthError(403, description);
+  }
+}

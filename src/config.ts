@@ -1,0 +1,217 @@
+// Configuration: read from the environment once at start, validated, and turned into a typed,
+// frozen object. Every variable is documented in .env.example.
+import { envSchema } from 'env-schema';
+import { ACS_SCOPES, type AcsScope } from './acs/acsScopes.js';
+
+export interface AcsConfig {
+  connectionString: string;
+  /** The ACS endpoint taken from the connection string (validated: https, or http on loopback). */
+  endpoint: URL;
+  defaultScopes: AcsScope[];
+  allowedScopes: AcsScope[];
+  tokenTtlMinutes: number;
+  autoCreateIdentity: boolean;
+  requestTimeoutMs: number;
+}
+
+export interface AuthConfig {
+  /** e.g. https://login.microsoftonline.com, without a trailing slash. */
+  authorityHost: string;
+  /** Tenants (GUIDs, lower case) whose users may call the API. */
+  allowedTenants: string[];
+  clientId: string;
+  clientSecret: string | undefined;
+  /** Accepted `aud` values: the client id plus AUTH_AUDIENCE. */
+  audiences: string[];
+  requiredScope: string;
+  clockToleranceSeconds: number;
+  /** Minimum time between two key-set refreshes caused by an unknown `kid`. */
+  unknownKeyRefreshCooldownSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  databaseUrl: string;
+  databasePoolMax: number;
+  databaseTimeoutMs: number;
+  migrateOnStart: boolean;
+  deletions: {
+    /** How often a replica looks for queued ACS deletions that are due. */
+    retryIntervalSeconds: number;
+    /** How long a deletion being tried belongs to the replica trying it. */
+    leaseSeconds: number;
+  };
+  acs: AcsConfig;
+  auth: AuthConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** True for hosts that never leave this machine: http:// is allowed only to them. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+const envJsonSchema = {
+  type: 'object',
+  required: ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_ID'],
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    DATABASE_POOL_MAX: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+    DATABASE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+    MIGRATE_ON_START: { type: 'boolean', default: false },
+    ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
+    ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
+    ACS_ALLOWED_SCOPES: { type: 'string' },
+    ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: 60, maximum: 1440, default: 60 },
+    ACS_AUTO_CREATE_IDENTITY: { type: 'boolean', default: true },
+    ACS_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+    ACS_DELETION_RETRY_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+    AZURE_TENANT_ID: { type: 'string', pattern: GUID.source },
+    AUTH_ALLOWED_TENANTS: { type: 'string' },
+    AZURE_CLIENT_ID: { type: 'string', minLength: 1 },
+    AZURE_CLIENT_SECRET: { type: 'string' },
+    AZURE_AUTHORITY_HOST: { type: 'string', pattern: '^https?://[^/?#]+/?$', default: 'https://login.microsoftonline.com' },
+    AUTH_AUDIENCE: { type: 'string' },
+    AUTH_REQUIRED_SCOPE: { type: 'string', pattern: '^[^\\s]+$', default: 'access_as_user' },
+    AUTH_CLOCK_TOLERANCE_SECONDS: { type: 'integer', minimum: 0, maximum: 300, default: 120 },
+    AUTH_KEY_REFRESH_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+  },
+} as const;
+
+type RawEnv = {
+  PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
+  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; ACS_CONNECTION_STRING: string;
+  ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
+  ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number;
+  ACS_DELETION_RETRY_INTERVAL_SECONDS: number; AZURE_TENANT_ID?: string;
+  AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
+  AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
+  AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
+};
+
+/** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
+function describeSchemaErrors(errors: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }>): string[] {
+  return errors.map((e) => {
+    if (e.params.missingProperty) return `${String(e.params.missingProperty)} is required`;
+    return `${e.instancePath.replace(/^\//, '')} ${e.message ?? 'is invalid'}`;
+  });
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function parseScopes(name: string, value: string, problems: string[]): AcsScope[] {
+  const scopes = splitList(value);
+  const unknown = scopes.filter((s) => !(ACS_SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0) problems.push(`${name} has unknown ACS scopes: ${unknown.join(', ')} (known: ${ACS_SCOPES.join(', ')})`);
+  if (scopes.length === 0) problems.push(`${name} must name at least one ACS scope`);
+  return scopes as AcsScope[];
+}
+
+/** Reads `endpoint=…;accesskey=…` and checks the endpoint's scheme. */
+function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
+  const parts = new Map(
+    connectionString.split(';').filter(Boolean).map((kv) => {
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i).trim().toLowerCase(), kv.slice(i + 1).trim()] as const;
+    }),
+  );
+  const endpoint = parts.get('endpoint');
+  const fallback = new URL('https://invalid.invalid');
+  if (!endpoint || !parts.get('accesskey')) {
+    problems.push('ACS_CONNECTION_STRING must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<key>');
+    return fallback;
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    problems.push('ACS_CONNECTION_STRING has an endpoint that is not a URL');
+    return fallback;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push('ACS_CONNECTION_STRING endpoint must be https:// (http:// only on a loopback host)');
+  }
+  return url;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: RawEnv;
+  try {
+    // A copy: env-schema writes defaults into the object it validates.
+    raw = envSchema<RawEnv>({ schema: envJsonSchema, data: { ...env }, dotenv: false });
+  } catch (error) {
+    const errors = (error as { errors?: Parameters<typeof describeSchemaErrors>[0] }).errors;
+    throw new ConfigError(errors ? describeSchemaErrors(errors) : [(error as Error).message]);
+  }
+
+  const problems: string[] = [];
+  const allowedTenants = [...new Set([
+    ...(raw.AZURE_TENANT_ID ? [raw.AZURE_TENANT_ID] : []),
+    ...splitList(raw.AUTH_ALLOWED_TENANTS),
+  ].map((t) => t.toLowerCase()))];
+  if (allowedTenants.length === 0) problems.push('AZURE_TENANT_ID (or AUTH_ALLOWED_TENANTS) is required');
+  for (const t of allowedTenants) if (!GUID.test(t)) problems.push(`AUTH_ALLOWED_TENANTS entry "${t}" is not a tenant GUID`);
+
+  const authorityHost = raw.AZURE_AUTHORITY_HOST.replace(/\/$/, '');
+  const authorityUrl = new URL(authorityHost);
+  if (authorityUrl.protocol !== 'https:' && !isLoopbackHost(authorityUrl.hostname)) {
+    problems.push('AZURE_AUTHORITY_HOST must be https:// (http:// only on a loopback host)');
+  }
+
+  const defaultScopes = parseScopes('ACS_TOKEN_SCOPES', raw.ACS_TOKEN_SCOPES, problems);
+  const allowedScopes = raw.ACS_ALLOWED_SCOPES === undefined ? defaultScopes : parseScopes('ACS_ALLOWED_SCOPES', raw.ACS_ALLOWED_SCOPES, problems);
+  const notAllowed = defaultScopes.filter((s) => !allowedScopes.includes(s));
+  if (notAllowed.length > 0) problems.push(`ACS_TOKEN_SCOPES has scopes that ACS_ALLOWED_SCOPES does not allow: ${notAllowed.join(', ')}`);
+
+  const endpoint = parseAcsEndpoint(raw.ACS_CONNECTION_STRING, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port: raw.PORT,
+    host: raw.HOST,
+    logLevel: raw.LOG_LEVEL,
+    databaseUrl: raw.DATABASE_URL,
+    databasePoolMax: raw.DATABASE_POOL_MAX,
+    databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
+    migrateOnStart: raw.MIGRATE_ON_START,
+    deletions: Object.freeze({
+      retryIntervalSeconds: raw.ACS_DELETION_RETRY_INTERVAL_SECONDS,
+      leaseSeconds: Math.max(60, raw.ACS_DELETION_RETRY_INTERVAL_SECONDS * 2),
+    }),
+    acs: Object.freeze({
+      connectionString: raw.ACS_CONNECTION_STRING,
+      endpoint,
+      defaultScopes,
+      allowedScopes,
+      tokenTtlMinutes: raw.ACS_TOKEN_TTL_MINUTES,
+      autoCreateIdentity: raw.ACS_AUTO_CREATE_IDENTITY,
+      requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
+    }),
+    auth: Object.freeze({
+      authorityHost,
+      allowedTenants,
+      clientId: raw.AZURE_CLIENT_ID,
+      clientSecret: raw.AZURE_CLIENT_SECRET || undefined,
+      audiences: [...new Set([raw.AZURE_CLIENT_ID, ...splitList(raw.AUTH_AUDIENCE)])],
+      requiredScope: raw.AUTH_REQUIRED_SCOPE,
+      clockToleranceSeconds: raw.AUTH_CLOCK_TOLERANCE_SECONDS,
+      unknownKeyRefreshCooldownSeconds: raw.AUTH_KEY_REFRESH_COOLDOWN_SECONDS,
+    }),
+  });
+}

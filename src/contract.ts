@@ -1,0 +1,32 @@
+// The contract (openapi.yaml) at run time, and the types that bind handlers to it: a handler
+// for operation X may only answer the statuses and bodies openapi.yaml lists for X.
+import { readFileSync } from 'node:fs';
+import type { RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface, RouteHandlerMethod } from 'fastify';
+import { parse } from 'yaml';
+import type { operations } from './generated/api-types.js';
+import { projectFile } from './projectFiles.js';
+
+export type OperationId = keyof operations;
+
+/** openapi.yaml, parsed. Callers that change it must clone it first. */
+export function loadContract(): Record<string, unknown> {
+  return parse(readFileSync(projectFile('openapi.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+type Responses<Op extends OperationId> = operations[Op]['responses'];
+type BodyOf<R> = R extends { content: infer C } ? C[keyof C] : undefined;
+
+/** Fastify's route generic for an operation: its query string and its replies by status. */
+export interface RouteOf<Op extends OperationId> extends RouteGenericInterface {
+  Querystring: NonNullable<operations[Op]['parameters']['query']>;
+  Reply: { [Status in keyof Responses<Op>]: BodyOf<Responses<Op>[Status]> };
+}
+
+export type OperationHandler<Op extends OperationId> = RouteHandlerMethod<
+  RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, RouteOf<Op>
+>;
+
+/** One handler per operation of the contract: a missing or extra one is a type error. */
+export type OperationHandlers = { [Op in OperationId]: OperationHandler<Op> };
+
+export type Schemas = import('./generated/api-types.js').components['schemas'];

@@ -1,0 +1,157 @@
+// The mapping user → ACS identity, and the queue of ACS identities still to be deleted.
+// The database decides who creates a user's identity: concurrent first requests (on any
+// replica) serialise on a transaction-level advisory lock keyed by the user, so only one of
+// them calls ACS and the others read its result.
+import type pg from 'pg';
+import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import { classifyDatabaseError } from './databaseErrors.js';
+
+export interface StoredIdentity {
+  acsUserId: string;
+  createdAt: Date;
+}
+
+export interface PendingDeletion {
+  acsUserId: string;
+  attempts: number;
+}
+
+interface IdentityRow {
+  acs_user_id: string;
+  created_at: Date;
+}
+
+const toIdentity = (row: IdentityRow): StoredIdentity => ({ acsUserId: row.acs_user_id, createdAt: row.created_at });
+
+// Namespaces the advisory-lock keys of user creation (pg_advisory_xact_lock(int, int)).
+const CREATE_LOCK_NAMESPACE = 7_310;
+
+export class IdentityStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
+    try {
+      const { rows } = await this.pool.query<IdentityRow>(
+        'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
+        [user.tenantId, user.objectId],
+      );
+      return rows[0] && toIdentity(rows[0]);
+    } catch (error) {
+      return classifyDatabaseError(error);
+    }
+  }
+
+  /**
+   * For a user that `find` found without an identity: creates it with `create`, unless another
+   * request did meanwhile. `create` runs at most once per user at a time, across all replicas.
+   * When storing fails after `create` succeeded, `discard` gets the new ACS id so that it is
+   * not left behind.
+   */
+  async createIfAbsent<T extends { acsUserId: string }>(
+    user: AuthenticatedUser,
+    create: () => Promise<T>,
+    discard: (acsUserId: string) => Promise<void>,
+  ): Promise<{ identity: StoredIdentity; created?: T }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      return classifyDatabaseError(error);
+    }
+    let created: T | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`]);
+      const { rows } = await client.query<IdentityRow>(
+        'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
+        [user.tenantId, user.objectId],
+      );
+      if (rows[0]) {
+        await client.query('COMMIT');
+        return { identity: toIdentity(rows[0]) };
+      }
+      created = await create();
+      const inserted = await client.query<IdentityRow>(
+        'INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING acs_user_id, created_at',
+        [user.tenantId, user.objectId, created.acsUserId],
+      );
+      await client.query('COMMIT');
+      return { identity: toIdentity(inserted.rows[0]!), created };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (created) await discard(created.acsUserId).catch(() => undefined);
+      return classifyDatabaseError(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Removes the user's mapping and, in the same transaction, queues its ACS identity for
+   * deletion. From then on the user gets a new identity; the old one cannot be forgotten.
+   * The caller tries the deletion at once; background retries start after `leaseSeconds`.
+   */
+  async detachForDeletion(user: AuthenticatedUser, leaseSeconds: number): Promise<string | undefined> {
+    try {
+      const { rows } = await this.pool.query<{ acs_user_id: string }>(
+        `WITH detached AS (
+           DELETE FROM acs_identities WHERE tenant_id = $1 AND object_id = $2 RETURNING acs_user_id
+         )
+         INSERT INTO acs_identity_deletions (acs_user_id, next_attempt_at)
+         SELECT acs_user_id, now() + make_interval(secs => $3) FROM detached
+         ON CONFLICT (acs_user_id) DO NOTHING
+         RETURNING acs_user_id`,
+        [user.tenantId, user.objectId, leaseSeconds],
+      );
+      return rows[0]?.acs_user_id;
+    } catch (error) {
+      return classifyDatabaseError(error);
+    }
+  }
+
+  /** ACS confirmed the deletion (or no longer knows the identity): forget it. */
+  async completeDeletion(acsUserId: string): Promise<void> {
+    try {
+      await this.pool.query('DELETE FROM acs_identity_deletions WHERE acs_user_id = $1', [acsUserId]);
+    } catch (error) {
+      classifyDatabaseError(error);
+    }
+  }
+
+  /** Records a failed attempt; the next one is due after `retryAfterSeconds`. */
+  async deferDeletion(acsUserId: string, reason: string, retryAfterSeconds: number): Promise<void> {
+    try {
+      await this.pool.query(
+        `UPDATE acs_identity_deletions
+            SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+          WHERE acs_user_id = $1`,
+        [acsUserId, reason.slice(0, 500), retryAfterSeconds],
+      );
+    } catch (error) {
+      classifyDatabaseError(error);
+    }
+  }
+
+  /**
+   * Claims up to `limit` deletions that are due, pushing their next attempt `leaseSeconds`
+   * ahead so that another replica does not take them meanwhile.
+   */
+  async claimDueDeletions(limit: number, leaseSeconds: number): Promise<PendingDeletion[]> {
+    try {
+      const { rows } = await this.pool.query<{ acs_user_id: string; attempts: number }>(
+        `UPDATE acs_identity_deletions SET next_attempt_at = now() + make_interval(secs => $2)
+          WHERE acs_user_id IN (
+            SELECT acs_user_id FROM acs_identity_deletions
+             WHERE next_attempt_at <= now()
+             ORDER BY next_attempt_at
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED)
+          RETURNING acs_user_id, attempts`,
+        [limit, leaseSeconds],
+      );
+      return rows.map((row) => ({ acsUserId: row.acs_user_id, attempts: row.attempts }));
+    } catch (error) {
+      return classifyDatabaseError(error);
+    }
+  }
+}

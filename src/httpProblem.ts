@@ -1,0 +1,17 @@
+// An answer that is not a success, raised by a handler and sent by the error handler as
+// application/problem+json (RFC 9457). `code` is the stable name clients switch on.
+import type { Schemas } from './contract.js';
+
+export type InvalidParam = Schemas['InvalidParam'];
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly extra: { errors?: InvalidParam[]; retryAfterSeconds?: number; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}

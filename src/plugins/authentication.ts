@@ -1,0 +1,76 @@
+// Authentication of callers (DESIGN §3): `app.authenticate` is the onRequest hook of every
+// /api route. @fastify/jwt (fast-jwt) verifies the RS256 signature, exp/nbf, issuer and
+// audience; EntraIssuer decides, before any key lookup, whether the token could be acceptable
+// at all, and afterwards who the caller is.
+import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyRequest } from 'fastify';
+import type { AuthConfig } from '../config.js';
+import { AuthError } from '../auth/authError.js';
+import { extractBearerToken } from '../auth/bearerToken.js';
+import { KeySetUnavailableError, SigningKeys } from '../auth/signingKeys.js';
+import { EntraIssuer, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: Record<string, unknown>;
+    user: AuthenticatedUser;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest) => Promise<void>;
+    signingKeys: SigningKeys;
+  }
+}
+
+// fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
+const DESCRIPTIONS: Record<string, string> = {
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired.',
+  FAST_JWT_INACTIVE: 'The token is not valid yet.',
+  FAST_JWT_MISSING_SIGNATURE: 'The token is not signed.',
+  FAST_JWT_INVALID_ALGORITHM: 'The token must be signed with RS256.',
+};
+
+function toAuthError(error: unknown): Error {
+  if (error instanceof AuthError || error instanceof KeySetUnavailableError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  const description = (code && DESCRIPTIONS[code])
+    ?? (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message ? `The token is invalid: ${message}` : 'The token is invalid.');
+  return AuthError.invalidToken(description);
+}
+
+export default fp(async function authentication(app, { auth }: { auth: AuthConfig }) {
+  const issuer = new EntraIssuer(auth);
+  const signingKeys = new SigningKeys(auth);
+
+  await app.register(fastifyJwt, {
+    decode: { complete: true },
+    secret: async (_request: FastifyRequest, token: unknown) => {
+      const { tenantId, kid } = issuer.tenantToVerify(token as DecodedJwt);
+      return signingKeys.publicKeyFor(tenantId, kid);
+    },
+    verify: {
+      algorithms: ['RS256'],
+      allowedIss: issuer.rules.allowedIss,
+      allowedAud: issuer.rules.allowedAud,
+      requiredClaims: issuer.rules.requiredClaims,
+      clockTolerance: issuer.rules.clockToleranceMs,
+      extractToken: extractBearerToken,
+    },
+    // fast-jwt's messages name the failed check (signature, aud, iss) and nothing secret.
+    messages: { authorizationTokenInvalid: (error: Error) => error.message },
+  });
+
+  app.decorate('signingKeys', signingKeys);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = (await request.jwtVerify()) as unknown as Record<string, unknown>;
+    } catch (error) {
+      throw toAuthError(error);
+    }
+    request.user = issuer.authenticatedUser(payload);
+  });
+}, { name: 'authentication' });

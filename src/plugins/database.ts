@@ -1,0 +1,32 @@
+// The PostgreSQL pool and the identity store, closed with the app. Migrations run here only
+// when MIGRATE_ON_START=true; otherwise `npm run migrate` (a release step) applies them.
+import fp from 'fastify-plugin';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { IdentityStore } from '../db/identityStore.js';
+import { migrate } from '../db/migrations.js';
+import { createPool } from '../db/pool.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pool: pg.Pool;
+    identityStore: IdentityStore;
+  }
+}
+
+export default fp(async function database(app, { config }: { config: Config }) {
+  const pool = createPool({
+    connectionString: config.databaseUrl,
+    max: config.databasePoolMax,
+    timeoutMs: config.databaseTimeoutMs,
+    // Creation holds a transaction open across one ACS call.
+    idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs,
+  });
+  app.addHook('onClose', () => pool.end());
+  if (config.migrateOnStart) {
+    const applied = await migrate(pool);
+    app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
+  }
+  app.decorate('pool', pool);
+  app.decorate('identityStore', new IdentityStore(pool));
+}, { name: 'database' });

@@ -1,0 +1,52 @@
+// Retries the ACS deletions that could not be done when the user asked (DELETE /api/user
+// answered 202). Any replica may take a due deletion; a claim is a lease in the database, so
+// two replicas do not work on the same one, and a replica that dies mid-way loses nothing.
+import fp from 'fastify-plugin';
+import { AcsError } from '../acs/acsErrors.js';
+import type { Config } from '../config.js';
+
+const BATCH_SIZE = 20;
+const MAX_BACKOFF_SECONDS = 3600;
+
+export default fp(async function deletionRetries(app, { config }: { config: Config['deletions'] }) {
+  const { retryIntervalSeconds: intervalSeconds, leaseSeconds } = config;
+  let running: Promise<void> | undefined;
+
+  async function retryDueDeletions(): Promise<void> {
+    const due = await app.identityStore.claimDueDeletions(BATCH_SIZE, leaseSeconds);
+    for (const { acsUserId, attempts } of due) {
+      try {
+        await app.acs.deleteIdentity(acsUserId);
+        await app.identityStore.completeDeletion(acsUserId);
+        app.log.info({ attempts: attempts + 1 }, 'queued ACS identity deletion completed');
+      } catch (error) {
+        const backoff = Math.min(MAX_BACKOFF_SECONDS, intervalSeconds * 2 ** Math.min(attempts, 12));
+        const retryAfter = error instanceof AcsError ? Math.max(backoff, error.retryAfterSeconds ?? 0) : backoff;
+        await app.identityStore.deferDeletion(acsUserId, error instanceof Error ? error.message : 'failed', retryAfter);
+        app.log.warn({ attempts: attempts + 1, retryAfter }, 'queued ACS identity deletion failed again');
+      }
+    }
+  }
+
+  const timer = setInterval(() => {
+    if (running) return;
+    running = retryDueDeletions()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'deletion retry pass failed'))
+      .finally(() => { running = undefined; });
+  }, intervalSeconds * 1000);
+  timer.unref();
+
+  app.decorate('retryDueDeletions', retryDueDeletions);
+  // preClose: before the database plugin's onClose ends the pool this pass may still use.
+  app.addHook('preClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}, { name: 'deletion-retries', dependencies: ['database', 'acs'] });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Runs one retry pass now (the timer runs them every interval). */
+    retryDueDeletions: () => Promise<void>;
+  }
+}

@@ -1,0 +1,44 @@
+// getToken and revokeTokens: ACS tokens for the caller's identity.
+import type { AcsConfig } from '../config.js';
+import type { OperationHandler } from '../contract.js';
+import { HttpProblem } from '../httpProblem.js';
+import { tokenRequest } from './tokenRequest.js';
+
+export const IDENTITY_NOT_FOUND = 'This user has no ACS identity yet; create it with POST /api/user.';
+
+export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
+  return {
+    async getToken(request, reply) {
+      const { scopes, expiresInMinutes } = tokenRequest(request.query, acsConfig);
+      const { identityStore, acs } = request.server;
+      const user = request.user;
+
+      let identity = await identityStore.find(user);
+      // A new identity comes with its first token: one ACS call, not two.
+      let issued: { token: string; expiresOn: Date } | undefined;
+      if (!identity) {
+        if (!acsConfig.autoCreateIdentity) throw new HttpProblem(404, 'identity_not_found', IDENTITY_NOT_FOUND);
+        const result = await identityStore.createIfAbsent(
+          user,
+          () => acs.createIdentityWithToken(scopes, expiresInMinutes),
+          (acsUserId) => acs.deleteIdentity(acsUserId),
+        );
+        identity = result.identity;
+        issued = result.created;
+      }
+      issued ??= await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
+
+      return reply.header('cache-control', 'no-store').code(200).send({
+        token: issued.token,
+        expiresOn: issued.expiresOn.toISOString(),
+        user: { communicationUserId: identity.acsUserId },
+      });
+    },
+
+    async revokeTokens(request, reply) {
+      const identity = await request.server.identityStore.find(request.user);
+      if (identity) await request.server.acs.revokeTokens(identity.acsUserId);
+      return reply.code(204).send();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// A database per test file: the migrations are applied once to a template database (named by
+// a hash of the migrations, so a changed migration makes a new template), and each test file
+// gets a copy of it, dropped when the file ends. Files can then run in parallel.
+import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { migrate, readMigrations } from '../../src/db/migrations.js';
+
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ensureTemplate(admin: pg.Client): Promise<string> {
+  const hash = createHash('sha256');
+  for (const m of readMigrations()) hash.update(m.name).update(m.checksum);
+  const template = `acs_test_tmpl_${hash.digest('hex').slice(0, 12)}`;
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+  if (exists.rowCount) return template;
+  // Built under another name and renamed, so a half-built template is never copied.
+  const building = `${template}_building`;
+  await admin.query(`DROP DATABASE IF EXISTS ${building}`);
+  await admin.query(`CREATE DATABASE ${building}`);
+  const pool = new pg.Pool({ connectionString: databaseUrl(building), max: 1 });
+  try {
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  await admin.query(`ALTER DATABASE ${building} RENAME TO ${template}`);
+  return template;
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `acs_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(async (admin) => {
+    // One test file at a time builds the template and copies it.
+    await admin.query('SELECT pg_advisory_lock(91442)');
+    try {
+      const template = await ensureTemplate(admin);
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    } finally {
+      await admin.query('SELECT pg_advisory_unlock(91442)');
+    }
+  });
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => withAdmin(async (admin) => { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); }),
+  };
+}

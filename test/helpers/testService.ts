@@ -1,0 +1,59 @@
+// The service as tests use it: built from a real configuration (loadConfig) against a fresh
+// PostgreSQL database and the local Entra ID and ACS emulators on loopback. Nothing of ours is
+// replaced; the emulators are what the real SDK clients talk to.
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
+import { startEntraEmulator, type EntraEmulator, type MintOptions } from '../../src/emulators/entraEmulator.js';
+import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+
+export interface TestService {
+  app: FastifyInstance;
+  entra: EntraEmulator;
+  acs: AcsEmulator;
+  database: TestDatabase;
+  /** A direct connection to the test database, for checking what the service stored. */
+  db: pg.Pool;
+  /** A valid user token for this service; same `objectId` = same user. */
+  userToken(options?: MintOptions): string;
+  /** Rows of acs_identities and acs_identity_deletions, to check that nothing changed. */
+  snapshot(): Promise<{ identities: unknown[]; deletions: unknown[] }>;
+}
+
+interface Tap {
+  teardown(fn: () => unknown): void;
+}
+
+export async function startTestService(t: Tap, env: Record<string, string> = {}): Promise<TestService> {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    ACS_CONNECTION_STRING: acs.connectionString,
+    AZURE_TENANT_ID: entra.tenantId,
+    AZURE_CLIENT_ID: entra.clientId,
+    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ACS_REQUEST_TIMEOUT_MS: '1000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const app = await buildApp(config);
+  await app.ready();
+  const db = new pg.Pool({ connectionString: database.url, max: 2 });
+  t.teardown(async () => {
+    await app.close();
+    await db.end();
+    await Promise.all([entra.close(), acs.close()]);
+    await database.drop();
+  });
+  return {
+    app, entra, acs, database, db,
+    userToken: (options) => entra.mintAccessToken(options),
+    async snapshot() {
+      const identities = await db.query('SELECT * FROM acs_identities ORDER BY tenant_id, object_id');
+      const deletions = await db.query('SELECT * FROM acs_identity_deletions ORDER BY acs_user_id');
+      return { identities: identities.rows, deletions: deletions.rows };
+    },
+  };
+}
