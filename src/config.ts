@@ -80,7 +80,7 @@ const envJsonSchema = {
     ACS_AUTO_CREATE_IDENTITY: { type: 'boolean', default: true },
     ACS_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     ACS_DELETION_RETRY_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
-    AZURE_TENANT_ID: { type: 'string', pattern: GUID.source },
+    AZURE_TENANT_ID: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
     AUTH_ALLOWED_TENANTS: { type: 'string' },
     AZURE_CLIENT_ID: { type: 'string', minLength: 1 },
     AZURE_CLIENT_SECRET: { type: 'string' },
@@ -151,22 +151,23 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  // Checked apart from the schema so that a missing tenant is named with the other problems.
+  const allowedTenants = [...new Set([
+    ...(env.AZURE_TENANT_ID ? [env.AZURE_TENANT_ID] : []),
+    ...splitList(env.AUTH_ALLOWED_TENANTS),
+  ].map((t) => t.toLowerCase()))];
+  if (allowedTenants.length === 0) problems.push('AZURE_TENANT_ID (or AUTH_ALLOWED_TENANTS) is required');
+  for (const t of splitList(env.AUTH_ALLOWED_TENANTS)) if (!GUID.test(t)) problems.push(`AUTH_ALLOWED_TENANTS entry "${t}" is not a tenant GUID`);
+
   let raw: RawEnv;
   try {
     // A copy: env-schema writes defaults into the object it validates.
     raw = envSchema<RawEnv>({ schema: envJsonSchema, data: { ...env }, dotenv: false });
   } catch (error) {
     const errors = (error as { errors?: Parameters<typeof describeSchemaErrors>[0] }).errors;
-    throw new ConfigError(errors ? describeSchemaErrors(errors) : [(error as Error).message]);
+    throw new ConfigError([...(errors ? describeSchemaErrors(errors) : [(error as Error).message]), ...problems]);
   }
-
-  const problems: string[] = [];
-  const allowedTenants = [...new Set([
-    ...(raw.AZURE_TENANT_ID ? [raw.AZURE_TENANT_ID] : []),
-    ...splitList(raw.AUTH_ALLOWED_TENANTS),
-  ].map((t) => t.toLowerCase()))];
-  if (allowedTenants.length === 0) problems.push('AZURE_TENANT_ID (or AUTH_ALLOWED_TENANTS) is required');
-  for (const t of allowedTenants) if (!GUID.test(t)) problems.push(`AUTH_ALLOWED_TENANTS entry "${t}" is not a tenant GUID`);
 
   const authorityHost = raw.AZURE_AUTHORITY_HOST.replace(/\/$/, '');
   const authorityUrl = new URL(authorityHost);

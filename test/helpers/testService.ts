@@ -7,7 +7,25 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
 import { startEntraEmulator, type EntraEmulator, type MintOptions } from '../../src/emulators/entraEmulator.js';
+import { assertMatchesContract, findOperation } from './contractValidator.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS' | 'HEAD';
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`; omit for none. */
+  token?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string;
+}
+
+export interface CheckedResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: string;
+  /** The parsed body, already checked against openapi.yaml. */
+  json: any;
+}
 
 export interface TestService {
   app: FastifyInstance;
@@ -18,6 +36,8 @@ export interface TestService {
   db: pg.Pool;
   /** A valid user token for this service; same `objectId` = same user. */
   userToken(options?: MintOptions): string;
+  /** Calls the service; every answer of a contract route is checked against openapi.yaml. */
+  request(options: RequestOptions): Promise<CheckedResponse>;
   /** Rows of acs_identities and acs_identity_deletions, to check that nothing changed. */
   snapshot(): Promise<{ identities: unknown[]; deletions: unknown[] }>;
 }
@@ -50,6 +70,19 @@ export async function startTestService(t: Tap, env: Record<string, string> = {})
   return {
     app, entra, acs, database, db,
     userToken: (options) => entra.mintAccessToken(options),
+    async request({ method = 'GET', url, token, headers = {}, body }) {
+      const response = await app.inject({
+        method,
+        url,
+        headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers },
+        ...(body === undefined ? {} : { payload: body }),
+      });
+      const path = url.split('?')[0]!;
+      const json = findOperation(method, path)
+        ? assertMatchesContract(method, path, response)
+        : response.body && JSON.parse(response.body);
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body, json };
+    },
     async snapshot() {
       const identities = await db.query('SELECT * FROM acs_identities ORDER BY tenant_id, object_id');
       const deletions = await db.query('SELECT * FROM acs_identity_deletions ORDER BY acs_user_id');

@@ -1,0 +1,65 @@
+// Checks a response against openapi.yaml: the status must be documented for the operation,
+// the media type must be one it lists, and the body must match that media type's schema.
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { loadContract } from '../../src/contract.js';
+
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+const contract = loadContract() as { paths: Record<string, Record<string, any>> } & Record<string, any>;
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(contract, 'openapi');
+
+const escape = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+const validators = new Map<string, ValidateFunction>();
+
+interface Operation {
+  operationId: string;
+  pointer: string;
+  responses: Record<string, { $ref?: string; content?: Record<string, unknown> }>;
+}
+
+/** The contract's operation for a method and a concrete path, if the contract has one. */
+export function findOperation(method: string, path: string): Operation | undefined {
+  const spec = contract.paths[path]?.[method.toLowerCase()];
+  if (!spec) return undefined;
+  return { operationId: spec.operationId, pointer: `#/paths/${escape(path)}/${method.toLowerCase()}`, responses: spec.responses };
+}
+
+function resolveRef(ref: string): any {
+  return ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], contract);
+}
+
+export interface ResponseLike {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  body: string;
+}
+
+/** Throws an Error naming what differs; returns the parsed body (or undefined when empty). */
+export function assertMatchesContract(method: string, path: string, response: ResponseLike): unknown {
+  const operation = findOperation(method, path);
+  if (!operation) throw new Error(`${method} ${path} is not in openapi.yaml`);
+  const status = String(response.statusCode);
+  const documented = operation.responses[status];
+  if (!documented) throw new Error(`${operation.operationId} answered ${status}, which openapi.yaml does not document`);
+  const responsePointer = documented.$ref ?? `${operation.pointer}/responses/${status}`;
+  const content = (documented.$ref ? resolveRef(documented.$ref) : documented).content as Record<string, unknown> | undefined;
+  if (!content) {
+    if (response.body !== '') throw new Error(`${operation.operationId} ${status} must have no body, got: ${response.body.slice(0, 200)}`);
+    return undefined;
+  }
+  const mediaType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  if (!(mediaType in content)) throw new Error(`${operation.operationId} ${status} answered ${mediaType}; documented: ${Object.keys(content).join(', ')}`);
+  const key = `${responsePointer}/content/${escape(mediaType)}/schema`;
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `openapi${key}` });
+    validators.set(key, validate);
+  }
+  const body: unknown = JSON.parse(response.body);
+  if (!validate(body)) {
+    throw new Error(`${operation.operationId} ${status} body does not match openapi.yaml: ${ajv.errorsText(validate.errors)}; body: ${response.body.slice(0, 300)}`);
+  }
+  return body;
+}
