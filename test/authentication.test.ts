@@ -1,0 +1,172 @@
+// Every rule of DESIGN §3, from the attacker's side: each bad token is refused with 401 or 403,
+// a problem body and an RFC 6750 challenge, and touches neither the database nor ACS — nor,
+// except for an unknown `kid`, the identity provider.
+import { createServer } from 'node:http';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { signJwt, type SigningAlgorithm } from '../src/emulators/jwtSigner.js';
+import { startTestService } from './helpers/testService.js';
+
+const OTHER_ALLOWED_TENANT = randomUUID();
+const svc = await startTestService(t, { AUTH_ALLOWED_TENANTS: OTHER_ALLOWED_TENANT });
+
+// A server that counts every request: header-supplied key URLs point here.
+let attackerHits = 0;
+const attacker = createServer((_req, res) => { attackerHits++; res.end('{"keys":[]}'); });
+await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+const attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/keys.json`;
+t.teardown(() => new Promise((resolve) => attacker.close(resolve)));
+
+const rsaAttacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+function decode(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [h, p] = token.split('.');
+  return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), payload: JSON.parse(Buffer.from(p!, 'base64url').toString()) };
+}
+
+/** A token with valid claims for this service, signed as `alg` with `key`. */
+function signedAs(alg: SigningAlgorithm, key: Parameters<typeof signJwt>[2], header: Record<string, unknown> = {}): string {
+  const { header: validHeader, payload } = decode(svc.userToken());
+  return signJwt({ ...validHeader, ...header, alg }, payload, key);
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const realKid = svc.entra.signingKey.kid;
+const publicPem = svc.entra.signingKey.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const valid = svc.userToken();
+const [validHeader, validPayload, validSignature] = valid.split('.') as [string, string, string];
+
+interface BadCase {
+  name: string;
+  authorization?: string | string[];
+  status?: 401 | 403;
+  detail?: RegExp;
+}
+
+const cases: BadCase[] = [
+  { name: 'no Authorization header', detail: /No bearer token/ },
+  { name: 'two Authorization headers', authorization: [`Bearer ${valid}`, `Bearer ${valid}`], detail: /exactly one/ },
+  { name: 'two tokens in one header', authorization: `Bearer ${valid} ${valid}` },
+  { name: 'Basic scheme', authorization: `Basic ${Buffer.from('a:b').toString('base64')}`, detail: /scheme must be Bearer/ },
+  { name: 'token without a scheme', authorization: valid, detail: /scheme must be Bearer/ },
+  { name: 'Bearer with no token', authorization: 'Bearer ' },
+  { name: 'garbage', authorization: 'Bearer not-a-jwt-at-all' },
+  { name: 'two segments', authorization: `Bearer ${validHeader}.${validPayload}` },
+  { name: 'four segments', authorization: `Bearer ${valid}.${validSignature}` },
+  { name: 'oversize header', authorization: `Bearer ${validHeader}.${'A'.repeat(9000)}.${validSignature}`, detail: /larger than 8192/ },
+  { name: 'segments that are not JSON', authorization: 'Bearer aaaa.bbbb.cccc' },
+  { name: 'alg none, empty signature', authorization: `Bearer ${signedAs('none', undefined)}` },
+  { name: 'alg none, with a signature', authorization: `Bearer ${signedAs('none', undefined)}${validSignature}`, detail: /RS256/ },
+  { name: 'HS256 signed with the RSA public key', authorization: `Bearer ${signedAs('HS256', publicPem)}`, detail: /RS256/ },
+  { name: 'RS384 with the real key', authorization: `Bearer ${signedAs('RS384', svc.entra.signingKey.privateKey)}`, detail: /RS256/ },
+  { name: 'PS256 with the real key', authorization: `Bearer ${signedAs('PS256', svc.entra.signingKey.privateKey)}`, detail: /RS256/ },
+  { name: 'ES256', authorization: `Bearer ${signedAs('ES256', ecKey.privateKey)}`, detail: /RS256/ },
+  { name: 'jku in the header', authorization: `Bearer ${signedAs('RS256', rsaAttacker.privateKey, { jku: attackerUrl })}`, detail: /jku/ },
+  {
+    name: 'jwk in the header',
+    authorization: `Bearer ${signedAs('RS256', rsaAttacker.privateKey, { jwk: rsaAttacker.publicKey.export({ format: 'jwk' }) })}`,
+    detail: /jwk/,
+  },
+  { name: 'x5u in the header', authorization: `Bearer ${signedAs('RS256', rsaAttacker.privateKey, { x5u: attackerUrl })}`, detail: /x5u/ },
+  { name: 'x5c in the header', authorization: `Bearer ${signedAs('RS256', rsaAttacker.privateKey, { x5c: ['MIIB'] })}`, detail: /x5c/ },
+  { name: 'no kid', authorization: `Bearer ${svc.userToken({ header: { kid: undefined } })}`, detail: /kid/ },
+  { name: 'signed by another key under the real kid', authorization: `Bearer ${signedAs('RS256', rsaAttacker.privateKey)}`, detail: /signature/ },
+  {
+    name: 'tampered payload',
+    authorization: `Bearer ${validHeader}.${Buffer.from(JSON.stringify({ ...decode(valid).payload, oid: randomUUID() })).toString('base64url')}.${validSignature}`,
+    detail: /signature/,
+  },
+  { name: 'stripped signature', authorization: `Bearer ${validHeader}.${validPayload}.` },
+  { name: 'expired', authorization: `Bearer ${svc.userToken({ claims: { exp: now() - 600, nbf: now() - 4000, iat: now() - 4000 } })}`, detail: /expired/ },
+  { name: 'nbf in the future', authorization: `Bearer ${svc.userToken({ claims: { nbf: now() + 600 } })}`, detail: /not valid yet/ },
+  { name: 'missing exp', authorization: `Bearer ${svc.userToken({ claims: { exp: undefined } })}`, detail: /exp/ },
+  { name: 'missing nbf', authorization: `Bearer ${svc.userToken({ claims: { nbf: undefined } })}`, detail: /nbf/ },
+  { name: 'wrong audience', authorization: `Bearer ${svc.userToken({ claims: { aud: randomUUID() } })}`, detail: /aud/ },
+  { name: 'v1-style api:// audience', authorization: `Bearer ${svc.userToken({ claims: { aud: `api://${svc.entra.clientId}` } })}`, detail: /aud/ },
+  { name: 'array audience', authorization: `Bearer ${svc.userToken({ claims: { aud: [svc.entra.clientId] } })}`, detail: /single string/ },
+  { name: 'v1 issuer', authorization: `Bearer ${svc.userToken({ claims: { iss: `https://sts.windows.net/${svc.entra.tenantId}/` } })}`, detail: /issuer/ },
+  { name: 'issuer of another allowed tenant than tid', authorization: `Bearer ${svc.userToken({ claims: { iss: svc.entra.issuer(OTHER_ALLOWED_TENANT) } })}`, detail: /issuer/ },
+  { name: 'real Entra issuer instead of the configured authority', authorization: `Bearer ${svc.userToken({ claims: { iss: `https://login.microsoftonline.com/${svc.entra.tenantId}/v2.0` } })}`, detail: /issuer/ },
+  { name: 'tenant not allowed', authorization: `Bearer ${svc.userToken({ tenantId: randomUUID() })}`, detail: /tenant is not allowed/ },
+  { name: 'missing tid', authorization: `Bearer ${svc.userToken({ claims: { tid: undefined } })}`, detail: /tid/ },
+  { name: 'missing oid', authorization: `Bearer ${svc.userToken({ claims: { oid: undefined } })}`, detail: /oid/ },
+  { name: 'oid that is not a GUID', authorization: `Bearer ${svc.userToken({ claims: { oid: 'alice@example.test' } })}`, detail: /oid/ },
+  { name: 'missing scope', authorization: `Bearer ${svc.userToken({ claims: { scp: undefined } })}`, status: 403 },
+  { name: 'look-alike scope', authorization: `Bearer ${svc.userToken({ scope: 'xaccess_as_user' })}`, status: 403 },
+  { name: 'scope with a suffix', authorization: `Bearer ${svc.userToken({ scope: 'access_as_user.all User.Read' })}`, status: 403 },
+  { name: 'scope as an array', authorization: `Bearer ${svc.userToken({ claims: { scp: ['access_as_user'] } })}`, status: 403 },
+  { name: 'app-only token (roles, no scp)', authorization: `Bearer ${svc.userToken({ claims: { scp: undefined, roles: ['access_as_user'] } })}`, status: 403, detail: /App-only/ },
+];
+
+// Warm the key cache with one good request, so that counting the emulator's requests below
+// shows whether a bad token made the service fetch anything.
+const warm = await svc.request({ url: '/api/token', token: valid });
+t.equal(warm.statusCode, 200, 'a valid token is accepted');
+
+t.test('bad tokens', async (t) => {
+  t.ok(cases.length >= 25, `${cases.length} cases`);
+  for (const badCase of cases) {
+    const before = await svc.snapshot();
+    const acsRequests = svc.acs.counters.requests;
+    const keyRequests = svc.entra.requests.length;
+    const headers = badCase.authorization === undefined ? {} : { authorization: badCase.authorization };
+    for (const route of [{ url: '/api/token' }, { method: 'DELETE' as const, url: '/api/user' }]) {
+      const response = await svc.request({ ...route, headers });
+      const status = badCase.status ?? 401;
+      t.equal(response.statusCode, status, `${badCase.name}: ${route.method ?? 'GET'} ${route.url} → ${status}`);
+      t.equal(response.json.code, status === 401 ? 'invalid_token' : 'insufficient_scope', `${badCase.name}: code`);
+      t.match(response.headers['www-authenticate'], status === 401
+        ? /^Bearer error="invalid_token", error_description="[^"]+"$/
+        : /^Bearer error="insufficient_scope", error_description="[^"]+", scope="access_as_user"$/, `${badCase.name}: challenge`);
+      if (badCase.detail) t.match(response.json.detail, badCase.detail, `${badCase.name}: detail`);
+    }
+    t.same(await svc.snapshot(), before, `${badCase.name}: database unchanged`);
+    t.equal(svc.acs.counters.requests, acsRequests, `${badCase.name}: ACS not called`);
+    t.equal(svc.entra.requests.length, keyRequests, `${badCase.name}: no key fetch`);
+  }
+  t.equal(attackerHits, 0, 'no URL from a token header was fetched');
+});
+
+t.test('an unknown kid refreshes the key set at most once per cooldown', async (t) => {
+  const keyRequests = svc.entra.requests.length;
+  for (let i = 0; i < 20; i++) {
+    const response = await svc.request({ url: '/api/token', token: signedAs('RS256', rsaAttacker.privateKey, { kid: randomUUID() }) });
+    t.equal(response.statusCode, 401);
+    t.match(response.json.detail, /unknown key/);
+  }
+  const fetched = svc.entra.requests.slice(keyRequests);
+  t.ok(fetched.length <= 2, `one refresh (discovery + keys) for 20 unknown kids: ${fetched.join(', ')}`);
+  const still = await svc.request({ url: '/api/token', token: svc.userToken() });
+  t.equal(still.statusCode, 200, 'known keys keep working meanwhile');
+});
+
+t.test('accepted variants', async (t) => {
+  const lowercase = await svc.request({ url: '/api/user', headers: { authorization: `bearer ${svc.userToken()}` } });
+  t.equal(lowercase.statusCode, 404, 'the scheme is case-insensitive (RFC 7235)');
+  const manyScopes = await svc.request({ url: '/api/user', token: svc.userToken({ scope: 'User.Read access_as_user openid' }) });
+  t.equal(manyScopes.statusCode, 404, 'the scope may be one of several');
+  const skewed = await svc.request({ url: '/api/user', token: svc.userToken({ claims: { nbf: now() + 30 } }) });
+  t.equal(skewed.statusCode, 404, 'a little clock skew is tolerated');
+});
+
+t.test('the user key is (tid, oid): the same oid in two allowed tenants is two users', async (t) => {
+  const objectId = randomUUID();
+  const home = await svc.request({ url: '/api/token', token: svc.userToken({ objectId }) });
+  const other = await svc.request({ url: '/api/token', token: svc.userToken({ objectId, tenantId: OTHER_ALLOWED_TENANT }) });
+  t.equal(home.statusCode, 200);
+  t.equal(other.statusCode, 200, 'a token of the second allowed tenant is accepted');
+  t.not(home.json.user.communicationUserId, other.json.user.communicationUserId);
+  const sameOidOtherSub = await svc.request({ url: '/api/user', token: svc.userToken({ objectId, claims: { sub: randomUUID() } }) });
+  t.equal(sameOidOtherSub.json.acsUserIdentity, home.json.user.communicationUserId, 'sub does not matter');
+});
+
+t.test('the key set being unreachable is a 503, not a 401', async (t) => {
+  const isolated = await startTestService(t);
+  await isolated.entra.close();
+  const response = await isolated.request({ url: '/api/user', token: isolated.userToken({ header: { kid: randomUUID() } }) });
+  t.equal(response.statusCode, 503);
+  t.equal(response.json.code, 'keys_unavailable');
+  t.ok(response.headers['retry-after']);
+});
