@@ -208,7 +208,11 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is malformed (`invalid_request`) or asks for a scope this service does not allow (`scope_not_allowed`). */
+        /**
+         * @description The request is malformed (`invalid_request`: a bad query parameter, or a body that is not
+         *     valid JSON where one is sent) or asks for a scope this service does not allow
+         *     (`scope_not_allowed`). No operation of v1 needs a body; one that is valid JSON is ignored.
+         */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -380,6 +384,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -444,6 +449,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcsUser"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -479,6 +485,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
