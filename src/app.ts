@@ -3,7 +3,7 @@
 // contract's operationIds, and /api routes authenticate in onRequest, before any validation.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config.js';
 import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
@@ -32,7 +32,8 @@ export const REDACTED_LOG_PATHS = [
 ];
 
 export interface BuildOptions {
-  logger?: FastifyServerOptions['logger'];
+  /** Where log lines go (default: stdout). Redaction and level still apply. */
+  logStream?: { write(line: string): void };
 }
 
 /** Whether an operation of the contract requires a bearer token (its `security`, or the default). */
@@ -43,7 +44,11 @@ function requiresAuthentication(contract: Record<string, any>, path: string, met
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     // A client may bring its own request id for correlation, if it is a plain short string.
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {

@@ -150,7 +150,9 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return url;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
+  // `NAME=` (as in a copied .env.example) means "not set", not "set to nothing".
+  const env = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
   const problems: string[] = [];
   // Checked apart from the schema so that a missing tenant is named with the other problems.
   const allowedTenants = [...new Set([

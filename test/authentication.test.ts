@@ -111,7 +111,7 @@ t.test('bad tokens', async (t) => {
     const before = await svc.snapshot();
     const acsRequests = svc.acs.counters.requests;
     const keyRequests = svc.entra.requests.length;
-    const headers = badCase.authorization === undefined ? {} : { authorization: badCase.authorization };
+    const headers: Record<string, string | string[]> = badCase.authorization === undefined ? {} : { authorization: badCase.authorization };
     for (const route of [{ url: '/api/token' }, { method: 'DELETE' as const, url: '/api/user' }]) {
       const response = await svc.request({ ...route, headers });
       const status = badCase.status ?? 401;

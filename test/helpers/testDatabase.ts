@@ -49,9 +49,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh database: a copy of the migrated template, or empty with `migrated: false`. */
+export async function createTestDatabase({ migrated = true } = {}): Promise<TestDatabase> {
   const name = `acs_test_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (admin) => {
+    if (!migrated) {
+      await admin.query(`CREATE DATABASE ${name}`);
+      return;
+    }
     // One test file at a time builds the template and copies it.
     await admin.query('SELECT pg_advisory_lock(91442)');
     try {

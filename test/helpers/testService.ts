@@ -46,8 +46,15 @@ interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-export async function startTestService(t: Tap, env: Record<string, string> = {}): Promise<TestService> {
-  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+export interface TestServiceOptions {
+  /** Start on an empty database instead of a migrated one. */
+  migrated?: boolean;
+  /** Receives the service's log lines (set LOG_LEVEL too). */
+  logStream?: { write(line: string): void };
+}
+
+export async function startTestService(t: Tap, env: Record<string, string> = {}, options: TestServiceOptions = {}): Promise<TestService> {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase({ migrated: options.migrated })]);
   const config = loadConfig({
     DATABASE_URL: database.url,
     ACS_CONNECTION_STRING: acs.connectionString,
@@ -58,7 +65,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {})
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await buildApp(config);
+  const app = await buildApp(config, { logStream: options.logStream });
   await app.ready();
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   t.teardown(async () => {

@@ -1,0 +1,102 @@
+// Configuration: every problem is named at start, defaults are as documented in .env.example.
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { projectFile } from '../src/projectFiles.js';
+
+const tenant = randomUUID();
+const minimal = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
+  ACS_CONNECTION_STRING: 'endpoint=https://res.communication.azure.com/;accesskey=a2V5',
+  AZURE_TENANT_ID: tenant,
+  AZURE_CLIENT_ID: 'api-client-id',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+t.test('an empty environment names every missing variable', async (t) => {
+  t.same(problemsOf({}).sort(), [
+    'ACS_CONNECTION_STRING is required',
+    'AZURE_CLIENT_ID is required',
+    'AZURE_TENANT_ID (or AUTH_ALLOWED_TENANTS) is required',
+    'DATABASE_URL is required',
+  ]);
+});
+
+t.test('defaults', async (t) => {
+  const config = loadConfig(minimal);
+  t.equal(config.port, 3000);
+  t.same(config.acs.defaultScopes, ['chat', 'voip']);
+  t.same(config.acs.allowedScopes, ['chat', 'voip'], 'allowed defaults to the default scopes');
+  t.equal(config.acs.tokenTtlMinutes, 60);
+  t.equal(config.acs.autoCreateIdentity, true);
+  t.equal(config.auth.authorityHost, 'https://login.microsoftonline.com');
+  t.equal(config.auth.requiredScope, 'access_as_user');
+  t.same(config.auth.allowedTenants, [tenant]);
+  t.same(config.auth.audiences, ['api-client-id']);
+  t.equal(config.acs.endpoint.hostname, 'res.communication.azure.com');
+  t.ok(Object.isFrozen(config));
+});
+
+t.test('lists and tenants', async (t) => {
+  const other = randomUUID().toUpperCase();
+  const config = loadConfig({ ...minimal, AUTH_ALLOWED_TENANTS: ` ${other} ,${tenant}`, AUTH_AUDIENCE: 'api://x, other', ACS_ALLOWED_SCOPES: 'chat,voip,voip.join' });
+  t.same(config.auth.allowedTenants, [tenant, other.toLowerCase()]);
+  t.same(config.auth.audiences, ['api-client-id', 'api://x', 'other']);
+  t.same(config.acs.allowedScopes, ['chat', 'voip', 'voip.join']);
+  const multiTenantOnly = loadConfig({ ...minimal, AZURE_TENANT_ID: '', AUTH_ALLOWED_TENANTS: tenant });
+  t.same(multiTenantOnly.auth.allowedTenants, [tenant]);
+});
+
+t.test('invalid values are each named', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ ACS_TOKEN_TTL_MINUTES: '59' }, /ACS_TOKEN_TTL_MINUTES must be >= 60/],
+    [{ ACS_TOKEN_TTL_MINUTES: '1441' }, /ACS_TOKEN_TTL_MINUTES must be <= 1440/],
+    [{ PORT: 'eighty' }, /PORT must be integer/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ AZURE_TENANT_ID: 'contoso.onmicrosoft.com' }, /AZURE_TENANT_ID/],
+    [{ AUTH_ALLOWED_TENANTS: 'common' }, /AUTH_ALLOWED_TENANTS entry "common"/],
+    [{ AZURE_AUTHORITY_HOST: 'http://login.example.com' }, /AZURE_AUTHORITY_HOST must be https/],
+    [{ AZURE_AUTHORITY_HOST: 'https://login.example.com/tenant/path' }, /AZURE_AUTHORITY_HOST/],
+    [{ ACS_CONNECTION_STRING: 'endpoint=http://res.communication.azure.com/;accesskey=a2V5' }, /endpoint must be https/],
+    [{ ACS_CONNECTION_STRING: 'just-a-key' }, /must look like endpoint=/],
+    [{ ACS_TOKEN_SCOPES: 'chat,admin' }, /unknown ACS scopes: admin/],
+    [{ ACS_TOKEN_SCOPES: 'chat,voip', ACS_ALLOWED_SCOPES: 'chat' }, /ACS_ALLOWED_SCOPES does not allow: voip/],
+    [{ ACS_AUTO_CREATE_IDENTITY: 'maybe' }, /ACS_AUTO_CREATE_IDENTITY/],
+    [{ AUTH_CLOCK_TOLERANCE_SECONDS: '3600' }, /AUTH_CLOCK_TOLERANCE_SECONDS must be <= 300/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ];
+  for (const [override, expected] of cases) {
+    const problems = problemsOf({ ...minimal, ...override });
+    t.match(problems.join('\n'), expected, JSON.stringify(override));
+  }
+});
+
+t.test('http:// is accepted for loopback hosts only', async (t) => {
+  const local = loadConfig({
+    ...minimal,
+    AZURE_AUTHORITY_HOST: 'http://127.0.0.1:4000',
+    ACS_CONNECTION_STRING: 'endpoint=http://localhost:4001/;accesskey=a2V5',
+  });
+  t.equal(local.auth.authorityHost, 'http://127.0.0.1:4000');
+  t.equal(local.acs.endpoint.protocol, 'http:');
+  t.match(problemsOf({ ...minimal, AZURE_AUTHORITY_HOST: 'http://10.0.0.1' }).join(), /https/);
+  t.match(problemsOf({ ...minimal, AZURE_AUTHORITY_HOST: 'http://127.0.0.1.evil.example' }).join(), /https/);
+});
+
+t.test('.env.example documents every variable the configuration reads', async (t) => {
+  const example = readFileSync(projectFile('.env.example'), 'utf8');
+  const source = readFileSync(projectFile('src/config.ts'), 'utf8');
+  const read = [...new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+): \{ type:/gm)].map((m) => m[1]!))];
+  t.ok(read.length >= 20, `${read.length} variables`);
+  for (const name of read) t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `${name} is in .env.example`);
+});
