@@ -56,6 +56,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024,
+    // HEAD /api/token would issue a token only to drop it; the contract has no HEAD routes.
+    exposeHeadRoutes: false,
     return503OnClosing: true,
   });
 

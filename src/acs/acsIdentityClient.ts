@@ -3,7 +3,7 @@
 // its default policy retries POSTs, which could create an identity twice.
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import type { AcsConfig } from '../config.js';
-import { classifyAcsError } from './acsErrors.js';
+import { AcsError, classifyAcsError } from './acsErrors.js';
 import type { AcsScope } from './acsScopes.js';
 
 export interface IssuedToken {
@@ -55,7 +55,7 @@ export class AcsIdentityClient {
     try {
       await this.call('deleteIdentity', (abortSignal) => this.client.deleteUser({ communicationUserId: acsUserId }, { abortSignal }));
     } catch (error) {
-      if ((error as { kind?: string }).kind !== 'identity_missing') throw error;
+      if (!(error instanceof AcsError && error.kind === 'identity_missing')) throw error;
     }
   }
 

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
 import { classifyDatabaseError } from './databaseErrors.js';
+import { withTransaction } from './pool.js';
 
 export interface StoredIdentity {
   acsUserId: string;
@@ -52,37 +53,35 @@ export class IdentityStore {
     create: () => Promise<T>,
     discard: (acsUserId: string) => Promise<void>,
   ): Promise<{ identity: StoredIdentity; created?: T }> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      return classifyDatabaseError(error);
-    }
     let created: T | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`]);
-      const { rows } = await client.query<IdentityRow>(
-        'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
-        [user.tenantId, user.objectId],
-      );
-      if (rows[0]) {
-        await client.query('COMMIT');
-        return { identity: toIdentity(rows[0]) };
-      }
-      created = await create();
-      const inserted = await client.query<IdentityRow>(
-        'INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING acs_user_id, created_at',
-        [user.tenantId, user.objectId, created.acsUserId],
-      );
-      await client.query('COMMIT');
-      return { identity: toIdentity(inserted.rows[0]!), created };
+      return await withTransaction(this.pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`]);
+        const { rows } = await client.query<IdentityRow>(
+          'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
+          [user.tenantId, user.objectId],
+        );
+        if (rows[0]) return { identity: toIdentity(rows[0]) };
+        created = await create();
+        const inserted = await client.query<IdentityRow>(
+          'INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING acs_user_id, created_at',
+          [user.tenantId, user.objectId, created.acsUserId],
+        );
+        return { identity: toIdentity(inserted.rows[0]!), created };
+      });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (created) await discard(created.acsUserId).catch(() => undefined);
+      // A COMMIT whose answer was lost may still have stored it: discard only what is not.
+      if (created && !(await this.isMapped(created.acsUserId))) await discard(created.acsUserId);
       return classifyDatabaseError(error);
-    } finally {
-      client.release();
+    }
+  }
+
+  private async isMapped(acsUserId: string): Promise<boolean> {
+    try {
+      const { rowCount } = await this.pool.query('SELECT 1 FROM acs_identities WHERE acs_user_id = $1', [acsUserId]);
+      return rowCount === 1;
+    } catch {
+      return false;
     }
   }
 
@@ -106,6 +105,15 @@ export class IdentityStore {
       return rows[0]?.acs_user_id;
     } catch (error) {
       return classifyDatabaseError(error);
+    }
+  }
+
+  /** Records an ACS identity that must be deleted (one the service created but could not store). */
+  async queueDeletion(acsUserId: string): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO acs_identity_deletions (acs_user_id) VALUES ($1) ON CONFLICT DO NOTHING', [acsUserId]);
+    } catch (error) {
+      classifyDatabaseError(error);
     }
   }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { projectFile } from '../projectFiles.js';
+import { withTransaction } from './pool.js';
 
 export interface Migration {
   version: number;
@@ -42,9 +43,7 @@ const CREATE_HISTORY = `
 
 /** Applies the pending migrations; returns the names of those it applied. */
 export async function migrate(pool: pg.Pool, migrations = readMigrations()): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
     await client.query(CREATE_HISTORY);
     const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
@@ -60,14 +59,8 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
       await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
       done.push(migration.name);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The migrations this code knows that the database has not applied (for /readyz). */

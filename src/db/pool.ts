@@ -25,3 +25,27 @@ export function createPool(options: PoolOptions): pg.Pool {
   pool.on('error', () => undefined);
   return pool;
 }
+
+/**
+ * Runs `work` in a transaction on one pooled connection. A connection that breaks meanwhile
+ * (even while idle, waiting for ACS) is discarded instead of going back to the pool, and its
+ * 'error' event is handled here rather than crashing the process.
+ */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => { broken = error; };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError; });
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}

@@ -2,6 +2,7 @@
 import type { AcsConfig } from '../config.js';
 import type { OperationHandler } from '../contract.js';
 import { HttpProblem } from '../httpProblem.js';
+import { createIdentityOnce } from './identityCreation.js';
 import { tokenRequest } from './tokenRequest.js';
 
 export const IDENTITY_NOT_FOUND = 'This user has no ACS identity yet; create it with POST /api/user.';
@@ -18,11 +19,7 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
       let issued: { token: string; expiresOn: Date } | undefined;
       if (!identity) {
         if (!acsConfig.autoCreateIdentity) throw new HttpProblem(404, 'identity_not_found', IDENTITY_NOT_FOUND);
-        const result = await identityStore.createIfAbsent(
-          user,
-          () => acs.createIdentityWithToken(scopes, expiresInMinutes),
-          (acsUserId) => acs.deleteIdentity(acsUserId),
-        );
+        const result = await createIdentityOnce(request.server, user, () => acs.createIdentityWithToken(scopes, expiresInMinutes));
         identity = result.identity;
         issued = result.created;
       }

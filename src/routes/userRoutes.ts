@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { OperationHandler } from '../contract.js';
 import { AcsError } from '../acs/acsErrors.js';
 import { HttpProblem } from '../httpProblem.js';
+import { createIdentityOnce } from './identityCreation.js';
 import { IDENTITY_NOT_FOUND } from './tokenRoutes.js';
 
 const toAcsUser = (identity: { acsUserId: string; createdAt: Date }) => ({
@@ -26,11 +27,7 @@ export function userHandlers(deletions: Config['deletions']): {
       const { identityStore, acs } = request.server;
       const existing = await identityStore.find(request.user);
       if (existing) return reply.code(200).send(toAcsUser(existing));
-      const { identity, created } = await identityStore.createIfAbsent(
-        request.user,
-        () => acs.createIdentity(),
-        (acsUserId) => acs.deleteIdentity(acsUserId),
-      );
+      const { identity, created } = await createIdentityOnce(request.server, request.user, () => acs.createIdentity());
       return reply.code(created ? 201 : 200).send(toAcsUser(identity));
     },
 

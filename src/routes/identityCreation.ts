@@ -1,0 +1,17 @@
+// Creating a user's ACS identity, shared by getToken and createUser. If ACS created the
+// identity but it could not be stored, it must not stay alive unrecorded: delete it now, or
+// failing that, queue its deletion.
+import type { FastifyInstance } from 'fastify';
+import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+
+export function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: AuthenticatedUser, create: () => Promise<T>) {
+  return server.identityStore.createIfAbsent(user, create, async (acsUserId) => {
+    try {
+      await server.acs.deleteIdentity(acsUserId);
+    } catch {
+      await server.identityStore.queueDeletion(acsUserId).catch((error: unknown) => {
+        server.log.error({ err: error }, 'an ACS identity was created but neither stored nor deleted');
+      });
+    }
+  });
+}

@@ -1,0 +1,57 @@
+// The database failing in the middle of creating an identity: the connection holding the
+// creation's transaction is killed while ACS is creating. The identity ACS made must not be
+// left alive unrecorded.
+import t from 'tap';
+import { startTestService, type TestService } from './helpers/testService.js';
+
+const svc = await startTestService(t);
+t.afterEach(() => svc.acs.clearFaults());
+
+/** Once ACS has the create request, kills the service's connection that waits inside a transaction. */
+async function killTransactionsWhileAcsWorks(service: TestService, acsRequestsBefore: number): Promise<number> {
+  for (let i = 0; i < 50 && service.acs.counters.requests === acsRequestsBefore; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (let i = 0; i < 50; i++) {
+    const { rowCount } = await service.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'acs-token-service' AND state = 'idle in transaction'`,
+    );
+    if (rowCount) return rowCount;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return 0;
+}
+
+t.test('the store fails after ACS created: the new identity is deleted again', async (t) => {
+  const token = svc.userToken();
+  svc.acs.resetCounters();
+  svc.acs.setLatency(300);
+  const pending = svc.request({ url: '/api/token', token });
+  t.ok(await killTransactionsWhileAcsWorks(svc, 0) > 0, 'killed the creating transaction');
+  const response = await pending;
+  t.equal(response.statusCode, 503);
+  t.equal(response.json.code, 'database_unavailable');
+  t.equal(svc.acs.counters.identitiesCreated, 1, 'ACS did create one');
+  t.equal(svc.acs.counters.deletions, 1, 'and the service deleted it');
+  svc.acs.clearFaults();
+  const retried = await svc.request({ url: '/api/token', token });
+  t.equal(retried.statusCode, 200, 'the pool recovers by itself');
+});
+
+t.test('…and when ACS cannot delete it either, its deletion is queued', async (t) => {
+  const token = svc.userToken();
+  svc.acs.resetCounters();
+  svc.acs.setLatency(300);
+  svc.acs.injectFault({ status: 500, times: Infinity, operations: ['deleteIdentity'] });
+  const pending = svc.request({ method: 'POST', url: '/api/user', token });
+  t.ok(await killTransactionsWhileAcsWorks(svc, 0) > 0, 'killed the creating transaction');
+  const response = await pending;
+  t.equal(response.statusCode, 503);
+  t.equal(svc.acs.counters.identitiesCreated, 1);
+  const alive = svc.acs.identityIds();
+  const queued = await svc.db.query<{ acs_user_id: string }>('SELECT acs_user_id FROM acs_identity_deletions');
+  const mapped = await svc.db.query<{ acs_user_id: string }>('SELECT acs_user_id FROM acs_identities');
+  const known = new Set([...queued.rows, ...mapped.rows].map((r) => r.acs_user_id));
+  t.same(alive.filter((id) => !known.has(id)), [], 'every live identity is mapped or queued for deletion');
+});
