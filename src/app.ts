@@ -58,8 +58,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: 16 * 1024,
     // HEAD /api/token would issue a token only to drop it; the contract has no HEAD routes.
     exposeHeadRoutes: false,
-    return503OnClosing: true,
   });
+
+  // No operation of v1 takes a request body: whatever a client sends (up to bodyLimit, else
+  // 413) is read and ignored, so that a stray body or content type is never an error.
+  // (The JSON types are named too: fastify-openapi-glue warns about media types without one.)
+  const ignoreBody = (_request: unknown, _body: unknown, done: (error: null, body: undefined) => void) => done(null, undefined);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'application/problem+json'], { parseAs: 'buffer' }, ignoreBody);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
   await app.register(problemDetails, { requiredScope: config.auth.requiredScope });

@@ -1,7 +1,7 @@
 // Configuration: read from the environment once at start, validated, and turned into a typed,
 // frozen object. Every variable is documented in .env.example.
 import { envSchema } from 'env-schema';
-import { ACS_SCOPES, type AcsScope } from './acs/acsScopes.js';
+import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 
 export interface AcsConfig {
   connectionString: string;
@@ -40,7 +40,9 @@ export interface Config {
   deletions: {
     /** How often a replica looks for queued ACS deletions that are due. */
     retryIntervalSeconds: number;
-    /** How long a deletion being tried belongs to the replica trying it. */
+    /** How many due deletions one retry pass claims. */
+    batchSize: number;
+    /** How long claimed deletions belong to the replica trying them: a whole pass must fit. */
     leaseSeconds: number;
   };
   acs: AcsConfig;
@@ -54,6 +56,7 @@ export class ConfigError extends Error {
   }
 }
 
+const DELETION_BATCH_SIZE = 20;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -76,7 +79,7 @@ const envJsonSchema = {
     ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
     ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
     ACS_ALLOWED_SCOPES: { type: 'string' },
-    ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: 60, maximum: 1440, default: 60 },
+    ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: MIN_TOKEN_TTL_MINUTES, maximum: MAX_TOKEN_TTL_MINUTES, default: 60 },
     ACS_AUTO_CREATE_IDENTITY: { type: 'boolean', default: true },
     ACS_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     ACS_DELETION_RETRY_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
@@ -195,7 +198,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     migrateOnStart: raw.MIGRATE_ON_START,
     deletions: Object.freeze({
       retryIntervalSeconds: raw.ACS_DELETION_RETRY_INTERVAL_SECONDS,
-      leaseSeconds: Math.max(60, raw.ACS_DELETION_RETRY_INTERVAL_SECONDS * 2),
+      batchSize: DELETION_BATCH_SIZE,
+      leaseSeconds: Math.max(60, raw.ACS_DELETION_RETRY_INTERVAL_SECONDS * 2, Math.ceil((DELETION_BATCH_SIZE * raw.ACS_REQUEST_TIMEOUT_MS) / 1000) + 10),
     }),
     acs: Object.freeze({
       connectionString: raw.ACS_CONNECTION_STRING,

@@ -170,3 +170,19 @@ t.test('the key set being unreachable is a 503, not a 401', async (t) => {
   t.equal(response.json.code, 'keys_unavailable');
   t.ok(response.headers['retry-after']);
 });
+
+t.test('a rotated key is found even while unknown kids spend the refresh', async (t) => {
+  const rotating = await startTestService(t, { AUTH_KEY_REFRESH_COOLDOWN_SECONDS: '1' });
+  t.equal((await rotating.request({ url: '/api/user', token: rotating.userToken() })).statusCode, 404, 'keys loaded');
+  rotating.entra.rotateKey();
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // An attacker's unknown kid spends the one refresh of this cooldown period…
+  const keyRequests = rotating.entra.requests.length;
+  const forged = rotating.userToken({ header: { kid: randomUUID() } });
+  t.equal((await rotating.request({ url: '/api/user', token: forged })).statusCode, 401);
+  t.equal(rotating.entra.requests.length, keyRequests + 2, 'it caused one refresh (discovery + keys)');
+  // …and that refresh cached every published key, so the new one verifies at once.
+  const signedWithNewKey = await rotating.request({ url: '/api/user', token: rotating.userToken() });
+  t.equal(signedWithNewKey.statusCode, 404, 'a token signed with the rotated key is accepted');
+  t.equal(rotating.entra.requests.length, keyRequests + 2, 'without another fetch');
+});

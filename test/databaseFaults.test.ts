@@ -55,3 +55,18 @@ t.test('…and when ACS cannot delete it either, its deletion is queued', async 
   const known = new Set([...queued.rows, ...mapped.rows].map((r) => r.acs_user_id));
   t.same(alive.filter((id) => !known.has(id)), [], 'every live identity is mapped or queued for deletion');
 });
+
+t.test('a burst of first requests for one user does not hold the pool while ACS is slow', async (t) => {
+  // Statements may take 1 s, ACS takes 1.5 s: requests that waited on the creation inside the
+  // database would time out; they wait outside it and read the result.
+  const slow = await startTestService(t, { DATABASE_POOL_MAX: '3', DATABASE_TIMEOUT_MS: '1000', ACS_REQUEST_TIMEOUT_MS: '4000' });
+  slow.acs.setLatency(1500);
+  const objectId = '7a1f7f3e-0b6c-4c59-a4f1-2f8d4f0b9a10';
+  const burst = Array.from({ length: 8 }, () => slow.request({ url: '/api/token', token: slow.userToken({ objectId }) }));
+  const bystander = slow.request({ url: '/api/user', token: slow.userToken() });
+  const answers = await Promise.all(burst);
+  t.same(answers.map((a) => a.statusCode), Array(8).fill(200));
+  t.equal(new Set(answers.map((a) => a.json.user.communicationUserId)).size, 1, 'one identity');
+  t.equal(slow.acs.counters.identitiesCreated, 1);
+  t.equal((await bystander).statusCode, 404, 'another user is served meanwhile');
+});

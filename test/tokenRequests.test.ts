@@ -65,13 +65,19 @@ t.test('allowed scopes and lifetimes reach ACS as asked', async (t) => {
   }
 });
 
-t.test('unknown query parameters and a body on POST do no harm', async (t) => {
+t.test('unknown query parameters and request bodies do no harm', async (t) => {
   const extra = await svc.request({ url: '/api/token?foo=bar', token });
   t.equal(extra.statusCode, 200);
-  const withBody = await svc.request({ method: 'POST', url: '/api/user', token, headers: { 'content-type': 'application/json' }, body: '{"acsUserIdentity":"8:acs:evil"}' });
-  t.equal(withBody.statusCode, 200);
-  t.equal(withBody.json.acsUserIdentity, created.json.acsUserIdentity, 'a body cannot choose the identity');
-  const badJson = await svc.request({ method: 'POST', url: '/api/user', token, headers: { 'content-type': 'application/json' }, body: '{' });
-  t.equal(badJson.statusCode, 400);
-  t.equal(badJson.json.code, 'invalid_request');
+  // No operation takes a body: any body of any media type is ignored…
+  for (const [type, body] of [['application/json', '{"acsUserIdentity":"8:acs:evil"}'], ['application/json', '{'], ['application/xml', '<a/>'], ['text/plain', 'hi']]) {
+    const response = await svc.request({ method: 'POST', url: '/api/user', token, headers: { 'content-type': type! }, body: body! });
+    t.equal(response.statusCode, 200, `${type} ${body}: ignored`);
+    t.equal(response.json.acsUserIdentity, created.json.acsUserIdentity, 'a body cannot choose the identity');
+  }
+  // …up to 16 KiB.
+  const before = await svc.snapshot();
+  const huge = await svc.request({ method: 'DELETE', url: '/api/user', token, headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(20_000)}"` });
+  t.equal(huge.statusCode, 413);
+  t.equal(huge.json.code, 'payload_too_large');
+  t.same(await svc.snapshot(), before, 'nothing deleted');
 });

@@ -26,6 +26,11 @@ export class AcsIdentityClient {
     });
   }
 
+  /** The longest one call may take. */
+  get requestTimeoutMs(): number {
+    return this.config.requestTimeoutMs;
+  }
+
   /** Creates an identity and its first token in one round trip. */
   createIdentityWithToken(scopes: AcsScope[], expiresInMinutes: number): Promise<CreatedIdentity> {
     return this.call('createIdentity', async (abortSignal) => {

@@ -1,30 +1,55 @@
-// The public keys that verify callers' tokens (DESIGN §3 rule 3). Keys are looked up by
-// `get-jwks` from the key set of the configured authority, per allowed tenant — never from a
-// URL found in a token. An unknown `kid` may cause at most one key-set refresh per cooldown
-// period, so a stream of random `kid`s cannot become a stream of fetches.
+// The public keys that verify callers' tokens (DESIGN §3 rule 3). They come from the key set
+// of the configured authority, per allowed tenant — never from a URL found in a token.
+//
+// A refresh reads the whole key set (discovery document, then jwks_uri, each with a timeout)
+// and caches every key in get-jwks' cache, which also turns them into PEM. An unknown `kid`
+// may cause at most one refresh per cooldown period: a stream of random `kid`s cannot become
+// a stream of fetches, and cannot keep a newly published key out either, because the refresh
+// it spends caches all of the tenant's keys.
 import buildGetJwks from 'get-jwks';
 import { AuthError } from './authError.js';
 import type { AuthConfig } from '../config.js';
 
+/** Keys are read again at least this often, so that a withdrawn key stops verifying. */
 const KEY_CACHE_TTL_MS = 60 * 60 * 1000;
 const FETCH_TIMEOUT_MS = 5000;
 
+interface Jwk {
+  kid?: unknown;
+  kty?: unknown;
+  use?: unknown;
+}
+
+/** The signing keys could not be fetched: the service answers 503, not 401. */
+export class KeySetUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('The signing keys of the identity provider could not be read', { cause });
+    this.name = 'KeySetUnavailableError';
+  }
+}
+
+async function fetchJson(url: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
 export class SigningKeys {
   private readonly jwks: ReturnType<typeof buildGetJwks>;
-  private readonly lastRefreshForUnknownKid = new Map<string, number>();
+  private readonly lastRefresh = new Map<string, number>();
+  private readonly refreshing = new Map<string, Promise<void>>();
   private loaded = false;
 
   constructor(private readonly auth: AuthConfig) {
     this.jwks = buildGetJwks({
-      providerDiscovery: true,
       ttl: KEY_CACHE_TTL_MS,
       // Defence in depth: get-jwks itself refuses any other domain.
       issuersWhitelist: auth.allowedTenants.map((tenant) => this.keyDomain(tenant)),
     });
   }
 
-  /** The authority's v2.0 base for a tenant; discovery is read from `<base>/.well-known/…`. */
-  keyDomain(tenantId: string): string {
+  /** The authority's v2.0 base of a tenant; its discovery document is under /.well-known/. */
+  private keyDomain(tenantId: string): string {
     return `${this.auth.authorityHost}/${tenantId}/v2.0/`;
   }
 
@@ -35,54 +60,55 @@ export class SigningKeys {
 
   /** Reads the first allowed tenant's key set, so that readiness reflects whether keys can be had. */
   async load(): Promise<void> {
-    const tenant = this.auth.allowedTenants[0]!;
-    const jwksUri = await this.withTimeout(this.jwks.getJwksUri(this.keyDomain(tenant)));
-    const response = await fetch(jwksUri, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    const body = (await response.json()) as { keys?: unknown[] };
-    if (!response.ok || !Array.isArray(body.keys) || body.keys.length === 0) {
-      throw new Error(`The key set at ${jwksUri} answered ${response.status} without keys`);
-    }
-    this.loaded = true;
+    await this.refresh(this.auth.allowedTenants[0]!);
   }
 
   /** The PEM public key for `kid` of `tenantId` (an allowed tenant), or a 401 AuthError. */
   async publicKeyFor(tenantId: string, kid: string): Promise<string> {
     const domain = this.keyDomain(tenantId);
     const cacheKey = this.jwks.generateCacheKey('RS256', kid, domain);
-    const known = this.jwks.cache.get(cacheKey) !== undefined || this.jwks.staleCache.get(cacheKey) !== undefined;
-    if (!known) {
-      const last = this.lastRefreshForUnknownKid.get(domain) ?? -Infinity;
-      if (Date.now() - last < this.auth.unknownKeyRefreshCooldownSeconds * 1000) {
+    if (this.jwks.cache.get(cacheKey) === undefined) {
+      const inFlight = this.refreshing.get(domain);
+      const last = this.lastRefresh.get(domain) ?? -Infinity;
+      if (!inFlight && Date.now() - last < this.auth.unknownKeyRefreshCooldownSeconds * 1000) {
         throw AuthError.invalidToken('The token is signed with an unknown key.');
       }
-      this.lastRefreshForUnknownKid.set(domain, Date.now());
+      try {
+        await (inFlight ?? this.refresh(tenantId));
+      } catch (error) {
+        // The identity provider is down: a key read before still verifies until it answers.
+        const stale = this.jwks.staleCache.get(cacheKey);
+        if (stale === undefined) throw new KeySetUnavailableError(error);
+        this.jwks.cache.set(cacheKey, stale);
+      }
+      if (this.jwks.cache.get(cacheKey) === undefined) throw AuthError.invalidToken('The token is signed with an unknown key.');
     }
-    try {
-      const pem = await this.withTimeout(this.jwks.getPublicKey({ domain, alg: 'RS256', kid }));
-      this.loaded = true;
-      return pem;
-    } catch (error) {
-      if (error instanceof AuthError) throw error;
-      const code = (error as { code?: string }).code;
-      if (code === 'JWK_NOT_FOUND') throw AuthError.invalidToken('The token is signed with an unknown key.');
-      // The key set could not be read: the caller's token may be fine, but it cannot be checked.
-      throw new KeySetUnavailableError(error);
-    }
+    return this.jwks.getPublicKey({ domain, alg: 'RS256', kid });
   }
 
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    // get-jwks' own `timeout` fetch option is not honoured by Node's fetch; bound the wait here.
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`The key set did not answer within ${FETCH_TIMEOUT_MS} ms`)), FETCH_TIMEOUT_MS);
-      promise.then(resolve, reject).finally(() => clearTimeout(timer));
-    });
+  /** Reads the tenant's key set; concurrent callers share one fetch. */
+  private refresh(tenantId: string): Promise<void> {
+    const domain = this.keyDomain(tenantId);
+    let refreshing = this.refreshing.get(domain);
+    if (!refreshing) {
+      // Counted from the attempt, so that failures are rate-limited too.
+      this.lastRefresh.set(domain, Date.now());
+      refreshing = this.fetchKeySet(domain).finally(() => this.refreshing.delete(domain));
+      this.refreshing.set(domain, refreshing);
+    }
+    return refreshing;
   }
-}
 
-/** The signing keys could not be fetched: the service answers 503, not 401. */
-export class KeySetUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('The signing keys of the identity provider could not be read', { cause });
-    this.name = 'KeySetUnavailableError';
+  private async fetchKeySet(domain: string): Promise<void> {
+    const discovery = await fetchJson(`${domain}.well-known/openid-configuration`);
+    if (typeof discovery.jwks_uri !== 'string') throw new Error(`${domain} has no jwks_uri`);
+    const { keys } = await fetchJson(discovery.jwks_uri);
+    const signingKeys = (Array.isArray(keys) ? (keys as Jwk[]) : [])
+      .filter((key) => key.kty === 'RSA' && typeof key.kid === 'string' && (key.use === undefined || key.use === 'sig'));
+    if (signingKeys.length === 0) throw new Error(`${discovery.jwks_uri} lists no RSA signing keys`);
+    for (const key of signingKeys) {
+      this.jwks.cache.set(this.jwks.generateCacheKey('RS256', key.kid as string, domain), key as never);
+    }
+    this.loaded = true;
   }
 }

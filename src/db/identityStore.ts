@@ -12,6 +12,14 @@ export interface StoredIdentity {
   createdAt: Date;
 }
 
+/** Another request is still creating this user's identity (its ACS call is slow). */
+export class IdentityCreationPendingError extends Error {
+  constructor() {
+    super("Another request is creating this user's ACS identity");
+    this.name = 'IdentityCreationPendingError';
+  }
+}
+
 export interface PendingDeletion {
   acsUserId: string;
   attempts: number;
@@ -45,18 +53,41 @@ export class IdentityStore {
   /**
    * For a user that `find` found without an identity: creates it with `create`, unless another
    * request did meanwhile. `create` runs at most once per user at a time, across all replicas.
-   * When storing fails after `create` succeeded, `discard` gets the new ACS id so that it is
-   * not left behind.
+   * A request that finds the user's creation under way does not hold a connection while it
+   * waits: it polls `find` for up to `waitMs`. When storing fails after `create` succeeded,
+   * `discard` gets the new ACS id so that it is not left behind.
    */
   async createIfAbsent<T extends { acsUserId: string }>(
     user: AuthenticatedUser,
     create: () => Promise<T>,
     discard: (acsUserId: string) => Promise<void>,
+    waitMs: number,
   ): Promise<{ identity: StoredIdentity; created?: T }> {
+    const deadline = Date.now() + waitMs;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+      const result = await this.tryCreate(user, create, discard);
+      if (result) return result;
+      if (Date.now() + pause > deadline) throw new IdentityCreationPendingError();
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      const identity = await this.find(user);
+      if (identity) return { identity };
+    }
+  }
+
+  /** One attempt: undefined when another request holds the user's creation lock. */
+  private async tryCreate<T extends { acsUserId: string }>(
+    user: AuthenticatedUser,
+    create: () => Promise<T>,
+    discard: (acsUserId: string) => Promise<void>,
+  ): Promise<{ identity: StoredIdentity; created?: T } | undefined> {
     let created: T | undefined;
     try {
       return await withTransaction(this.pool, async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`]);
+        const lock = await client.query<{ locked: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
+          [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
+        );
+        if (!lock.rows[0]!.locked) return undefined;
         const { rows } = await client.query<IdentityRow>(
           'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
           [user.tenantId, user.objectId],
@@ -71,6 +102,8 @@ export class IdentityStore {
       });
     } catch (error) {
       // A COMMIT whose answer was lost may still have stored it: discard only what is not.
+      // When the database cannot even say, the identity is discarded: a user who then finds
+      // a mapping to a deleted identity is told so (502), an orphan would go unnoticed.
       if (created && !(await this.isMapped(created.acsUserId))) await discard(created.acsUserId);
       return classifyDatabaseError(error);
     }

@@ -4,7 +4,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { ACS_SCOPES } from '../acs/acsScopes.js';
+import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES } from '../acs/acsScopes.js';
 
 export interface AcsEmulatorOptions {
   host?: string;
@@ -57,7 +57,7 @@ export interface AcsEmulator {
 }
 
 export const ACS_API_VERSION = '2023-10-01';
-const DEFAULT_LIFETIME_MINUTES = 1440;
+const DEFAULT_LIFETIME_MINUTES = MAX_TOKEN_TTL_MINUTES;
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 const SIGNED_HEADERS = 'x-ms-date;host;x-ms-content-sha256';
 
@@ -113,7 +113,7 @@ function validateScopes(value: unknown, target: string): string[] {
 
 function validateLifetime(value: unknown): number {
   if (value === undefined) return DEFAULT_LIFETIME_MINUTES;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 60 || value > 1440) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_TOKEN_TTL_MINUTES || value > MAX_TOKEN_TTL_MINUTES) {
     throw new AcsError(400, 'ValidationError', 'The expiresInMinutes must be an integer between 60 and 1440.', 'expiresInMinutes');
   }
   return value;

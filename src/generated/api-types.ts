@@ -192,10 +192,7 @@ export interface components {
         };
         /** @description The problem details of `/readyz` when it is not ready, with the state of each check. */
         NotReadyProblem: {
-            /**
-             * Format: uri
-             * @description A URN naming the problem: urn:acs-token-service:problem:<code>.
-             */
+            /** Format: uri */
             type: string;
             title: string;
             /** @constant */
@@ -208,11 +205,7 @@ export interface components {
         };
     };
     responses: {
-        /**
-         * @description The request is malformed (`invalid_request`: a bad query parameter, or a body that is not
-         *     valid JSON where one is sent) or asks for a scope this service does not allow
-         *     (`scope_not_allowed`). No operation of v1 needs a body; one that is valid JSON is ignored.
-         */
+        /** @description The request is malformed (`invalid_request`) or asks for a scope this service does not allow (`scope_not_allowed`). */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -258,6 +251,19 @@ export interface components {
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request body is larger than 16 KiB. No operation of v1 takes a body: a smaller one,
+         *     of any media type, is ignored.
+         */
+        PayloadTooLarge: {
+            headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -384,9 +390,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
@@ -415,7 +421,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["IdentityNotFound"];
-            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -449,9 +454,9 @@ export interface operations {
                     "application/json": components["schemas"]["AcsUser"];
                 };
             };
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
@@ -485,10 +490,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -26,11 +26,11 @@ declare module 'fastify' {
 }
 
 // fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
+// (Algorithm and signature-format errors never get this far: EntraIssuer and the header
+// check refuse them first.)
 const DESCRIPTIONS: Record<string, string> = {
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired.',
   FAST_JWT_INACTIVE: 'The token is not valid yet.',
-  FAST_JWT_MISSING_SIGNATURE: 'The token is not signed.',
-  FAST_JWT_INVALID_ALGORITHM: 'The token must be signed with RS256.',
 };
 
 function toAuthError(error: unknown): Error {

@@ -5,15 +5,14 @@ import fp from 'fastify-plugin';
 import { AcsError } from '../acs/acsErrors.js';
 import type { Config } from '../config.js';
 
-const BATCH_SIZE = 20;
 const MAX_BACKOFF_SECONDS = 3600;
 
 export default fp(async function deletionRetries(app, { config }: { config: Config['deletions'] }) {
-  const { retryIntervalSeconds: intervalSeconds, leaseSeconds } = config;
+  const { retryIntervalSeconds: intervalSeconds, batchSize, leaseSeconds } = config;
   let running: Promise<void> | undefined;
 
   async function retryDueDeletions(): Promise<void> {
-    const due = await app.identityStore.claimDueDeletions(BATCH_SIZE, leaseSeconds);
+    const due = await app.identityStore.claimDueDeletions(batchSize, leaseSeconds);
     for (const { acsUserId, attempts } of due) {
       try {
         await app.acs.deleteIdentity(acsUserId);
@@ -23,7 +22,9 @@ export default fp(async function deletionRetries(app, { config }: { config: Conf
         const backoff = Math.min(MAX_BACKOFF_SECONDS, intervalSeconds * 2 ** Math.min(attempts, 12));
         const retryAfter = error instanceof AcsError ? Math.max(backoff, error.retryAfterSeconds ?? 0) : backoff;
         await app.identityStore.deferDeletion(acsUserId, error instanceof Error ? error.message : 'failed', retryAfter);
-        app.log.warn({ attempts: attempts + 1, retryAfter }, 'queued ACS identity deletion failed again');
+        // Throttling and outages pass; a refusal (wrong key, foreign identity) needs an operator.
+        const transient = error instanceof AcsError && (error.kind === 'throttled' || error.kind === 'unavailable');
+        app.log[transient ? 'warn' : 'error']({ attempts: attempts + 1, retryAfter, err: error }, 'queued ACS identity deletion failed again');
       }
     }
   }

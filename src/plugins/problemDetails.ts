@@ -8,6 +8,7 @@ import { AcsError, type AcsFailureKind } from '../acs/acsErrors.js';
 import { AuthError } from '../auth/authError.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import { DatabaseUnavailableError } from '../db/databaseErrors.js';
+import { IdentityCreationPendingError } from '../db/identityStore.js';
 import { HttpProblem, type InvalidParam } from '../httpProblem.js';
 
 const ACS_PROBLEMS: Record<AcsFailureKind, { status: number; code: string; detail: string }> = {
@@ -57,6 +58,9 @@ function toProblem(error: FastifyError | Error, requiredScope: string): HttpProb
   if (error instanceof DatabaseUnavailableError) {
     return new HttpProblem(503, 'database_unavailable', 'The database is unavailable; retry later.', { retryAfterSeconds: 5 });
   }
+  if (error instanceof IdentityCreationPendingError) {
+    return new HttpProblem(503, 'acs_unavailable', 'ACS is slow to create this user\'s identity; retry shortly.', { retryAfterSeconds: 1 });
+  }
   if (error instanceof KeySetUnavailableError) {
     return new HttpProblem(503, 'keys_unavailable', 'The identity provider\'s signing keys could not be read; retry later.', { retryAfterSeconds: 5 });
   }
@@ -67,6 +71,7 @@ function toProblem(error: FastifyError | Error, requiredScope: string): HttpProb
     return new HttpProblem(400, 'invalid_request', detail, { errors });
   }
   const status = fastifyError.statusCode;
+  if (status === 413) return new HttpProblem(413, 'payload_too_large', 'Request body is too large');
   if (status !== undefined && status >= 400 && status < 500) {
     // Fastify's own client errors (bad JSON, body too large, unsupported media type): their
     // messages describe the request, not the server.

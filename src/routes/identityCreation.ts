@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
 
 export function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: AuthenticatedUser, create: () => Promise<T>) {
-  return server.identityStore.createIfAbsent(user, create, async (acsUserId) => {
+  const discard = async (acsUserId: string) => {
     try {
       await server.acs.deleteIdentity(acsUserId);
     } catch {
@@ -13,5 +13,7 @@ export function createIdentityOnce<T extends { acsUserId: string }>(server: Fast
         server.log.error({ err: error }, 'an ACS identity was created but neither stored nor deleted');
       });
     }
-  });
+  };
+  // A concurrent request for the same user waits at most as long as the creation can take.
+  return server.identityStore.createIfAbsent(user, create, discard, server.acs.requestTimeoutMs + 1000);
 }
