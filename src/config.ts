@@ -1,5 +1,6 @@
 // Configuration: read from the environment once at start, validated, and turned into a typed,
 // frozen object. Every variable is documented in .env.example.
+import { readFileSync } from 'node:fs';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 
@@ -27,6 +28,8 @@ export interface AuthConfig {
   clockToleranceSeconds: number;
   /** Minimum time between two key-set refreshes caused by an unknown `kid`. */
   unknownKeyRefreshCooldownSeconds: number;
+  /** PEM CA certificates that the authority's TLS certificate must chain to, when not the system's. */
+  authorityCa: string | undefined;
 }
 
 export interface Config {
@@ -92,6 +95,7 @@ const envJsonSchema = {
     AUTH_REQUIRED_SCOPE: { type: 'string', pattern: '^[^\\s]+$', default: 'access_as_user' },
     AUTH_CLOCK_TOLERANCE_SECONDS: { type: 'integer', minimum: 0, maximum: 300, default: 120 },
     AUTH_KEY_REFRESH_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    AZURE_AUTHORITY_CA_FILE: { type: 'string' },
   },
 } as const;
 
@@ -104,6 +108,7 @@ type RawEnv = {
   AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
   AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
+  AZURE_AUTHORITY_CA_FILE?: string;
 };
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
@@ -153,6 +158,17 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return url;
 }
 
+function readCertificates(path: string, problems: string[]): string | undefined {
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+    problems.push(`AZURE_AUTHORITY_CA_FILE (${path}) holds no PEM certificate`);
+  } catch (error) {
+    problems.push(`AZURE_AUTHORITY_CA_FILE (${path}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return undefined;
+}
+
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
   // `NAME=` (as in a copied .env.example) means "not set", not "set to nothing".
   const env = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
@@ -186,6 +202,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   if (notAllowed.length > 0) problems.push(`ACS_TOKEN_SCOPES has scopes that ACS_ALLOWED_SCOPES does not allow: ${notAllowed.join(', ')}`);
 
   const endpoint = parseAcsEndpoint(raw.ACS_CONNECTION_STRING, problems);
+  const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -219,6 +236,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       requiredScope: raw.AUTH_REQUIRED_SCOPE,
       clockToleranceSeconds: raw.AUTH_CLOCK_TOLERANCE_SECONDS,
       unknownKeyRefreshCooldownSeconds: raw.AUTH_KEY_REFRESH_COOLDOWN_SECONDS,
+      authorityCa,
     }),
   });
 }

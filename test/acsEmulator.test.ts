@@ -216,7 +216,9 @@ t.test('Teams token exchange', async (t) => {
   const appId = '11111111-1111-1111-1111-111111111111';
   const oid = '22222222-2222-2222-2222-222222222222';
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  const good = teamsToken({ appid: appId, oid, exp, aud: 'https://auth.msft.communication.azure.com' });
+  const aud = 'https://auth.msft.communication.azure.com';
+  const scp = 'Teams.ManageCalls Teams.ManageChats';
+  const good = teamsToken({ appid: appId, oid, exp, aud, scp });
 
   const { token, expiresOn } = await client.getTokenForTeamsUser({ teamsUserAadToken: good, clientId: appId, userObjectId: oid });
   const claims = emulator.decodeToken(token)!;
@@ -229,9 +231,13 @@ t.test('Teams token exchange', async (t) => {
   const wrongApp = await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: good, clientId: 'other', userObjectId: oid }));
   t.match(wrongApp, { statusCode: 400, code: 'ValidationError' });
   t.match(await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: good, clientId: appId, userObjectId: 'other' })), { statusCode: 400 });
-  const expired = teamsToken({ appid: appId, oid, exp: Math.floor(Date.now() / 1000) - 60 });
+  const expired = teamsToken({ appid: appId, oid, exp: Math.floor(Date.now() / 1000) - 60, aud, scp });
   t.match(await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: expired, clientId: appId, userObjectId: oid })), { statusCode: 401, code: 'InvalidAccessToken' });
   t.match(await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: 'not-a-jwt', clientId: appId, userObjectId: oid })), { statusCode: 401, code: 'InvalidAccessToken' });
+  const otherAudience = teamsToken({ appid: appId, oid, exp, aud: 'api://someone-else', scp });
+  t.match(await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: otherAudience, clientId: appId, userObjectId: oid })), { statusCode: 401, code: 'InvalidAccessToken' });
+  const withoutTeamsScopes = teamsToken({ appid: appId, oid, exp, aud, scp: 'Teams.ManageCalls' });
+  t.match(await restError(t, client.getTokenForTeamsUser({ teamsUserAadToken: withoutTeamsScopes, clientId: appId, userObjectId: oid })), { statusCode: 401, code: 'InvalidAccessToken' });
   t.equal(emulator.counters.teamsExchanges, 1);
 });
 

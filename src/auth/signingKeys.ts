@@ -9,10 +9,10 @@
 import buildGetJwks from 'get-jwks';
 import { AuthError } from './authError.js';
 import type { AuthConfig } from '../config.js';
+import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
 /** Keys are read again at least this often, so that a withdrawn key stops verifying. */
 const KEY_CACHE_TTL_MS = 60 * 60 * 1000;
-const FETCH_TIMEOUT_MS = 5000;
 
 interface Jwk {
   kid?: unknown;
@@ -28,19 +28,13 @@ export class KeySetUnavailableError extends Error {
   }
 }
 
-async function fetchJson(url: string): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  return (await response.json()) as Record<string, unknown>;
-}
-
 export class SigningKeys {
   private readonly jwks: ReturnType<typeof buildGetJwks>;
   private readonly lastRefresh = new Map<string, number>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private loaded = false;
 
-  constructor(private readonly auth: AuthConfig) {
+  constructor(private readonly auth: AuthConfig, private readonly http: IdentityProviderHttp) {
     this.jwks = buildGetJwks({
       ttl: KEY_CACHE_TTL_MS,
       // Defence in depth: get-jwks itself refuses any other domain.
@@ -100,9 +94,9 @@ export class SigningKeys {
   }
 
   private async fetchKeySet(domain: string): Promise<void> {
-    const discovery = await fetchJson(`${domain}.well-known/openid-configuration`);
+    const discovery = await this.http.getJson(`${domain}.well-known/openid-configuration`);
     if (typeof discovery.jwks_uri !== 'string') throw new Error(`${domain} has no jwks_uri`);
-    const { keys } = await fetchJson(discovery.jwks_uri);
+    const { keys } = await this.http.getJson(discovery.jwks_uri);
     const signingKeys = (Array.isArray(keys) ? (keys as Jwk[]) : [])
       .filter((key) => key.kty === 'RSA' && typeof key.kid === 'string' && (key.use === undefined || key.use === 'sig'));
     if (signingKeys.length === 0) throw new Error(`${discovery.jwks_uri} lists no RSA signing keys`);

@@ -4,7 +4,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES } from '../acs/acsScopes.js';
+import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
 
 export interface AcsEmulatorOptions {
   host?: string;
@@ -292,7 +292,10 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
         }
         const claims = jwtPayload(body.token as string);
         const iat = Math.floor(Date.now() / 1000);
-        if (!claims || typeof claims.exp !== 'number' || claims.exp <= iat) {
+        // A Teams token is issued for the Communication Services API with its Teams scopes.
+        const scopes = typeof claims?.scp === 'string' ? claims.scp.split(' ') : [];
+        if (!claims || typeof claims.exp !== 'number' || claims.exp <= iat || claims.aud !== TEAMS_TOKEN_AUDIENCE
+          || !TEAMS_TOKEN_SCOPES.every((scope) => scopes.includes(scope))) {
           throw new AcsError(401, 'InvalidAccessToken', 'Provided access token is not valid or has expired.');
         }
         if (claims.appid !== body.appId) throw new AcsError(400, 'ValidationError', 'The appId does not match the appid claim of the token.', 'appId');

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthConfig } from '../config.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken } from '../auth/bearerToken.js';
+import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import { KeySetUnavailableError, SigningKeys } from '../auth/signingKeys.js';
 import { EntraIssuer, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
 
@@ -22,8 +23,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest) => Promise<void>;
     signingKeys: SigningKeys;
+    identityProviderHttp: IdentityProviderHttp;
   }
 }
+
+const IDENTITY_PROVIDER_TIMEOUT_MS = 5000;
 
 // fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
 // (Algorithm and signature-format errors never get this far: EntraIssuer and the header
@@ -43,7 +47,8 @@ function toAuthError(error: unknown): Error {
 
 export default fp(async function authentication(app, { auth }: { auth: AuthConfig }) {
   const issuer = new EntraIssuer(auth);
-  const signingKeys = new SigningKeys(auth);
+  const identityProviderHttp = new IdentityProviderHttp({ ca: auth.authorityCa, timeoutMs: IDENTITY_PROVIDER_TIMEOUT_MS });
+  const signingKeys = new SigningKeys(auth, identityProviderHttp);
 
   await app.register(fastifyJwt, {
     decode: { complete: true },
@@ -64,6 +69,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   });
 
   app.decorate('signingKeys', signingKeys);
+  app.decorate('identityProviderHttp', identityProviderHttp);
   app.decorate('authenticate', async (request: FastifyRequest) => {
     let payload: Record<string, unknown>;
     try {
