@@ -13,7 +13,9 @@ import database from './plugins/database.js';
 import deletionRetries from './plugins/deletionRetries.js';
 import documentation from './plugins/documentation.js';
 import problemDetails from './plugins/problemDetails.js';
+import teams from './plugins/teams.js';
 import { healthHandlers } from './routes/healthRoutes.js';
+import { teamsHandlers } from './routes/teamsRoutes.js';
 import { tokenHandlers } from './routes/tokenRoutes.js';
 import { userHandlers } from './routes/userRoutes.js';
 
@@ -69,15 +71,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
-  await app.register(problemDetails, { requiredScope: config.auth.requiredScope });
+  await app.register(problemDetails, { auth: config.auth });
   await app.register(database, { config });
   await app.register(acs, { config: config.acs });
   await app.register(authentication, { auth: config.auth });
+  await app.register(teams, { auth: config.auth });
   await app.register(deletionRetries, { config: config.deletions });
   await app.register(documentation, { contract });
 
   const handlers: OperationHandlers = {
     ...tokenHandlers(config.acs),
+    ...teamsHandlers(config.auth),
     ...userHandlers(config.deletions),
     ...healthHandlers(),
   };

@@ -5,6 +5,8 @@ export type AcsFailureKind =
   | 'unavailable' // 5xx, timeout, network: try again later
   | 'identity_missing' // 404: the stored identity no longer exists
   | 'identity_not_owned' // 401 IdentityNotOwned: the identity belongs to another resource
+  | 'teams_token_refused' // 401 InvalidAccessToken on a Teams exchange: the Teams token is bad or expired
+  | 'teams_token_rejected' // 400 on a Teams exchange: the Teams token is not for this app or user
   | 'rejected'; // any other refusal: our credentials or request were refused
 
 export class AcsError extends Error {
@@ -37,8 +39,11 @@ export function classifyAcsError(operation: string, error: unknown): AcsError {
   if (name === 'AbortError' || name === 'TimeoutError') {
     return new AcsError('unavailable', operation, DEFAULT_RETRY_AFTER_SECONDS.unavailable, undefined, error);
   }
+  const teamsExchange = operation === 'exchangeTeamsToken';
   const kind: AcsFailureKind =
-    statusCode === 429 ? 'throttled'
+    teamsExchange && statusCode === 401 && code === 'InvalidAccessToken' ? 'teams_token_refused'
+    : teamsExchange && statusCode === 400 ? 'teams_token_rejected'
+    : statusCode === 429 ? 'throttled'
     : statusCode === undefined || statusCode >= 500 ? 'unavailable'
     : statusCode === 404 ? 'identity_missing'
     : code === 'IdentityNotOwned' ? 'identity_not_owned'

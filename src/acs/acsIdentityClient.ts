@@ -55,6 +55,12 @@ export class AcsIdentityClient {
     return this.call('revokeTokens', (abortSignal) => this.client.revokeTokens({ communicationUserId: acsUserId }, { abortSignal }));
   }
 
+  /** Exchanges a Teams user's Entra token (issued to app `clientId`, for user `userObjectId`). */
+  exchangeTeamsToken(teamsUserAadToken: string, clientId: string, userObjectId: string): Promise<IssuedToken> {
+    return this.call('exchangeTeamsToken', (abortSignal) =>
+      this.client.getTokenForTeamsUser({ teamsUserAadToken, clientId, userObjectId, abortSignal }));
+  }
+
   /** Deletes the identity; an identity ACS does not know counts as deleted. */
   async deleteIdentity(acsUserId: string): Promise<void> {
     try {

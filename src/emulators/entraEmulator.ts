@@ -1,10 +1,14 @@
-// A local emulator of the Microsoft Entra ID endpoints this service reads: the v2.0 OpenID
-// discovery document and the key set, at the real paths. It generates its own RSA keys and
-// mints v2 access tokens with any claims, for tests and for local mode.
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import Fastify from 'fastify';
+// A local emulator of the Microsoft Entra ID endpoints this service uses: the v2.0 OpenID
+// discovery document, the key set, and the token endpoint's on-behalf-of grant, at the real
+// paths. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
+// and for local mode. With `tls`, it serves HTTPS with a certificate made at start (MSAL
+// refuses http:// authorities); `caCertificate` is what a client must trust.
+import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { generate } from 'selfsigned';
+import { TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
 import { isLoopbackHost } from '../config.js';
-import { signJwt, type SigningAlgorithm } from './jwtSigner.js';
+import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 
 export interface EntraEmulatorOptions {
   host?: string;
@@ -13,6 +17,19 @@ export interface EntraEmulatorOptions {
   tenantId?: string;
   /** Client id of the API: the default `aud` of minted tokens. */
   clientId?: string;
+  /** The API's client secret, which the token endpoint requires. */
+  clientSecret?: string;
+  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost. */
+  tls?: boolean;
+}
+
+/** An error the token endpoint answers with, as Entra ID does (AADSTS codes in the description). */
+export interface TokenEndpointFault {
+  status: number;
+  error: string;
+  description: string;
+  suberror?: string;
+  claims?: string;
 }
 
 export interface MintOptions {
@@ -39,8 +56,17 @@ export interface EntraEmulator {
   readonly tenantId: string;
   readonly clientId: string;
   readonly signingKey: SigningKey;
+  readonly clientSecret: string;
+  /** PEM certificate to trust with `tls` (it is its own CA); undefined over http. */
+  readonly caCertificate: string | undefined;
   /** Paths requested so far, in order (a test can check that nothing was fetched). */
   readonly requests: string[];
+  /** Successful on-behalf-of token grants. */
+  readonly counters: { oboGrants: number };
+  /** Makes the token endpoint answer with this error until cleared (undefined). */
+  setTokenEndpointFault(fault: TokenEndpointFault | undefined): void;
+  /** A Teams user's Entra token for the ACS Teams scopes, as MSAL gives a client app. */
+  mintTeamsToken(options?: { tenantId?: string; objectId?: string; appId?: string; lifetimeSeconds?: number }): string;
   issuer(tenantId?: string): string;
   mintAccessToken(options?: MintOptions): string;
   /** Adds a new signing key, published beside the old one, and uses it for new tokens. */
@@ -62,15 +88,37 @@ function withOverrides(base: Record<string, unknown>, overrides: Record<string, 
   return result;
 }
 
+async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
+  const generated = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    notAfterDate: new Date(Date.now() + 7 * 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
+  return { key: generated.private, cert: generated.cert };
+}
+
+const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
 export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopbackHost(host)) throw new Error(`The Entra ID emulator listens on loopback only, not ${host}`);
   const tenantId = options.tenantId ?? randomUUID();
   const clientId = options.clientId ?? randomUUID();
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const keys: SigningKey[] = [newSigningKey()];
   const requests: string[] = [];
+  const counters = { oboGrants: 0 };
+  let tokenFault: TokenEndpointFault | undefined;
+  const tls = options.tls ? await selfSignedCertificate() : undefined;
 
-  const app = Fastify({ logger: false });
+  // The routes do not care which server carries them.
+  const app = (tls ? Fastify({ logger: false, https: tls }) : Fastify({ logger: false })) as unknown as FastifyInstance;
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
   app.addHook('onRequest', async (request) => {
     requests.push(request.url);
   });
@@ -103,6 +151,91 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     })),
   }));
 
+  /** Signs a v2 access token with the current key; `claims` override the defaults. */
+  function mint(claims: Record<string, unknown>, header: Record<string, unknown> = {}, lifetimeSeconds = 3600): string {
+    const key = keys[keys.length - 1]!;
+    const now = Math.floor(Date.now() / 1000);
+    const objectId = typeof claims.oid === 'string' ? claims.oid : randomUUID();
+    const tenant = typeof claims.tid === 'string' ? claims.tid : tenantId;
+    const payload = withOverrides({
+      aud: clientId,
+      iss: issuerOf(tenant),
+      iat: now,
+      nbf: now,
+      exp: now + lifetimeSeconds,
+      azp: randomUUID(),
+      azpacr: '0',
+      name: 'Local User',
+      oid: objectId,
+      preferred_username: `${objectId.slice(0, 8)}@example.test`,
+      scp: 'access_as_user',
+      sub: randomUUID(),
+      tid: tenant,
+      ver: '2.0',
+    }, claims);
+    return signJwt(withOverrides({ alg: 'RS256', typ: 'JWT', kid: key.kid }, header) as { alg: SigningAlgorithm }, payload, key.privateKey);
+  }
+
+  const teamsToken = (tid: string, oid: string, appId: string, lifetimeSeconds = 3600) => mint({
+    aud: TEAMS_TOKEN_AUDIENCE,
+    iss: `https://sts.windows.net/${tid}/`,
+    appid: appId,
+    oid,
+    tid,
+    scp: TEAMS_TOKEN_SCOPES.join(' '),
+    ver: '1.0',
+    azp: undefined,
+    azpacr: undefined,
+  }, {}, lifetimeSeconds);
+
+  const oauthError = (status: number, error: string, description: string, extra: Record<string, unknown> = {}) => ({
+    status,
+    body: { error, error_description: `${description}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`, error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)], ...extra },
+  });
+
+  // The on-behalf-of grant: an API trades its caller's token for one to another resource.
+  function onBehalfOf(tenant: string, form: Record<string, string>): { status: number; body: Record<string, unknown> } {
+    if (tokenFault) {
+      const { status, error, description, suberror, claims } = tokenFault;
+      return oauthError(status, error, description, { ...(suberror ? { suberror } : {}), ...(claims ? { claims } : {}) });
+    }
+    if (form.client_id !== clientId || form.client_secret !== clientSecret) {
+      return oauthError(401, 'invalid_client', `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${String(form.client_id)}'.`);
+    }
+    if (form.grant_type !== OBO_GRANT || form.requested_token_use !== 'on_behalf_of' || !form.assertion) {
+      return oauthError(400, 'unsupported_grant_type', 'AADSTS70003: The app requested an unsupported grant type.');
+    }
+    const assertion = verifyRs256(form.assertion, new Map(keys.map((key) => [key.kid, key.publicKey])));
+    const now = Math.floor(Date.now() / 1000);
+    if (!assertion || assertion.aud !== clientId || assertion.tid !== tenant) {
+      return oauthError(400, 'invalid_grant', 'AADSTS50013: Assertion failed signature validation.');
+    }
+    if (typeof assertion.exp !== 'number' || assertion.exp <= now) {
+      return oauthError(400, 'invalid_grant', 'AADSTS500133: Assertion is not within its valid time range.');
+    }
+    const scopes = (form.scope ?? '').split(' ');
+    const teamsScopes = TEAMS_TOKEN_SCOPES.map((scope) => `${TEAMS_TOKEN_AUDIENCE}/${scope}`);
+    if (!teamsScopes.every((scope) => scopes.includes(scope))) {
+      return oauthError(400, 'invalid_scope', `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`);
+    }
+    counters.oboGrants++;
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        scope: teamsScopes.join(' '),
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: teamsToken(tenant, String(assertion.oid), clientId, Math.min(3600, assertion.exp - now + 600)),
+      },
+    };
+  }
+
+  app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
+    const { status, body } = onBehalfOf(request.params.tenant, request.body ?? {});
+    return reply.code(status).header('cache-control', 'no-store').send(body);
+  });
+
   const address = await app.listen({ host, port: options.port ?? 0 });
   authorityHost = address;
 
@@ -110,34 +243,30 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     authorityHost,
     tenantId,
     clientId,
+    clientSecret,
+    caCertificate: tls?.cert,
+    counters,
     get signingKey() {
       return keys[keys.length - 1]!;
     },
     requests,
     issuer: (tenant = tenantId) => issuerOf(tenant),
-    mintAccessToken(mint: MintOptions = {}) {
-      const key = keys[keys.length - 1]!;
-      const tenant = mint.tenantId ?? tenantId;
-      const now = Math.floor(Date.now() / 1000);
-      const objectId = mint.objectId ?? randomUUID();
-      const payload = withOverrides({
-        aud: clientId,
-        iss: issuerOf(tenant),
-        iat: now,
-        nbf: now,
-        exp: now + (mint.lifetimeSeconds ?? 3600),
-        azp: randomUUID(),
-        azpacr: '0',
-        name: 'Local User',
-        oid: objectId,
-        preferred_username: `${objectId.slice(0, 8)}@example.test`,
-        scp: mint.scope ?? 'access_as_user',
-        sub: randomUUID(),
-        tid: tenant,
-        ver: '2.0',
-      }, mint.claims);
-      const header = withOverrides({ alg: 'RS256', typ: 'JWT', kid: key.kid }, mint.header);
-      return signJwt(header as { alg: SigningAlgorithm }, payload, key.privateKey);
+    mintAccessToken(options: MintOptions = {}) {
+      return mint({
+        ...(options.tenantId ? { tid: options.tenantId, iss: issuerOf(options.tenantId) } : {}),
+        ...(options.objectId ? { oid: options.objectId } : {}),
+        ...(options.scope ? { scp: options.scope } : {}),
+        ...options.claims,
+      }, options.header, options.lifetimeSeconds);
+    },
+    mintTeamsToken: (mintOptions = {}) => teamsToken(
+      mintOptions.tenantId ?? tenantId,
+      mintOptions.objectId ?? randomUUID(),
+      mintOptions.appId ?? clientId,
+      mintOptions.lifetimeSeconds,
+    ),
+    setTokenEndpointFault(fault) {
+      tokenFault = fault;
     },
     rotateKey() {
       const key = newSigningKey();

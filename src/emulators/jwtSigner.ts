@@ -1,6 +1,6 @@
 // A small JWT signer for the local Entra ID emulator and for tests that need tokens signed in
 // ways a real issuer never would (other algorithms, `alg: none`, HMAC with a public key).
-import { createHmac, createSign, constants, type KeyObject } from 'node:crypto';
+import { createHmac, createSign, createVerify, constants, type KeyObject } from 'node:crypto';
 
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'PS256' | 'ES256' | 'HS256' | 'none';
 
@@ -29,4 +29,19 @@ export function signJwt(
 ): string {
   const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`;
   return `${signingInput}.${signature(header.alg, signingInput, key)}`;
+}
+
+/** The payload of an RS256 JWT whose signature one of `publicKeys` (by kid) verifies, else undefined. */
+export function verifyRs256(token: string, publicKeys: Map<string, KeyObject>): Record<string, unknown> | undefined {
+  const [headerPart, payloadPart, signaturePart] = token.split('.');
+  if (!headerPart || !payloadPart || !signaturePart) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString()) as { alg?: string; kid?: string };
+    const key = header.kid === undefined ? undefined : publicKeys.get(header.kid);
+    if (header.alg !== 'RS256' || !key) return undefined;
+    const valid = createVerify('RSA-SHA256').update(`${headerPart}.${payloadPart}`).verify(key, Buffer.from(signaturePart, 'base64url'));
+    return valid ? (JSON.parse(Buffer.from(payloadPart, 'base64url').toString()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

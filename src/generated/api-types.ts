@@ -48,6 +48,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/token/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exchange a Teams user's Entra token for an ACS token
+         * @description For a Teams user (Custom Teams Endpoint): returns an ACS access token for the caller's
+         *     Teams identity. The Teams user's Entra ID token for the ACS Teams scopes
+         *     (`https://auth.msft.communication.azure.com/Teams.ManageCalls` and `…/Teams.ManageChats`)
+         *     comes in the header `teams-user-aad-token`; without the header, the service obtains it
+         *     itself on behalf of the caller (OAuth 2.0 on-behalf-of flow), which needs the service's
+         *     `AZURE_CLIENT_SECRET` and admin consent for those scopes. The Teams token's `tid` and
+         *     `oid` must be the caller's. Nothing is stored.
+         */
+        get: operations["exchangeTeamsToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user": {
         parameters: {
             query?: never;
@@ -137,6 +163,15 @@ export interface components {
             user: {
                 communicationUserId: components["schemas"]["CommunicationUserId"];
             };
+        };
+        TeamsAcsToken: {
+            /** @description The ACS access token of the Teams user (a JWT). Never store or log it. */
+            token: string;
+            /**
+             * Format: date-time
+             * @description When the token expires (ISO 8601).
+             */
+            expiresOn: string;
         };
         AcsUser: {
             acsUserIdentity: components["schemas"]["CommunicationUserId"];
@@ -281,7 +316,10 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description ACS refused the request (`acs_rejected`), or the stored identity is gone or foreign. */
+        /**
+         * @description ACS refused the request (`acs_rejected`), or the stored identity is gone or foreign; for
+         *     the Teams exchange, Entra ID refused the service's credentials (`entra_rejected`).
+         */
         BadGateway: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -291,7 +329,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description ACS or the database is unavailable; retry after `Retry-After` seconds. */
+        /** @description ACS, the database or Entra ID is unavailable; retry after `Retry-After` seconds. */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -393,6 +431,81 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exchangeTeamsToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The Teams user's Entra ID access token for the ACS Teams scopes (a JWT). */
+                "teams-user-aad-token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An ACS access token for the Teams user; it lives as long as the Teams token, at most 24 hours. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamsAcsToken"];
+                };
+            };
+            /**
+             * @description The header is malformed (`invalid_request`); neither the header nor the on-behalf-of
+             *     configuration is there (`teams_not_configured`); or ACS refused the exchange because
+             *     the Teams token was not issued to this service's app (`teams_token_rejected`).
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The bearer token is not valid (`invalid_token`); ACS refused the Teams token as invalid
+             *     or expired (`teams_token_refused`); Entra ID refused the on-behalf-of exchange of the
+             *     caller's token (`teams_obo_refused`) or requires the user to sign in again
+             *     interactively (`teams_interaction_required`).
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description The bearer token lacks the required scope (`insufficient_scope`); the Teams token
+             *     belongs to another user or tenant than the caller (`teams_token_mismatch`); or an
+             *     administrator has not consented to the Teams scopes for this service
+             *     (`teams_consent_required`).
+             */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];

@@ -6,6 +6,8 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AcsError, type AcsFailureKind } from '../acs/acsErrors.js';
 import { AuthError } from '../auth/authError.js';
+import type { AuthConfig } from '../config.js';
+import { OboError, type OboFailureKind } from '../teams/teamsOnBehalfOf.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import { DatabaseUnavailableError } from '../db/databaseErrors.js';
 import { IdentityCreationPendingError } from '../db/identityStore.js';
@@ -23,6 +25,14 @@ const ACS_PROBLEMS: Record<AcsFailureKind, { status: number; code: string; detai
     detail: 'The stored ACS identity belongs to another ACS resource than the one this service is configured with.',
   },
   rejected: { status: 502, code: 'acs_rejected', detail: 'ACS refused the request of this service; check its ACS configuration.' },
+  teams_token_refused: {
+    status: 401, code: 'teams_token_refused',
+    detail: 'ACS refused the Teams user\'s token as invalid or expired; sign the Teams user in again and send a fresh token.',
+  },
+  teams_token_rejected: {
+    status: 400, code: 'teams_token_rejected',
+    detail: 'ACS refused the exchange: the Teams token was not issued to this service\'s app (appid) for this user (oid).',
+  },
 };
 
 function bearerChallenge(error: AuthError, requiredScope: string): string {
@@ -44,7 +54,32 @@ function invalidParams(error: FastifyError): InvalidParam[] {
   });
 }
 
-function toProblem(error: FastifyError | Error, requiredScope: string): HttpProblem {
+const OBO_PROBLEMS: Record<OboFailureKind, (aadsts: string, clientId: string) => { status: number; code: string; detail: string }> = {
+  consent_required: (aadsts, clientId) => ({
+    status: 403, code: 'teams_consent_required',
+    detail: `An administrator must grant consent for this service's app (${clientId}) to use the delegated permissions Teams.ManageCalls and Teams.ManageChats of Azure Communication Services (${aadsts}).`,
+  }),
+  interaction_required: (aadsts) => ({
+    status: 401, code: 'teams_interaction_required',
+    detail: `Entra ID requires the user to sign in again interactively, for example for multi-factor authentication (${aadsts}); get a new token for this API with user interaction and retry.`,
+  }),
+  refused: (aadsts) => ({
+    status: 401, code: 'teams_obo_refused',
+    detail: `Entra ID refused to exchange the caller's token on its behalf (${aadsts}); get a new token for this API and retry.`,
+  }),
+  client_rejected: (aadsts) => ({
+    status: 502, code: 'entra_rejected',
+    detail: `Entra ID refused this service's credentials (${aadsts}); check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.`,
+  }),
+  unavailable: () => ({ status: 503, code: 'entra_unavailable', detail: 'Entra ID failed or did not answer in time; retry later.' }),
+};
+
+function challenge(status: number, description: string, requiredScope: string): Record<string, string> {
+  return { 'www-authenticate': bearerChallenge(new AuthError(status as 401 | 403, description), requiredScope) };
+}
+
+function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpProblem {
+  const { requiredScope } = auth;
   if (error instanceof HttpProblem) return error;
   if (error instanceof AuthError) {
     return new HttpProblem(error.status, error.status === 403 ? 'insufficient_scope' : 'invalid_token', error.description, {
@@ -53,7 +88,17 @@ function toProblem(error: FastifyError | Error, requiredScope: string): HttpProb
   }
   if (error instanceof AcsError) {
     const { status, code, detail } = ACS_PROBLEMS[error.kind];
-    return new HttpProblem(status, code, detail, { retryAfterSeconds: error.retryAfterSeconds });
+    return new HttpProblem(status, code, detail, {
+      retryAfterSeconds: error.retryAfterSeconds,
+      ...(status === 401 ? { headers: challenge(401, 'The Teams user token was refused.', requiredScope) } : {}),
+    });
+  }
+  if (error instanceof OboError) {
+    const { status, code, detail } = OBO_PROBLEMS[error.kind](error.aadsts ?? 'no AADSTS code', auth.clientId);
+    return new HttpProblem(status, code, detail, {
+      ...(status === 503 ? { retryAfterSeconds: 5 } : {}),
+      ...(status === 401 ? { headers: challenge(401, 'The token cannot be exchanged on the user\'s behalf.', requiredScope) } : {}),
+    });
   }
   if (error instanceof DatabaseUnavailableError) {
     return new HttpProblem(503, 'database_unavailable', 'The database is unavailable; retry later.', { retryAfterSeconds: 5 });
@@ -99,9 +144,9 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
     });
 }
 
-export default fp(async function problemDetails(app, { requiredScope }: { requiredScope: string }) {
+export default fp(async function problemDetails(app, { auth }: { auth: AuthConfig }) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(error, requiredScope);
+    const problem = toProblem(error, auth);
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem);

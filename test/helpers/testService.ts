@@ -1,12 +1,15 @@
 // The service as tests use it: built from a real configuration (loadConfig) against a fresh
 // PostgreSQL database and the local Entra ID and ACS emulators on loopback. Nothing of ours is
 // replaced; the emulators are what the real SDK clients talk to.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
-import { startEntraEmulator, type EntraEmulator, type MintOptions } from '../../src/emulators/entraEmulator.js';
+import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../src/emulators/entraEmulator.js';
 import { assertMatchesContract, findOperation } from './contractValidator.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 
@@ -51,10 +54,14 @@ export interface TestServiceOptions {
   migrated?: boolean;
   /** Receives the service's log lines (set LOG_LEVEL too). */
   logStream?: { write(line: string): void };
+  /** Options of the Entra ID emulator; with `tls`, the service is told to trust its certificate. */
+  entra?: EntraEmulatorOptions;
 }
 
 export async function startTestService(t: Tap, env: Record<string, string> = {}, options: TestServiceOptions = {}): Promise<TestService> {
-  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase({ migrated: options.migrated })]);
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(options.entra), startAcsEmulator(), createTestDatabase({ migrated: options.migrated })]);
+  const caFile = entra.caCertificate === undefined ? undefined : join(mkdtempSync(join(tmpdir(), 'acs-test-ca-')), 'authority-ca.pem');
+  if (caFile) writeFileSync(caFile, entra.caCertificate!);
   const config = loadConfig({
     DATABASE_URL: database.url,
     ACS_CONNECTION_STRING: acs.connectionString,
@@ -63,6 +70,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     ACS_REQUEST_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'silent',
+    ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
     ...env,
   });
   const app = await buildApp(config, { logStream: options.logStream });
@@ -76,6 +84,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     await db.end();
     await Promise.all([entra.close(), acs.close()]);
     await database.drop();
+    if (caFile) rmSync(dirname(caFile), { recursive: true, force: true });
   });
   return {
     app, entra, acs, database, db,

@@ -1,0 +1,16 @@
+// The on-behalf-of client for Teams users, when the service has a client secret; without one,
+// the Teams exchange needs the teams-user-aad-token header.
+import fp from 'fastify-plugin';
+import type { AuthConfig } from '../config.js';
+import { TeamsOnBehalfOf } from '../teams/teamsOnBehalfOf.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    teamsOnBehalfOf: TeamsOnBehalfOf | undefined;
+  }
+}
+
+export default fp(async function teams(app, { auth }: { auth: AuthConfig }) {
+  const { clientSecret } = auth;
+  app.decorate('teamsOnBehalfOf', clientSecret ? new TeamsOnBehalfOf({ ...auth, clientSecret }, app.identityProviderHttp) : undefined);
+}, { name: 'teams', dependencies: ['authentication'] });

@@ -1,0 +1,83 @@
+// Gets a Teams user's Entra token for the ACS Teams scopes on behalf of the caller (OAuth 2.0
+// on-behalf-of), with the real @azure/msal-node client. One client for the process, so that
+// MSAL's token cache (keyed per caller's token) serves repeated requests without a call.
+import { ConfidentialClientApplication, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
+import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
+import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
+import type { AuthConfig } from '../config.js';
+
+export type OboFailureKind =
+  | 'consent_required' // an admin must consent to the Teams scopes for this app
+  | 'interaction_required' // the user must sign in again (MFA, conditional access)
+  | 'refused' // the caller's token cannot be exchanged (expired, revoked, wrong audience)
+  | 'client_rejected' // Entra refused this service's own credentials
+  | 'unavailable'; // Entra failed or did not answer
+
+export class OboError extends Error {
+  constructor(
+    readonly kind: OboFailureKind,
+    /** The AADSTS code, e.g. AADSTS65001: safe to show, and what an admin searches for. */
+    readonly aadsts: string | undefined,
+    cause: unknown,
+  ) {
+    super(`On-behalf-of exchange failed: ${kind}${aadsts ? ` (${aadsts})` : ''}`, { cause });
+    this.name = 'OboError';
+  }
+}
+
+function classifyOboError(error: unknown): OboError {
+  const { errorCode = '', subError = '', errorMessage = '', message = '' } = (error ?? {}) as Record<string, string | undefined>;
+  const aadsts = /AADSTS\d+/.exec(errorMessage || message)?.[0];
+  const kind: OboFailureKind =
+    aadsts === 'AADSTS65001' || errorCode === 'consent_required' || subError === 'consent_required' ? 'consent_required'
+    : errorCode === 'interaction_required' || errorCode === 'login_required' ? 'interaction_required'
+    : errorCode === 'invalid_grant' ? 'refused'
+    : errorCode === 'invalid_client' || errorCode === 'unauthorized_client' || errorCode === 'invalid_scope' ? 'client_rejected'
+    : 'unavailable';
+  return new OboError(kind, aadsts, error);
+}
+
+/** MSAL's HTTP goes through the service's identity-provider client (timeouts, authority CA). */
+function msalNetworkClient(http: IdentityProviderHttp): INetworkModule {
+  const send = async <T>(url: string, options: { headers?: Record<string, string>; body?: string } | undefined, method: 'GET' | 'POST') => {
+    const answer = await http.request(url, { method, headers: options?.headers ?? {}, body: options?.body });
+    return answer as NetworkResponse<T>;
+  };
+  return {
+    sendGetRequestAsync: (url, options) => send(url, options, 'GET'),
+    sendPostRequestAsync: (url, options) => send(url, options, 'POST'),
+  };
+}
+
+export class TeamsOnBehalfOf {
+  private readonly msal: ConfidentialClientApplication;
+
+  constructor(private readonly auth: AuthConfig & { clientSecret: string }, http: IdentityProviderHttp) {
+    this.msal = new ConfidentialClientApplication({
+      auth: {
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        authority: `${auth.authorityHost}/${auth.allowedTenants[0]}`,
+        // Trust the configured authority as it is: no instance discovery call.
+        knownAuthorities: [auth.authorityHost],
+      },
+      system: { networkClient: msalNetworkClient(http) },
+    });
+  }
+
+  /** The Teams user's token for the ACS Teams scopes, for the caller of `callerToken` in `tenantId`. */
+  async teamsToken(callerToken: string, tenantId: string): Promise<string> {
+    try {
+      const result = await this.msal.acquireTokenOnBehalfOf({
+        oboAssertion: callerToken,
+        scopes: [...TEAMS_OBO_SCOPES],
+        // The caller's own tenant: a guest or multi-tenant user's Teams identity lives there.
+        authority: `${this.auth.authorityHost}/${tenantId}`,
+      });
+      if (!result?.accessToken) throw new Error('Entra ID answered without an access token');
+      return result.accessToken;
+    } catch (error) {
+      throw classifyOboError(error);
+    }
+  }
+}

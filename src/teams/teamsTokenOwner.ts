@@ -1,0 +1,11 @@
+// Whose Teams token this is: its `tid` and `oid`, read (not verified — ACS verifies the
+// signature during the exchange) so that a caller cannot exchange another user's token.
+export function teamsTokenOwner(token: string): { tenantId: string; objectId: string } | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof payload.tid !== 'string' || typeof payload.oid !== 'string') return undefined;
+    return { tenantId: payload.tid.toLowerCase(), objectId: payload.oid.toLowerCase() };
+  } catch {
+    return undefined;
+  }
+}
