@@ -14,6 +14,8 @@ import deletionRetries from './plugins/deletionRetries.js';
 import documentation from './plugins/documentation.js';
 import problemDetails from './plugins/problemDetails.js';
 import teams from './plugins/teams.js';
+import type { EntraEmulator } from './emulators/entraEmulator.js';
+import localTokenRoute from './local/localTokenRoute.js';
 import { healthHandlers } from './routes/healthRoutes.js';
 import { teamsHandlers } from './routes/teamsRoutes.js';
 import { tokenHandlers } from './routes/tokenRoutes.js';
@@ -36,6 +38,8 @@ export const REDACTED_LOG_PATHS = [
 export interface BuildOptions {
   /** Where log lines go (default: stdout). Redaction and level still apply. */
   logStream?: { write(line: string): void };
+  /** Local mode only: the Entra ID emulator that GET /local/token mints user tokens with. */
+  localTokenIssuer?: EntraEmulator;
 }
 
 /** Whether an operation of the contract requires a bearer token (its `security`, or the default). */
@@ -96,6 +100,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       } as never;
     },
   });
+
+  if (options.localTokenIssuer) await app.register(localTokenRoute, { entra: options.localTokenIssuer });
 
   // Read the signing keys early, so the first request and /readyz need not wait for them.
   app.addHook('onReady', async () => {

@@ -1,25 +1,45 @@
 // Entry point: read the configuration (and ./.env when present), build the app, listen, and
-// close gracefully on SIGTERM/SIGINT. A bad configuration exits 1 naming each problem.
+// close gracefully on SIGTERM/SIGINT. With no Azure setting (and not in production) it runs in
+// local mode, with its emulators and embedded database; with some but not all, or in
+// production without them, it exits 1 naming each problem.
 import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { localBanner } from './local/localBanner.js';
+import { AZURE_SETTINGS, isLocalMode, startLocalEnvironment, type LocalEnvironment } from './local/localMode.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-function readConfig(): Config {
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n\nSee .env.example for every variable and its meaning.\n`);
-    process.exit(1);
-  }
+function exitWithConfigError(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  const localModeNote = process.env.NODE_ENV === 'production' && AZURE_SETTINGS.every((name) => !process.env[name])
+    ? '\nLocal mode (built-in emulators) is never used with NODE_ENV=production.\n'
+    : '';
+  process.stderr.write(`${error.message}\n${localModeNote}\nSee .env.example for every variable and its meaning.\n`);
+  process.exit(1);
 }
 
-const config = readConfig();
-const app = await buildApp(config);
+if (existsSync('.env')) process.loadEnvFile('.env');
+let local: LocalEnvironment | undefined;
+let config: Config;
+try {
+  if (isLocalMode(process.env)) {
+    local = await startLocalEnvironment(process.env);
+    config = local.config;
+  } else {
+    config = loadConfig();
+  }
+} catch (error) {
+  exitWithConfigError(error);
+}
+
+const app = await buildApp(config, { localTokenIssuer: local?.entra });
+if (local) {
+  const environment = local;
+  app.addHook('onClose', () => environment.close());
+  app.addHook('onReady', () => environment.adoptStoredIdentities(app.pool));
+}
 
 closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an uncaught error');
@@ -34,3 +54,7 @@ app.server.headersTimeout = 10_000;
 app.server.keepAliveTimeout = 72_000;
 
 await app.listen({ port: config.port, host: config.host });
+if (local) {
+  const { port } = app.server.address() as { port: number };
+  process.stdout.write(localBanner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage }));
+}

@@ -22,6 +22,8 @@ t.test('a healthy service', async (t) => {
   t.equal(docs.statusCode, 200);
   t.match(docs.headers['content-type'], /text\/html/);
   t.match(docs.body, /swagger/i);
+  const noLocalTokens = await svc.request({ url: '/local/token?user=alice' });
+  t.equal(noLocalTokens.statusCode, 404, 'a configured service has no local token route');
   const unknown = await svc.request({ url: '/api/nothing-here' });
   t.equal(unknown.statusCode, 404);
   t.equal(unknown.json.code, 'not_found');

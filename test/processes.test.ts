@@ -29,14 +29,23 @@ function start(script: string, env: Record<string, string>) {
   return { child, run, exited };
 }
 
-t.test('npm start without configuration exits 1 and names what is missing', async (t) => {
-  const result = await start('src/server.ts', {}).exited;
+t.test('in production, no configuration is an error naming what is missing, never local mode', async (t) => {
+  const result = await start('src/server.ts', { NODE_ENV: 'production' }).exited;
   t.equal(result.code, 1);
   t.match(result.stderr, /DATABASE_URL is required/);
   t.match(result.stderr, /ACS_CONNECTION_STRING is required/);
   t.match(result.stderr, /AZURE_CLIENT_ID is required/);
   t.match(result.stderr, /AZURE_TENANT_ID \(or AUTH_ALLOWED_TENANTS\) is required/);
+  t.match(result.stderr, /Local mode .* never used with NODE_ENV=production/);
   t.match(result.stderr, /\.env\.example/);
+  t.notMatch(result.stdout, /LOCAL MODE/);
+});
+
+t.test('a partial Azure configuration is an error too, not local mode', async (t) => {
+  const result = await start('src/server.ts', { AZURE_CLIENT_ID: 'some-app' }).exited;
+  t.equal(result.code, 1);
+  t.match(result.stderr, /ACS_CONNECTION_STRING is required/);
+  t.notMatch(result.stderr, /AZURE_CLIENT_ID is required/);
 });
 
 t.test('migrate, serve, answer, and stop on SIGTERM', async (t) => {

@@ -11,6 +11,10 @@ export interface AcsEmulatorOptions {
   port?: number;
   accessKey?: string;
   resourceName?: string;
+  /** Identities that exist from the start (local mode restores them from its data folder). */
+  identities?: string[];
+  /** Called with the live identity ids after each creation or deletion (local mode saves them). */
+  onIdentitiesChange?: (ids: string[]) => void;
 }
 export interface AcsEmulatorCounters {
   requests: number;
@@ -47,6 +51,8 @@ export interface AcsEmulator {
   resetCounters(): void;
   identityIds(): string[];
   hasIdentity(id: string): boolean;
+  /** Makes identities of this resource exist (local mode: ids its database maps to). */
+  adoptIdentities(ids: string[]): void;
   decodeToken(token: string): AcsTokenClaims | undefined;
   isTokenValid(token: string): boolean;
   injectFault(fault: AcsFault): void;
@@ -151,7 +157,8 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
   };
   // Identity id -> sequence number of its last revocation. A global sequence (not the clock)
   // orders issues and revocations, so a token issued right after a revoke is still valid.
-  const identities = new Map<string, number>();
+  const identities = new Map<string, number>((options.identities ?? []).map((id) => [id, 0]));
+  const identitiesChanged = () => options.onIdentitiesChange?.([...identities.keys()]);
   const tokenSeq = new Map<string, number>(); // jti -> sequence number at issue
   let seq = 0;
   let faults: Array<AcsFault & { remaining: number }> = [];
@@ -264,6 +271,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
         const minutes = validateLifetime(body.expiresInMinutes);
         const newId = `${idPrefix}${randomUUID()}`;
         identities.set(newId, 0);
+        identitiesChanged();
         counters.identitiesCreated++;
         if (!scopes) return reply.code(201).send({ identity: { id: newId } });
         counters.tokensIssued++;
@@ -284,6 +292,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
       case 'deleteIdentity':
         requireIdentity(id);
         identities.delete(id);
+        identitiesChanged();
         counters.deletions++;
         return reply.code(204).send();
       case 'exchangeTeamsToken': {
@@ -321,6 +330,11 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
     },
     identityIds: () => [...identities.keys()],
     hasIdentity: (id) => identities.has(id),
+    adoptIdentities(ids) {
+      const adopted = ids.filter((id) => id.startsWith(idPrefix) && !identities.has(id));
+      for (const id of adopted) identities.set(id, 0);
+      if (adopted.length > 0) identitiesChanged();
+    },
     decodeToken,
     isTokenValid(token) {
       const claims = decodeToken(token);

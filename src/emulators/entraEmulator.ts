@@ -3,7 +3,7 @@
 // paths. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
 // and for local mode. With `tls`, it serves HTTPS with a certificate made at start (MSAL
 // refuses http:// authorities); `caCertificate` is what a client must trust.
-import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
@@ -21,6 +21,8 @@ export interface EntraEmulatorOptions {
   clientSecret?: string;
   /** Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost. */
   tls?: boolean;
+  /** The signing key to start with (local mode keeps it, so tokens outlive a restart). */
+  signingKey?: { kid: string; privateKeyPem: string };
 }
 
 /** An error the token endpoint answers with, as Entra ID does (AADSTS codes in the description). */
@@ -79,6 +81,17 @@ function newSigningKey(): SigningKey {
   return { kid: randomUUID(), privateKey, publicKey };
 }
 
+function restoreSigningKey({ kid, privateKeyPem }: { kid: string; privateKeyPem: string }): SigningKey {
+  const privateKey = createPrivateKey(privateKeyPem);
+  return { kid, privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** A stable GUID for a name: local users and tenants keep their ids across restarts. */
+export function nameToGuid(namespace: string, name: string): string {
+  const hex = createHash('sha256').update(`${namespace}:${name.toLowerCase()}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const result = { ...base };
   for (const [name, value] of Object.entries(overrides)) {
@@ -108,7 +121,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const tenantId = options.tenantId ?? randomUUID();
   const clientId = options.clientId ?? randomUUID();
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
-  const keys: SigningKey[] = [newSigningKey()];
+  const keys: SigningKey[] = [options.signingKey ? restoreSigningKey(options.signingKey) : newSigningKey()];
   const requests: string[] = [];
   const counters = { oboGrants: 0 };
   let tokenFault: TokenEndpointFault | undefined;

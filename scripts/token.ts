@@ -1,0 +1,38 @@
+// `npm run -s token -- --user alice [--tenant fabrikam] [--teams] [--port 3000]`: prints a
+// token of a local-mode user (and nothing else), so that TOKEN=$(npm run -s token -- …) works.
+// It asks the running local-mode service (GET /local/token).
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    user: { type: 'string' },
+    tenant: { type: 'string', default: 'contoso' },
+    teams: { type: 'boolean', default: false },
+    port: { type: 'string', default: process.env.PORT || '3000' },
+  },
+});
+
+if (!values.user) {
+  process.stderr.write('Usage: npm run -s token -- --user <name> [--tenant contoso|fabrikam] [--teams] [--port <port>]\n');
+  process.exit(2);
+}
+
+const url = new URL(`http://127.0.0.1:${values.port}/local/token`);
+url.searchParams.set('user', values.user);
+url.searchParams.set('tenant', values.tenant);
+if (values.teams) url.searchParams.set('teams', 'true');
+
+try {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  const body = (await response.json()) as { token?: string; detail?: string };
+  if (!response.ok || !body.token) {
+    process.stderr.write(response.status === 404
+      ? `The service on port ${values.port} is not in local mode: local tokens exist only there.\n`
+      : `${body.detail ?? `The service answered ${response.status}.`}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${body.token}\n`);
+} catch {
+  process.stderr.write(`No service answers on port ${values.port}: start it with \`npm start\` (with no Azure settings, it runs in local mode).\n`);
+  process.exit(1);
+}

@@ -1,0 +1,131 @@
+// Local mode (DESIGN §6): with no Azure setting at all and NODE_ENV not production, the service
+// starts its own Entra ID and ACS emulators on loopback and an embedded PostgreSQL (PGlite),
+// and trusts exactly them. Everything is real but the far ends: the same code, the same SQL,
+// the real SDK clients. The data folder keeps users, their identities and the emulators'
+// keys across restarts.
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type pg from 'pg';
+import { loadConfig, type Config } from '../config.js';
+import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
+import { nameToGuid, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { startEmbeddedDatabase } from './localDatabase.js';
+
+/** The settings whose presence means "configured mode": any one of them turns local mode off. */
+export const AZURE_SETTINGS = ['ACS_CONNECTION_STRING', 'AZURE_TENANT_ID', 'AUTH_ALLOWED_TENANTS', 'AZURE_CLIENT_ID'] as const;
+
+/** Local tenants, by name; `npm run token -- --tenant fabrikam` picks the second. */
+export const LOCAL_TENANTS: Record<string, string> = {
+  contoso: nameToGuid('tenant', 'contoso'),
+  fabrikam: nameToGuid('tenant', 'fabrikam'),
+};
+export const LOCAL_CLIENT_ID = nameToGuid('app', 'acs-token-service-local');
+// Stable, so that identities stored in the database keep belonging to the emulated resource.
+const LOCAL_ACS_RESOURCE = nameToGuid('acs-resource', 'local');
+
+export function isLocalMode(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV !== 'production' && AZURE_SETTINGS.every((name) => !env[name]);
+}
+
+interface LocalState {
+  clientSecret: string;
+  signingKey: { kid: string; privateKeyPem: string };
+  acs: { accessKey: string; identities: string[] };
+}
+
+function newState(): LocalState {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    clientSecret: randomBytes(24).toString('base64url'),
+    signingKey: { kid: randomUUID(), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
+    acs: { accessKey: randomBytes(32).toString('base64'), identities: [] },
+  };
+}
+
+/** The emulators' state in `<data>/emulators.json`, written atomically (write, then rename). */
+function stateStore(dataDir: string | undefined): { state: LocalState; save(): void } {
+  const path = dataDir && join(dataDir, 'emulators.json');
+  const state = path && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalState) : newState();
+  const save = () => {
+    if (!path) return;
+    writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  };
+  save();
+  return { state, save };
+}
+
+export interface LocalEnvironment {
+  config: Config;
+  entra: EntraEmulator;
+  acs: AcsEmulator;
+  /** Where data lives, in words, for the banner. */
+  storage: string;
+  /**
+   * Makes the ACS emulator know every identity the database maps or still has to delete, so
+   * that a stored mapping never points at an identity it does not know (its state file may be
+   * gone while the database stayed, or DATABASE_URL points at a database of an earlier run).
+   */
+  adoptStoredIdentities(pool: pg.Pool): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<LocalEnvironment> {
+  const dataSetting = env.PGLITE_DATA_DIR || '.data';
+  const dataDir = dataSetting === 'memory://' ? undefined : resolve(dataSetting);
+  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const { state, save } = stateStore(dataDir);
+
+  const entra = await startEntraEmulator({
+    tls: true, // MSAL (the Teams on-behalf-of flow) accepts https:// authorities only
+    tenantId: LOCAL_TENANTS.contoso,
+    clientId: LOCAL_CLIENT_ID,
+    clientSecret: state.clientSecret,
+    signingKey: state.signingKey,
+  });
+  const acs = await startAcsEmulator({
+    resourceName: LOCAL_ACS_RESOURCE,
+    accessKey: state.acs.accessKey,
+    identities: state.acs.identities,
+    onIdentitiesChange: (ids) => {
+      state.acs.identities = ids;
+      save();
+    },
+  });
+  const embedded = env.DATABASE_URL ? undefined : await startEmbeddedDatabase(dataDir && join(dataDir, 'pglite'));
+
+  const base = loadConfig({
+    ...env,
+    // Loopback unless asked otherwise: local mode hands out tokens to whoever asks.
+    HOST: env.HOST || '127.0.0.1',
+    DATABASE_URL: env.DATABASE_URL || embedded!.url,
+    DATABASE_POOL_MAX: embedded ? '1' : env.DATABASE_POOL_MAX,
+    MIGRATE_ON_START: 'true',
+    ACS_CONNECTION_STRING: acs.connectionString,
+    AZURE_TENANT_ID: LOCAL_TENANTS.contoso,
+    AUTH_ALLOWED_TENANTS: LOCAL_TENANTS.fabrikam,
+    AZURE_CLIENT_ID: LOCAL_CLIENT_ID,
+    AZURE_CLIENT_SECRET: state.clientSecret,
+    AZURE_AUTHORITY_HOST: entra.authorityHost,
+  });
+  const config: Config = { ...base, auth: { ...base.auth, authorityCa: entra.caCertificate } };
+
+  return {
+    config,
+    entra,
+    acs,
+    storage: embedded
+      ? (dataDir ? `embedded PostgreSQL (PGlite), data in ${dataDir}` : 'embedded PostgreSQL (PGlite), in memory only')
+      : 'PostgreSQL at DATABASE_URL',
+    async adoptStoredIdentities(pool) {
+      const { rows } = await pool.query<{ acs_user_id: string }>(
+        'SELECT acs_user_id FROM acs_identities UNION SELECT acs_user_id FROM acs_identity_deletions');
+      acs.adoptIdentities(rows.map((row) => row.acs_user_id));
+    },
+    async close() {
+      await Promise.all([entra.close(), acs.close()]);
+      await embedded?.close();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+// GET /local/token?user=alice[&tenant=fabrikam][&teams=true]: a user token for local mode,
+// minted by the Entra ID emulator. Registered only in local mode: a configured service has no
+// such route. The same user name always gives the same user (a stable oid per tenant and name).
+import fp from 'fastify-plugin';
+import { nameToGuid, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { HttpProblem } from '../httpProblem.js';
+import { LOCAL_TENANTS } from './localMode.js';
+
+const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface LocalTokenQuery {
+  user?: string;
+  tenant?: string;
+  teams?: string;
+}
+
+export default fp(async function localTokenRoute(app, { entra }: { entra: EntraEmulator }) {
+  app.get<{ Querystring: LocalTokenQuery }>('/local/token', async (request, reply) => {
+    const { user, tenant = 'contoso', teams } = request.query;
+    if (typeof user !== 'string' || !USER_NAME.test(user)) {
+      throw new HttpProblem(400, 'invalid_request', 'Name the user: ?user=alice (letters, digits, . _ @ -; at most 64).', {
+        errors: [{ in: 'query', name: 'user', reason: 'is required: 1 to 64 of A-Z a-z 0-9 . _ @ -' }],
+      });
+    }
+    const tenantId = LOCAL_TENANTS[String(tenant).toLowerCase()] ?? (GUID.test(String(tenant)) ? String(tenant) : undefined);
+    if (!tenantId) {
+      throw new HttpProblem(400, 'invalid_request', `Unknown tenant ${String(tenant)}: use ${Object.keys(LOCAL_TENANTS).join(' or ')}, or a tenant GUID.`, {
+        errors: [{ in: 'query', name: 'tenant', reason: 'is not a local tenant or a GUID' }],
+      });
+    }
+    const objectId = nameToGuid(tenantId, user);
+    const lifetimeSeconds = 3600;
+    const token = teams === 'true'
+      ? entra.mintTeamsToken({ tenantId, objectId, lifetimeSeconds })
+      : entra.mintAccessToken({ tenantId, objectId, lifetimeSeconds, claims: { name: user, preferred_username: `${user}@${String(tenant)}.local` } });
+    return reply.header('cache-control', 'no-store').send({
+      token,
+      tokenType: teams === 'true' ? 'teams' : 'bearer',
+      user,
+      tenantId,
+      objectId,
+      expiresOn: new Date(Date.now() + lifetimeSeconds * 1000).toISOString(),
+    });
+  });
+}, { name: 'local-token-route' });

@@ -1,0 +1,71 @@
+// Local mode in-process: the mode decision, the local token route, and the service working
+// end to end on PGlite with the emulators it starts itself (Teams on-behalf-of included).
+import { rmSync } from 'node:fs';
+import t from 'tap';
+import { buildApp } from '../src/app.js';
+import { isLocalMode, LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
+import { assertMatchesContract } from './helpers/contractValidator.js';
+
+t.test('local mode only without any Azure setting, and never in production', async (t) => {
+  t.equal(isLocalMode({}), true);
+  t.equal(isLocalMode({ AZURE_TENANT_ID: '', DATABASE_URL: 'postgres://x' }), true, 'empty is unset; a database alone keeps local mode');
+  t.equal(isLocalMode({ NODE_ENV: 'production' }), false);
+  for (const name of ['ACS_CONNECTION_STRING', 'AZURE_TENANT_ID', 'AUTH_ALLOWED_TENANTS', 'AZURE_CLIENT_ID']) {
+    t.equal(isLocalMode({ [name]: 'x' }), false, `${name} set: configured mode`);
+  }
+});
+
+t.test('the local service end to end', async (t) => {
+  const dataDir = t.testdir({});
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+  await app.ready();
+  t.teardown(async () => { await app.close(); await local.close(); });
+  t.equal(local.config.host, '127.0.0.1', 'loopback by default');
+  t.equal(local.config.databasePoolMax, 1, 'one connection to PGlite');
+
+  const localToken = async (query: string) => {
+    const response = await app.inject({ url: `/local/token?${query}` });
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+  const call = async (url: string, token: string, headers: Record<string, string> = {}) => {
+    const response = await app.inject({ url, headers: { authorization: `Bearer ${token}`, ...headers } });
+    return { status: response.statusCode, body: assertMatchesContract('GET', url.split('?')[0]!, response) as any };
+  };
+
+  const alice = await localToken('user=alice');
+  t.equal(alice.status, 200);
+  t.equal(alice.body.tenantId, LOCAL_TENANTS.contoso);
+  t.equal((await localToken('user=alice')).body.objectId, alice.body.objectId, 'a name is a stable user');
+  t.not((await localToken('user=bob')).body.objectId, alice.body.objectId);
+
+  const first = await call('/api/token', alice.body.token);
+  t.equal(first.status, 200);
+  const again = await call('/api/token', (await localToken('user=alice')).body.token);
+  t.equal(again.body.user.communicationUserId, first.body.user.communicationUserId);
+
+  const fabrikam = await localToken('user=alice&tenant=fabrikam');
+  t.not(fabrikam.body.objectId, alice.body.objectId);
+  const other = await call('/api/token', fabrikam.body.token);
+  t.equal(other.status, 200, 'the second local tenant is allowed');
+  t.not(other.body.user.communicationUserId, first.body.user.communicationUserId);
+
+  const teamsHeader = await call('/api/token/teams', alice.body.token, { 'teams-user-aad-token': (await localToken('user=alice&teams=true')).body.token });
+  t.equal(teamsHeader.status, 200, 'Teams, header mode');
+  const teamsObo = await call('/api/token/teams', alice.body.token);
+  t.equal(teamsObo.status, 200, 'Teams, on-behalf-of through the TLS emulator');
+
+  for (const query of ['', 'user=', 'user=a%20b', `user=${'x'.repeat(65)}`, 'user=alice&tenant=nowhere']) {
+    const refused = await localToken(query);
+    t.equal(refused.status, 400, `?${query} → 400`);
+    t.equal(refused.body.code, 'invalid_request');
+  }
+
+  // The emulator's state file lost while the database stayed: the mapping is adopted again.
+  rmSync(`${dataDir}/emulators.json`);
+  const restarted = await startLocalEnvironment({ PGLITE_DATA_DIR: `${dataDir}-other`, DATABASE_URL: local.config.databaseUrl, LOG_LEVEL: 'silent' });
+  t.teardown(() => { rmSync(`${dataDir}-other`, { recursive: true, force: true }); return restarted.close(); });
+  t.notOk(restarted.acs.hasIdentity(first.body.user.communicationUserId));
+  await restarted.adoptStoredIdentities(app.pool);
+  t.ok(restarted.acs.hasIdentity(first.body.user.communicationUserId), 'the emulator knows every mapped identity');
+});

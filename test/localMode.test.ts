@@ -1,0 +1,101 @@
+// Local mode as a newcomer meets it: `npm start` in a fresh copy of the project, with no .env,
+// no DATABASE_URL and no Azure settings. The test runs the banner's own commands, restarts the
+// service to check that the user's identity survived, and stops it with SIGTERM.
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, symlinkSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { PROJECT_ROOT } from '../src/projectFiles.js';
+
+t.setTimeout(240_000);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// A copy of what a clone holds (node_modules linked, not copied).
+const folder = t.testdir({});
+for (const item of ['src', 'scripts', 'migrations', 'openapi.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', '.env.example']) {
+  cpSync(join(PROJECT_ROOT, item), join(folder, item), { recursive: true });
+}
+symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(folder, 'node_modules'));
+const port = await freePort();
+const env = {
+  PATH: process.env.PATH!,
+  HOME: process.env.HOME ?? folder,
+  PORT: String(port),
+  // tap would record the child's coverage, garbled by tsc's different output: none.
+  _TAPJS_PROCESSINFO_COVERAGE_: '0',
+};
+
+/** Runs `npm start` until the banner shows; returns the process and the banner's commands. */
+async function npmStart() {
+  const child = spawn('npm', ['start'], { cwd: folder, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  for (let i = 0; i < 600 && !stdout.includes('Try it:'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const commands = /Try it:\n((?: {4}.+\n)+)/.exec(stdout)?.[1]?.split('\n').map((line) => line.trim()).filter(Boolean);
+  // SIGTERM goes to the service's own process (what Kubernetes signals; npm passes on its
+  // exit code). Its pid is on every log line.
+  const servicePid = Number(/"pid":(\d+)/.exec(stdout)?.[1]);
+  const stop = () => process.kill(servicePid, 'SIGTERM');
+  const kill = () => {
+    for (const pid of [servicePid, child.pid]) {
+      try { if (pid) process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  };
+  return { child, exited, commands, stop, kill, output: () => stdout + stderr };
+}
+
+async function runBannerCommands(commands: string[]): Promise<any> {
+  const { stdout } = await promisify(execFile)('bash', ['-c', commands.join('\n')], { cwd: folder, env });
+  return JSON.parse(stdout);
+}
+
+t.test('npm start, the banner\'s commands, a restart, and SIGTERM', async (t) => {
+  // Whatever happens, no service is left running.
+  const started: Array<{ kill(): void }> = [];
+  t.teardown(() => { for (const run of started) run.kill(); });
+  const first = await npmStart();
+  started.push(first);
+  t.ok(first.commands, `the banner shows commands:\n${first.output().slice(-2000)}`);
+  if (!first.commands) return;
+  t.match(first.output(), /LOCAL MODE/);
+  t.match(first.output(), /embedded PostgreSQL \(PGlite\), data in .*\.data/);
+  t.same(first.commands.length, 2);
+  t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'ready');
+
+  const answer = await runBannerCommands(first.commands);
+  t.match(answer, { token: String, expiresOn: String, user: { communicationUserId: /^8:acs:/ } }, 'the curl got an ACS token');
+  const identity = answer.user.communicationUserId as string;
+  t.ok(existsSync(join(folder, '.data', 'pglite')), 'data kept in .data/');
+
+  first.stop();
+  t.equal(await first.exited, 0, 'clean exit on SIGTERM');
+  t.match(first.output(), /"signal":"SIGTERM","msg":"closing"/);
+
+  const second = await npmStart();
+  started.push(second);
+  t.ok(second.commands, 'restarted');
+  if (!second.commands) return;
+  const again = await runBannerCommands(second.commands);
+  t.equal(again.user.communicationUserId, identity, 'alice kept her identity across the restart');
+  const bob = await runBannerCommands(second.commands.map((line) => line.replace('--user alice', '--user bob')));
+  t.not(bob.user.communicationUserId, identity, 'another name is another user');
+
+  second.stop();
+  t.equal(await second.exited, 0, 'clean exit again');
+});
