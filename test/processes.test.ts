@@ -7,7 +7,7 @@ import t from 'tap';
 import { projectFile } from '../src/projectFiles.js';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
-import { createTestDatabase } from './helpers/testDatabase.js';
+import { createTestDatabase, TEST_DATABASE_ENV } from './helpers/testDatabase.js';
 
 interface Run {
   code: number | null;
@@ -60,6 +60,7 @@ t.test('migrate, serve, answer, and stop on SIGTERM', async (t) => {
 
   const server = start('src/server.ts', {
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    ...TEST_DATABASE_ENV,
     DATABASE_URL: database.url,
     ACS_CONNECTION_STRING: acs.connectionString,
     AZURE_TENANT_ID: entra.tenantId,

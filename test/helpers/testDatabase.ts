@@ -1,11 +1,34 @@
-// A database per test file: the migrations are applied once to a template database (named by
-// a hash of the migrations, so a changed migration makes a new template), and each test file
-// gets a copy of it, dropped when the file ends. Files can then run in parallel.
+// A database per test file, on the PostgreSQL server at TEST_DATABASE_URL (default
+// 127.0.0.1:5432) or, with TEST_DATABASE=pglite or when no server answers, on an embedded
+// PGlite of its own. On the server, migrations are applied once to a template database (named
+// by a hash of the migrations, so a changed migration makes a new template) and each file
+// gets a copy, dropped when the file ends. Files can then run in parallel.
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate, readMigrations } from '../../src/db/migrations.js';
+import { createPool } from '../../src/db/pool.js';
+import { startEmbeddedDatabase } from '../../src/local/localDatabase.js';
 
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function serverAnswers(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Which database the tests run on: decided once per test file, the same way everywhere. */
+export const TEST_DATABASE: 'postgres' | 'pglite' =
+  process.env.TEST_DATABASE === 'pglite' || (process.env.TEST_DATABASE !== 'postgres' && !(await serverAnswers())) ? 'pglite' : 'postgres';
+
+/** Settings a service needs on this kind of test database (PGlite is one session: one connection). */
+export const TEST_DATABASE_ENV: Record<string, string> = TEST_DATABASE === 'pglite' ? { DATABASE_POOL_MAX: '1' } : {};
 
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
@@ -44,13 +67,27 @@ async function ensureTemplate(admin: pg.Client): Promise<string> {
 }
 
 export interface TestDatabase {
-  name: string;
   url: string;
   drop(): Promise<void>;
 }
 
-/** A fresh database: a copy of the migrated template, or empty with `migrated: false`. */
+async function createPgliteDatabase(migrated: boolean): Promise<TestDatabase> {
+  // A few connections: the service's one, the test's own, a child process's.
+  const embedded = await startEmbeddedDatabase(undefined, 8);
+  if (migrated) {
+    const pool = createPool({ connectionString: embedded.url, max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
+    try {
+      await migrate(pool);
+    } finally {
+      await pool.end();
+    }
+  }
+  return { url: embedded.url, drop: () => embedded.close() };
+}
+
+/** A fresh database: migrated, or empty with `migrated: false`. */
 export async function createTestDatabase({ migrated = true } = {}): Promise<TestDatabase> {
+  if (TEST_DATABASE === 'pglite') return createPgliteDatabase(migrated);
   const name = `acs_test_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (admin) => {
     if (!migrated) {
@@ -67,7 +104,6 @@ export async function createTestDatabase({ migrated = true } = {}): Promise<Test
     }
   });
   return {
-    name,
     url: databaseUrl(name),
     drop: () => withAdmin(async (admin) => { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); }),
   };

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
 import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../src/emulators/entraEmulator.js';
 import { assertMatchesContract, findOperation } from './contractValidator.js';
-import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+import { createTestDatabase, TEST_DATABASE_ENV, type TestDatabase } from './testDatabase.js';
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS' | 'HEAD';
@@ -70,6 +70,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     ACS_REQUEST_TIMEOUT_MS: '1000',
     LOG_LEVEL: 'silent',
+    ...TEST_DATABASE_ENV,
     ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
     ...env,
   });
