@@ -1,9 +1,9 @@
-// Local mode as a newcomer meets it: `npm start` in a fresh copy of the project, with no .env,
-// no DATABASE_URL and no Azure settings. The test runs the banner's own commands, restarts the
+// Local mode as a newcomer meets it: `npm start` in a fresh copy of the project, with a .env
+// copied from .env.example, no DATABASE_URL and no Azure settings. The test runs the banner's own commands, restarts the
 // service to check that the user's identity survived, and stops it with SIGTERM.
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,10 +27,11 @@ for (const item of ['src', 'scripts', 'migrations', 'openapi.yaml', 'package.jso
 }
 symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(folder, 'node_modules'));
 const port = await freePort();
+// The newcomer's .env: .env.example as it is, but for the port (so the test proves .env is read).
+writeFileSync(join(folder, '.env'), readFileSync(join(folder, '.env.example'), 'utf8').replace(/^PORT=3000$/m, `PORT=${port}`));
 const env = {
   PATH: process.env.PATH!,
   HOME: process.env.HOME ?? folder,
-  PORT: String(port),
   // tap would record the child's coverage, garbled by tsc's different output: none.
   _TAPJS_PROCESSINFO_COVERAGE_: '0',
 };
