@@ -12,6 +12,7 @@ import authentication from './plugins/authentication.js';
 import database from './plugins/database.js';
 import deletionRetries from './plugins/deletionRetries.js';
 import documentation from './plugins/documentation.js';
+import lifecycle from './plugins/lifecycle.js';
 import problemDetails from './plugins/problemDetails.js';
 import teams from './plugins/teams.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
@@ -76,6 +77,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const contract = loadContract();
   await app.register(problemDetails, { auth: config.auth });
+  await app.register(lifecycle);
   await app.register(database, { config });
   await app.register(acs, { config: config.acs });
   await app.register(authentication, { auth: config.auth });

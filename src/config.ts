@@ -12,7 +12,11 @@ export interface AcsConfig {
   allowedScopes: AcsScope[];
   tokenTtlMinutes: number;
   autoCreateIdentity: boolean;
+  /** Bound on one ACS operation, retries included. */
   requestTimeoutMs: number;
+  /** Retries of an idempotent call that failed for a passing reason (never of a creation). */
+  maxRetries: number;
+  circuitBreaker: { threshold: number; cooldownMs: number };
 }
 
 export interface AuthConfig {
@@ -40,12 +44,14 @@ export interface Config {
   databasePoolMax: number;
   databaseTimeoutMs: number;
   migrateOnStart: boolean;
+  /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
+  shutdownDelayMs: number;
   deletions: {
     /** How often a replica looks for queued ACS deletions that are due. */
     retryIntervalSeconds: number;
-    /** How many due deletions one retry pass claims. */
+    /** At most how many due deletions one retry pass tries (one claim at a time). */
     batchSize: number;
-    /** How long claimed deletions belong to the replica trying them: a whole pass must fit. */
+    /** How long a claimed deletion belongs to the replica trying it: one ACS call must fit. */
     leaseSeconds: number;
   };
   acs: AcsConfig;
@@ -79,12 +85,16 @@ const envJsonSchema = {
     DATABASE_POOL_MAX: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
     DATABASE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     MIGRATE_ON_START: { type: 'boolean', default: false },
+    SHUTDOWN_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
     ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
     ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
     ACS_ALLOWED_SCOPES: { type: 'string' },
     ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: MIN_TOKEN_TTL_MINUTES, maximum: MAX_TOKEN_TTL_MINUTES, default: 60 },
     ACS_AUTO_CREATE_IDENTITY: { type: 'boolean', default: true },
     ACS_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+    ACS_MAX_RETRIES: { type: 'integer', minimum: 0, maximum: 5, default: 2 },
+    ACS_CIRCUIT_BREAKER_THRESHOLD: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
+    ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 600, default: 10 },
     ACS_DELETION_RETRY_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
     AZURE_TENANT_ID: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
     AUTH_ALLOWED_TENANTS: { type: 'string' },
@@ -101,9 +111,10 @@ const envJsonSchema = {
 
 type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
-  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; ACS_CONNECTION_STRING: string;
+  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number; ACS_CONNECTION_STRING: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
-  ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number;
+  ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number;
+  ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
   ACS_DELETION_RETRY_INTERVAL_SECONDS: number; AZURE_TENANT_ID?: string;
   AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
   AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
@@ -213,10 +224,13 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databasePoolMax: raw.DATABASE_POOL_MAX,
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     migrateOnStart: raw.MIGRATE_ON_START,
+    shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
     deletions: Object.freeze({
       retryIntervalSeconds: raw.ACS_DELETION_RETRY_INTERVAL_SECONDS,
       batchSize: DELETION_BATCH_SIZE,
-      leaseSeconds: Math.max(60, raw.ACS_DELETION_RETRY_INTERVAL_SECONDS * 2, Math.ceil((DELETION_BATCH_SIZE * raw.ACS_REQUEST_TIMEOUT_MS) / 1000) + 10),
+      // One claim covers one deletion, so the lease only has to outlast one ACS operation; a
+      // replica that dies holding one delays it by this much, no more.
+      leaseSeconds: Math.ceil((2 * raw.ACS_REQUEST_TIMEOUT_MS) / 1000) + 5,
     }),
     acs: Object.freeze({
       connectionString: raw.ACS_CONNECTION_STRING,
@@ -226,6 +240,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       tokenTtlMinutes: raw.ACS_TOKEN_TTL_MINUTES,
       autoCreateIdentity: raw.ACS_AUTO_CREATE_IDENTITY,
       requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
+      maxRetries: raw.ACS_MAX_RETRIES,
+      circuitBreaker: { threshold: raw.ACS_CIRCUIT_BREAKER_THRESHOLD, cooldownMs: raw.ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS * 1000 },
     }),
     auth: Object.freeze({
       authorityHost,

@@ -9,7 +9,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { localBanner } from './local/localBanner.js';
 import { AZURE_SETTINGS, isLocalMode, startLocalEnvironment, type LocalEnvironment } from './local/localMode.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+// How long in-flight requests may take to finish once the service stops accepting.
+const IN_FLIGHT_GRACE_MS = 10_000;
 
 function exitWithConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
@@ -41,10 +42,10 @@ if (local) {
   app.addHook('onReady', () => environment.adoptStoredIdentities(app.pool));
 }
 
-closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+closeWithGrace({ delay: config.shutdownDelayMs + IN_FLIGHT_GRACE_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an uncaught error');
-  else app.log.info({ signal }, 'closing');
-  await app.close();
+  else app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'closing');
+  await app.shutdown(err ? 0 : config.shutdownDelayMs);
 });
 
 // Timeouts set on purpose: a slow client cannot hold a connection forever, and idle

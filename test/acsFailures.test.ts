@@ -24,9 +24,15 @@ t.test('throttling (429) is passed on with Retry-After', async (t) => {
   t.equal(response.headers['retry-after'], '7');
 });
 
-t.test('an ACS server error is a 503 with Retry-After, without upstream text', async (t) => {
+t.test('a passing ACS error is retried; a lasting one is a 503 with Retry-After, without upstream text', async (t) => {
   const { token } = await userWithIdentity();
-  svc.acs.injectFault({ status: 500, code: 'InternalError', message: 'secret upstream detail' });
+  svc.acs.injectFault({ status: 500 });
+  const requests = svc.acs.counters.requests;
+  const retried = await svc.request({ url: '/api/token', token });
+  t.equal(retried.statusCode, 200, 'one 500, then success on the retry');
+  t.equal(svc.acs.counters.requests, requests + 2);
+
+  svc.acs.injectFault({ status: 500, code: 'InternalError', message: 'secret upstream detail', times: Infinity });
   const response = await svc.request({ url: '/api/token', token });
   t.equal(response.statusCode, 503);
   t.equal(response.json.code, 'acs_unavailable');
@@ -43,6 +49,23 @@ t.test('ACS hanging past the timeout is a 503 after the timeout, not a hang', as
   t.equal(response.statusCode, 503);
   t.equal(response.json.code, 'acs_unavailable');
   t.ok(elapsed >= 450 && elapsed < 3000, `answered after ${elapsed} ms (timeout 500 ms)`);
+});
+
+t.test('throttling with a short Retry-After is waited out within the timeout', async (t) => {
+  const { token } = await userWithIdentity();
+  const requests = svc.acs.counters.requests;
+  svc.acs.injectFault({ status: 429, retryAfterSeconds: 0, operations: ['issueToken'] });
+  const response = await svc.request({ url: '/api/token', token });
+  t.equal(response.statusCode, 200);
+  t.equal(svc.acs.counters.requests, requests + 2, 'retried once');
+});
+
+t.test('creating an identity is never retried (it is not idempotent)', async (t) => {
+  const requests = svc.acs.counters.requests;
+  svc.acs.injectFault({ status: 500, operations: ['createIdentity'] });
+  const response = await svc.request({ url: '/api/token', token: svc.userToken() });
+  t.equal(response.statusCode, 503);
+  t.equal(svc.acs.counters.requests, requests + 1, 'one call only');
 });
 
 t.test('a failed first creation stores nothing, and the next request succeeds', async (t) => {
@@ -82,7 +105,7 @@ t.test('an identity of another ACS resource is reported as such', async (t) => {
 
 t.test('revocation failures are answered, the identity stays', async (t) => {
   const { token, acsUserId } = await userWithIdentity();
-  svc.acs.injectFault({ status: 500, operations: ['revokeTokens'] });
+  svc.acs.injectFault({ status: 500, times: Infinity, operations: ['revokeTokens'] });
   const response = await svc.request({ method: 'POST', url: '/api/token/revoke', token });
   t.equal(response.statusCode, 503);
   t.ok(svc.acs.hasIdentity(acsUserId));

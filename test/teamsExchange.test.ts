@@ -59,7 +59,8 @@ t.test('ACS throttling and outages', async (t) => {
   const throttled = await request();
   t.equal(throttled.statusCode, 429);
   t.equal(throttled.headers['retry-after'], '9');
-  svc.acs.injectFault({ status: 503, operations: ['exchangeTeamsToken'] });
+  svc.acs.injectFault({ status: 503, times: Infinity, operations: ['exchangeTeamsToken'] });
+  t.teardown(() => svc.acs.clearFaults());
   const down = await request();
   t.equal(down.statusCode, 503);
   t.equal(down.json.code, 'acs_unavailable');

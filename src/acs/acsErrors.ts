@@ -9,6 +9,9 @@ export type AcsFailureKind =
   | 'teams_token_rejected' // 400 on a Teams exchange: the Teams token is not for this app or user
   | 'rejected'; // any other refusal: our credentials or request were refused
 
+/** Failures worth trying again: ACS said "later", or did not answer. */
+export const isTransient = (error: AcsError) => error.kind === 'throttled' || error.kind === 'unavailable';
+
 export class AcsError extends Error {
   constructor(
     readonly kind: AcsFailureKind,
@@ -22,7 +25,6 @@ export class AcsError extends Error {
   }
 }
 
-const DEFAULT_RETRY_AFTER_SECONDS = { throttled: 10, unavailable: 5 } as const;
 
 function retryAfterOf(error: { response?: { headers?: { get(name: string): string | undefined } } }): number | undefined {
   const value = error.response?.headers?.get('retry-after');
@@ -37,7 +39,7 @@ function retryAfterOf(error: { response?: { headers?: { get(name: string): strin
 export function classifyAcsError(operation: string, error: unknown): AcsError {
   const { name, statusCode, code } = (error ?? {}) as { name?: string; statusCode?: number; code?: string };
   if (name === 'AbortError' || name === 'TimeoutError') {
-    return new AcsError('unavailable', operation, DEFAULT_RETRY_AFTER_SECONDS.unavailable, undefined, error);
+    return new AcsError('unavailable', operation, undefined, undefined, error);
   }
   const teamsExchange = operation === 'exchangeTeamsToken';
   const kind: AcsFailureKind =
@@ -48,8 +50,7 @@ export function classifyAcsError(operation: string, error: unknown): AcsError {
     : statusCode === 404 ? 'identity_missing'
     : code === 'IdentityNotOwned' ? 'identity_not_owned'
     : 'rejected';
-  const retryAfter = kind === 'throttled' || kind === 'unavailable'
-    ? retryAfterOf(error as Parameters<typeof retryAfterOf>[0]) ?? DEFAULT_RETRY_AFTER_SECONDS[kind]
-    : undefined;
+  // Retry-After as ACS sent it (undefined when it did not); the caller picks a default.
+  const retryAfter = kind === 'throttled' || kind === 'unavailable' ? retryAfterOf(error as Parameters<typeof retryAfterOf>[0]) : undefined;
   return new AcsError(kind, operation, retryAfter, statusCode, error);
 }

@@ -1,9 +1,15 @@
 // The service's only door to ACS: the real @azure/communication-identity client, with a
-// timeout on every call and errors classified (AcsError). The SDK's own retries are off:
-// its default policy retries POSTs, which could create an identity twice.
+// timeout on every operation, bounded retries of idempotent calls (honouring Retry-After),
+// a circuit breaker, and errors classified (AcsError). The SDK's own retries are off: its
+// default policy retries POSTs, which could create an identity twice.
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import type { AcsConfig } from '../config.js';
-import { AcsError, classifyAcsError } from './acsErrors.js';
+import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
+import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
+
+const FIRST_BACKOFF_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 import type { AcsScope } from './acsScopes.js';
 
 export interface IssuedToken {
@@ -17,6 +23,7 @@ export interface CreatedIdentity extends IssuedToken {
 
 export class AcsIdentityClient {
   private readonly client: CommunicationIdentityClient;
+  private readonly breaker: CircuitBreaker;
 
   constructor(private readonly config: AcsConfig) {
     this.client = new CommunicationIdentityClient(config.connectionString, {
@@ -24,6 +31,11 @@ export class AcsIdentityClient {
       allowInsecureConnection: config.endpoint.protocol === 'http:',
       retryOptions: { maxRetries: 0 },
     });
+    this.breaker = new CircuitBreaker(config.circuitBreaker.threshold, config.circuitBreaker.cooldownMs);
+  }
+
+  get circuitState(): CircuitState {
+    return this.breaker.state;
   }
 
   /** The longest one call may take. */
@@ -33,48 +45,63 @@ export class AcsIdentityClient {
 
   /** Creates an identity and its first token in one round trip. */
   createIdentityWithToken(scopes: AcsScope[], expiresInMinutes: number): Promise<CreatedIdentity> {
-    return this.call('createIdentity', async (abortSignal) => {
+    return this.call('createIdentity', { idempotent: false }, async (abortSignal) => {
       const result = await this.client.createUserAndToken(scopes, { tokenExpiresInMinutes: expiresInMinutes, abortSignal });
       return { acsUserId: result.user.communicationUserId, token: result.token, expiresOn: result.expiresOn };
     });
   }
 
   createIdentity(): Promise<{ acsUserId: string }> {
-    return this.call('createIdentity', async (abortSignal) => {
+    return this.call('createIdentity', { idempotent: false }, async (abortSignal) => {
       const user = await this.client.createUser({ abortSignal });
       return { acsUserId: user.communicationUserId };
     });
   }
 
   issueToken(acsUserId: string, scopes: AcsScope[], expiresInMinutes: number): Promise<IssuedToken> {
-    return this.call('issueToken', (abortSignal) =>
+    return this.call('issueToken', { idempotent: true }, (abortSignal) =>
       this.client.getToken({ communicationUserId: acsUserId }, scopes, { tokenExpiresInMinutes: expiresInMinutes, abortSignal }));
   }
 
   revokeTokens(acsUserId: string): Promise<void> {
-    return this.call('revokeTokens', (abortSignal) => this.client.revokeTokens({ communicationUserId: acsUserId }, { abortSignal }));
+    return this.call('revokeTokens', { idempotent: true }, (abortSignal) => this.client.revokeTokens({ communicationUserId: acsUserId }, { abortSignal }));
   }
 
   /** Exchanges a Teams user's Entra token (issued to app `clientId`, for user `userObjectId`). */
   exchangeTeamsToken(teamsUserAadToken: string, clientId: string, userObjectId: string): Promise<IssuedToken> {
-    return this.call('exchangeTeamsToken', (abortSignal) =>
+    return this.call('exchangeTeamsToken', { idempotent: true }, (abortSignal) =>
       this.client.getTokenForTeamsUser({ teamsUserAadToken, clientId, userObjectId, abortSignal }));
   }
 
   /** Deletes the identity; an identity ACS does not know counts as deleted. */
   async deleteIdentity(acsUserId: string): Promise<void> {
     try {
-      await this.call('deleteIdentity', (abortSignal) => this.client.deleteUser({ communicationUserId: acsUserId }, { abortSignal }));
+      await this.call('deleteIdentity', { idempotent: true }, (abortSignal) => this.client.deleteUser({ communicationUserId: acsUserId }, { abortSignal }));
     } catch (error) {
       if (!(error instanceof AcsError && error.kind === 'identity_missing')) throw error;
     }
   }
 
-  private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    try {
-      return await run(AbortSignal.timeout(this.config.requestTimeoutMs));
-    } catch (error) {
-      throw classifyAcsError(operation, error);
+  private async call<T>(operation: string, { idempotent }: { idempotent: boolean }, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.config.requestTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      if (!this.breaker.tryAcquire()) {
+        throw new AcsError('unavailable', operation, this.breaker.retryAfterSeconds, undefined, new Error('circuit open'));
+      }
+      let error: AcsError;
+      try {
+        const result = await run(AbortSignal.timeout(Math.max(1, deadline - Date.now())));
+        this.breaker.succeeded();
+        return result;
+      } catch (thrown) {
+        error = classifyAcsError(operation, thrown);
+      }
+      // Throttling means ACS is up; only outages count towards opening the circuit.
+      if (error.kind === 'unavailable') this.breaker.failed();
+      else this.breaker.released();
+      const wait = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : FIRST_BACKOFF_MS * 2 ** attempt;
+      if (!idempotent || !isTransient(error) || attempt >= this.config.maxRetries || Date.now() + wait >= deadline) throw error;
+      await sleep(wait);
     }
   }
 }

@@ -174,23 +174,23 @@ export class IdentityStore {
   }
 
   /**
-   * Claims up to `limit` deletions that are due, pushing their next attempt `leaseSeconds`
-   * ahead so that another replica does not take them meanwhile.
+   * Claims the deletion that is due soonest, if any, pushing its next attempt `leaseSeconds`
+   * ahead so that no other replica takes it meanwhile.
    */
-  async claimDueDeletions(limit: number, leaseSeconds: number): Promise<PendingDeletion[]> {
+  async claimDueDeletion(leaseSeconds: number): Promise<PendingDeletion | undefined> {
     try {
       const { rows } = await this.pool.query<{ acs_user_id: string; attempts: number }>(
-        `UPDATE acs_identity_deletions SET next_attempt_at = now() + make_interval(secs => $2)
-          WHERE acs_user_id IN (
+        `UPDATE acs_identity_deletions SET next_attempt_at = now() + make_interval(secs => $1)
+          WHERE acs_user_id = (
             SELECT acs_user_id FROM acs_identity_deletions
              WHERE next_attempt_at <= now()
              ORDER BY next_attempt_at
-             LIMIT $1
+             LIMIT 1
              FOR UPDATE SKIP LOCKED)
           RETURNING acs_user_id, attempts`,
-        [limit, leaseSeconds],
+        [leaseSeconds],
       );
-      return rows.map((row) => ({ acsUserId: row.acs_user_id, attempts: row.attempts }));
+      return rows[0] && { acsUserId: rows[0].acs_user_id, attempts: rows[0].attempts };
     } catch (error) {
       return classifyDatabaseError(error);
     }

@@ -24,6 +24,8 @@ export interface AcsEmulatorCounters {
   deletions: number;
   teamsExchanges: number;
   rejectedSignatures: number;
+  /** Connections dropped while switched off. */
+  dropped: number;
 }
 export type AcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity' | 'exchangeTeamsToken';
 export interface AcsFault {
@@ -59,6 +61,8 @@ export interface AcsEmulator {
   setHang(hang: boolean, operations?: AcsOperation[]): void;
   setLatency(ms: number): void;
   clearFaults(): void;
+  /** Off: every connection is dropped unanswered (ACS unreachable); on again: normal service. */
+  setOffline(offline: boolean): void;
   close(): Promise<void>;
 }
 
@@ -153,7 +157,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
   const tokenSecret = randomBytes(32);
 
   const counters: AcsEmulatorCounters = {
-    requests: 0, identitiesCreated: 0, tokensIssued: 0, revocations: 0, deletions: 0, teamsExchanges: 0, rejectedSignatures: 0,
+    requests: 0, identitiesCreated: 0, tokensIssued: 0, revocations: 0, deletions: 0, teamsExchanges: 0, rejectedSignatures: 0, dropped: 0,
   };
   // Identity id -> sequence number of its last revocation. A global sequence (not the clock)
   // orders issues and revocations, so a token issued right after a revoke is still valid.
@@ -235,7 +239,16 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
   // Keep the exact bytes for the content hash; JSON is parsed by the handler (empty body = {}).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addHook('onRequest', async () => { counters.requests++; });
+  let offline = false;
+  app.addHook('onRequest', async (request) => {
+    // Switched off: the connection drops without an answer, as when ACS cannot be reached.
+    if (offline) {
+      counters.dropped++;
+      request.raw.socket.destroy();
+      return;
+    }
+    counters.requests++;
+  });
   app.addHook('onSend', async () => { if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs)); });
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
     const e = err instanceof AcsError ? err : new AcsError(err.statusCode ?? 500, err.statusCode && err.statusCode < 500 ? 'BadRequest' : 'InternalError', err.message);
@@ -354,6 +367,10 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
       faults = [];
       latencyMs = 0;
       setHang(false);
+      offline = false;
+    },
+    setOffline(value) {
+      offline = value;
     },
     async close() {
       for (const entry of hung) entry.socket.destroy();

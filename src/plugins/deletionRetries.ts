@@ -2,7 +2,7 @@
 // answered 202). Any replica may take a due deletion; a claim is a lease in the database, so
 // two replicas do not work on the same one, and a replica that dies mid-way loses nothing.
 import fp from 'fastify-plugin';
-import { AcsError } from '../acs/acsErrors.js';
+import { AcsError, isTransient } from '../acs/acsErrors.js';
 import type { Config } from '../config.js';
 
 const MAX_BACKOFF_SECONDS = 3600;
@@ -12,8 +12,10 @@ export default fp(async function deletionRetries(app, { config }: { config: Conf
   let running: Promise<void> | undefined;
 
   async function retryDueDeletions(): Promise<void> {
-    const due = await app.identityStore.claimDueDeletions(batchSize, leaseSeconds);
-    for (const { acsUserId, attempts } of due) {
+    for (let tried = 0; tried < batchSize; tried++) {
+      const due = await app.identityStore.claimDueDeletion(leaseSeconds);
+      if (!due) return;
+      const { acsUserId, attempts } = due;
       try {
         await app.acs.deleteIdentity(acsUserId);
         await app.identityStore.completeDeletion(acsUserId);
@@ -23,7 +25,7 @@ export default fp(async function deletionRetries(app, { config }: { config: Conf
         const retryAfter = error instanceof AcsError ? Math.max(backoff, error.retryAfterSeconds ?? 0) : backoff;
         await app.identityStore.deferDeletion(acsUserId, error instanceof Error ? error.message : 'failed', retryAfter);
         // Throttling and outages pass; a refusal (wrong key, foreign identity) needs an operator.
-        const transient = error instanceof AcsError && (error.kind === 'throttled' || error.kind === 'unavailable');
+        const transient = error instanceof AcsError && isTransient(error);
         app.log[transient ? 'warn' : 'error']({ attempts: attempts + 1, retryAfter, err: error }, 'queued ACS identity deletion failed again');
       }
     }

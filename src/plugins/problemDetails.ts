@@ -35,6 +35,9 @@ const ACS_PROBLEMS: Record<AcsFailureKind, { status: number; code: string; detai
   },
 };
 
+// Retry-After when ACS sent none: throttling lasts longer than a passing outage.
+const DEFAULT_RETRY_AFTER_SECONDS = { throttled: 10, unavailable: 5 } as const;
+
 function bearerChallenge(error: AuthError, requiredScope: string): string {
   const description = error.description.replace(/["\\]/g, "'");
   return error.status === 403
@@ -89,7 +92,7 @@ function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpProblem {
   if (error instanceof AcsError) {
     const { status, code, detail } = ACS_PROBLEMS[error.kind];
     return new HttpProblem(status, code, detail, {
-      retryAfterSeconds: error.retryAfterSeconds,
+      retryAfterSeconds: error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS[error.kind as keyof typeof DEFAULT_RETRY_AFTER_SECONDS],
       ...(status === 401 ? { headers: challenge(401, 'The Teams user token was refused.', requiredScope) } : {}),
     });
   }

@@ -13,8 +13,11 @@ export function healthHandlers(): { healthz: OperationHandler<'healthz'>; readyz
     },
 
     async readyz(request, reply) {
-      const { pool, signingKeys } = request.server;
+      const { pool, signingKeys, shuttingDown } = request.server;
       const checks: Checks = { database: 'unknown', migrations: 'unknown', signingKeys: 'unknown' };
+      if (shuttingDown) {
+        return sendProblem(reply, new HttpProblem(503, 'not_ready', 'Not ready: shutting down.', { retryAfterSeconds: 5 }), { checks });
+      }
       await Promise.all([
         pendingMigrations(pool).then(
           (pending) => { checks.database = 'ok'; checks.migrations = pending.length === 0 ? 'ok' : 'failing'; },

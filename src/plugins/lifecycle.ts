@@ -1,0 +1,28 @@
+// Shutdown in two steps: `beginShutdown()` turns /readyz to 503 (so load balancers stop
+// sending requests) while requests are still served; after the configured delay the app
+// closes: no new connections, in-flight requests finish, pools close.
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True once shutdown has begun; /readyz then answers 503. */
+    readonly shuttingDown: boolean;
+    /** Marks the service as shutting down, waits `delayMs`, then closes it. */
+    shutdown(delayMs: number): Promise<void>;
+  }
+}
+
+export default fp(async function lifecycle(app) {
+  let shuttingDown = false;
+  app.decorate('shuttingDown', { getter: () => shuttingDown });
+  // Once shutting down, every answer closes its connection: keep-alive clients reconnect
+  // (to another replica), and a connection busy at close time does not hold the exit.
+  app.addHook('onSend', async (_request, reply) => {
+    if (shuttingDown) reply.header('connection', 'close');
+  });
+  app.decorate('shutdown', async (delayMs: number) => {
+    shuttingDown = true;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await app.close();
+  });
+}, { name: 'lifecycle' });
