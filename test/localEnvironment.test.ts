@@ -61,11 +61,50 @@ t.test('the local service end to end', async (t) => {
     t.equal(refused.body.code, 'invalid_request');
   }
 
-  // The emulator's state file lost while the database stayed: the mapping is adopted again.
+  // A second service on the same data folder is refused while this one runs.
+  await t.rejects(startLocalEnvironment({ PGLITE_DATA_DIR: dataDir }), /Another local-mode service \(process \d+\) uses/);
+});
+
+t.test('restarts: old tokens stay valid, and a lost state file is rebuilt from the database', async (t) => {
+  const dataDir = t.testdir({});
+  const start = async () => {
+    const local = await startLocalEnvironment({ PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+    await app.ready();
+    await local.adoptStoredIdentities(app.pool);
+    return { local, app, stop: async () => { await app.close(); await local.close(); } };
+  };
+  const tokenOf = async (app: Awaited<ReturnType<typeof start>>['app'], token: string) => {
+    const response = await app.inject({ url: '/api/token', headers: { authorization: `Bearer ${token}` } });
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+
+  const first = await start();
+  const userToken = JSON.parse((await first.app.inject({ url: '/local/token?user=carol' })).body).token as string;
+  const before = await tokenOf(first.app, userToken);
+  t.equal(before.status, 200);
+  await first.stop();
+
+  const second = await start();
+  const after = await tokenOf(second.app, userToken);
+  t.equal(after.status, 200, 'a token minted before the restart still works');
+  t.equal(after.body.user.communicationUserId, before.body.user.communicationUserId, 'same identity');
+  await second.stop();
+
   rmSync(`${dataDir}/emulators.json`);
-  const restarted = await startLocalEnvironment({ PGLITE_DATA_DIR: `${dataDir}-other`, DATABASE_URL: local.config.databaseUrl, LOG_LEVEL: 'silent' });
-  t.teardown(() => { rmSync(`${dataDir}-other`, { recursive: true, force: true }); return restarted.close(); });
-  t.notOk(restarted.acs.hasIdentity(first.body.user.communicationUserId));
-  await restarted.adoptStoredIdentities(app.pool);
-  t.ok(restarted.acs.hasIdentity(first.body.user.communicationUserId), 'the emulator knows every mapped identity');
+  const third = await start();
+  t.teardown(() => third.stop());
+  t.ok(third.local.acs.hasIdentity(before.body.user.communicationUserId), 'the emulator adopted the identity the database maps');
+  const fresh = JSON.parse((await third.app.inject({ url: '/local/token?user=carol' })).body).token as string;
+  const again = await tokenOf(third.app, fresh);
+  t.equal(again.status, 200);
+  t.equal(again.body.user.communicationUserId, before.body.user.communicationUserId, 'carol keeps her identity');
+});
+
+t.test('local mode stays on this machine unless LOCAL_MODE=true', async (t) => {
+  await t.rejects(startLocalEnvironment({ HOST: '0.0.0.0', PGLITE_DATA_DIR: 'memory://' }), /HOST=0\.0\.0\.0 is not a loopback address/);
+  await t.rejects(startLocalEnvironment({ DATABASE_URL: 'postgres://db.example.com/acs', PGLITE_DATA_DIR: 'memory://' }), /DATABASE_URL points at db\.example\.com/);
+  const allowed = await startLocalEnvironment({ HOST: '0.0.0.0', LOCAL_MODE: 'true', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
+  t.equal(allowed.config.host, '0.0.0.0', 'allowed on purpose');
+  await allowed.close();
 });

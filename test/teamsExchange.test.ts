@@ -41,7 +41,8 @@ t.test('header mode: refusals', async (t) => {
   const expired = await svc.request({ url: '/api/token/teams', token: caller, headers: { 'teams-user-aad-token': svc.entra.mintTeamsToken({ objectId, lifetimeSeconds: -60 }) } });
   t.equal(expired.statusCode, 401);
   t.equal(expired.json.code, 'teams_token_refused');
-  t.match(expired.headers['www-authenticate'], /^Bearer error="invalid_token"/);
+  t.match(expired.headers['www-authenticate'], /^Bearer realm="teams-user-aad-token"/, 'a challenge that does not call the caller\'s own token invalid');
+  t.notMatch(expired.headers['www-authenticate'], /invalid_token/);
 
   const otherApp = await svc.request({ url: '/api/token/teams', token: caller, headers: { 'teams-user-aad-token': svc.entra.mintTeamsToken({ objectId, appId: randomUUID() }) } });
   t.equal(otherApp.statusCode, 400);

@@ -56,6 +56,10 @@ t.test('Entra ID\'s refusals become clear answers, without Entra\'s trace ids as
       fault: { status: 400, error: 'invalid_grant', description: 'AADSTS50173: The provided grant has expired due to it being revoked.' },
       status: 401, code: 'teams_obo_refused', detail: /refused to exchange.*AADSTS50173/,
     },
+    {
+      fault: { status: 400, error: 'invalid_resource', description: 'AADSTS500011: The resource principal named https://auth.msft.communication.azure.com was not found in the tenant.' },
+      status: 502, code: 'entra_rejected', detail: /on-behalf-of request \(AADSTS500011\).*API permissions/,
+    },
   ];
   for (const { fault, status, code, detail } of cases) {
     svc.entra.setTokenEndpointFault(fault);
@@ -65,7 +69,15 @@ t.test('Entra ID\'s refusals become clear answers, without Entra\'s trace ids as
     t.equal(response.json.code, code);
     t.match(response.json.detail, detail);
     t.notMatch(response.body, /Trace ID|Correlation ID/, 'Entra\'s raw text is not passed on');
-    if (status === 401) t.match(response.headers['www-authenticate'], /^Bearer error="invalid_token"/);
+    if (fault.error === 'interaction_required') {
+      const challenge = String(response.headers['www-authenticate']);
+      t.match(challenge, /^Bearer error="insufficient_claims"/, 'a claims challenge');
+      const claims = /claims="([^"]+)"/.exec(challenge)?.[1];
+      t.equal(claims && Buffer.from(claims, 'base64').toString(), fault.claims, 'carrying Entra\'s claims');
+    } else if (status === 401) {
+      t.match(response.headers['www-authenticate'], /^Bearer error="invalid_token"/);
+    }
+    if (status !== 503) t.notOk(response.headers['retry-after'], 'a refusal is not "retry later"');
   }
 });
 
@@ -83,12 +95,16 @@ t.test('Entra ID failing is a 503 with Retry-After (and MSAL then holds back for
   // Own service: after a 5xx, MSAL throttles the same request for a minute, as Entra asks.
   const failing = await startTestService(t, { AZURE_CLIENT_SECRET: SECRET }, { entra: { tls: true, clientSecret: SECRET } });
   failing.entra.setTokenEndpointFault({ status: 503, error: 'temporarily_unavailable', description: 'AADSTS90033: A transient error has occurred.' });
+  const tokenRequests = () => failing.entra.requests.filter((path) => path.endsWith('/oauth2/v2.0/token')).length;
   for (let i = 0; i < 2; i++) {
     const response = await failing.request({ url: '/api/token/teams', token: failing.userToken() });
     t.equal(response.statusCode, 503);
     t.equal(response.json.code, 'entra_unavailable');
     t.ok(response.headers['retry-after']);
   }
+  const asked = tokenRequests();
+  await failing.request({ url: '/api/token/teams', token: failing.userToken() });
+  t.equal(tokenRequests(), asked, 'MSAL did not ask Entra again meanwhile');
 });
 
 t.test('a wrong client secret is the service\'s fault: 502 naming the setting', async (t) => {
@@ -100,9 +116,13 @@ t.test('a wrong client secret is the service\'s fault: 502 naming the setting', 
   t.equal(misconfigured.acs.counters.teamsExchanges, 0);
 });
 
-t.test('the authority\'s certificate is checked: without the CA file, on-behalf-of fails closed', async (t) => {
+t.test('the authority\'s certificate is checked: without the CA file, nothing from it is trusted', async (t) => {
   const untrusting = await startTestService(t, { AZURE_CLIENT_SECRET: SECRET, AZURE_AUTHORITY_CA_FILE: '' }, { entra: { tls: true, clientSecret: SECRET } });
   const ready = await untrusting.request({ url: '/readyz' });
   t.equal(ready.statusCode, 503, 'the keys cannot be read from an untrusted authority');
   t.equal(ready.json.checks.signingKeys, 'failing');
+  const teams = await untrusting.request({ url: '/api/token/teams', token: untrusting.userToken() });
+  t.equal(teams.statusCode, 503, 'and no token is accepted or exchanged');
+  t.equal(teams.json.code, 'keys_unavailable');
+  t.equal(untrusting.entra.counters.oboGrants, 0);
 });

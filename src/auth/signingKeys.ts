@@ -30,7 +30,7 @@ export class KeySetUnavailableError extends Error {
 
 export class SigningKeys {
   private readonly jwks: ReturnType<typeof buildGetJwks>;
-  private readonly lastRefresh = new Map<string, number>();
+  private readonly lastRefresh = new Map<string, { at: number; failed: boolean }>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private loaded = false;
 
@@ -63,13 +63,16 @@ export class SigningKeys {
     const cacheKey = this.jwks.generateCacheKey('RS256', kid, domain);
     if (this.jwks.cache.get(cacheKey) === undefined) {
       const inFlight = this.refreshing.get(domain);
-      const last = this.lastRefresh.get(domain) ?? -Infinity;
-      if (!inFlight && Date.now() - last < this.auth.unknownKeyRefreshCooldownSeconds * 1000) {
-        throw AuthError.invalidToken('The token is signed with an unknown key.');
-      }
+      const last = this.lastRefresh.get(domain);
+      const coolingDown = !inFlight && last && Date.now() - last.at < this.auth.unknownKeyRefreshCooldownSeconds * 1000;
       try {
+        // Within the cooldown no refresh is made: after one that worked, the kid is unknown;
+        // after one that failed, the keys cannot be checked at all.
+        if (coolingDown && !last.failed) throw AuthError.invalidToken('The token is signed with an unknown key.');
+        if (coolingDown) throw new Error('the last key-set refresh failed');
         await (inFlight ?? this.refresh(tenantId));
       } catch (error) {
+        if (error instanceof AuthError) throw error;
         // The identity provider is down: a key read before still verifies until it answers.
         const stale = this.jwks.staleCache.get(cacheKey);
         if (stale === undefined) throw new KeySetUnavailableError(error);
@@ -86,8 +89,11 @@ export class SigningKeys {
     let refreshing = this.refreshing.get(domain);
     if (!refreshing) {
       // Counted from the attempt, so that failures are rate-limited too.
-      this.lastRefresh.set(domain, Date.now());
-      refreshing = this.fetchKeySet(domain).finally(() => this.refreshing.delete(domain));
+      const attempt = { at: Date.now(), failed: false };
+      this.lastRefresh.set(domain, attempt);
+      refreshing = this.fetchKeySet(domain)
+        .catch((error: unknown) => { attempt.failed = true; throw error; })
+        .finally(() => this.refreshing.delete(domain));
       this.refreshing.set(domain, refreshing);
     }
     return refreshing;

@@ -6,7 +6,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
-import { TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
+import { TEAMS_OBO_SCOPES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
 import { isLoopbackHost } from '../config.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 
@@ -79,6 +79,12 @@ export interface EntraEmulator {
 function newSigningKey(): SigningKey {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid: randomUUID(), privateKey, publicKey };
+}
+
+/** A new signing key as PEM, for a caller that keeps it (local mode's state file). */
+export function newSigningKeyPem(): { kid: string; privateKeyPem: string } {
+  const { privateKey, kid } = newSigningKey();
+  return { kid, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
 function restoreSigningKey({ kid, privateKeyPem }: { kid: string; privateKeyPem: string }): SigningKey {
@@ -227,8 +233,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return oauthError(400, 'invalid_grant', 'AADSTS500133: Assertion is not within its valid time range.');
     }
     const scopes = (form.scope ?? '').split(' ');
-    const teamsScopes = TEAMS_TOKEN_SCOPES.map((scope) => `${TEAMS_TOKEN_AUDIENCE}/${scope}`);
-    if (!teamsScopes.every((scope) => scopes.includes(scope))) {
+    if (!TEAMS_OBO_SCOPES.every((scope) => scopes.includes(scope))) {
       return oauthError(400, 'invalid_scope', `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`);
     }
     counters.oboGrants++;
@@ -236,7 +241,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       status: 200,
       body: {
         token_type: 'Bearer',
-        scope: teamsScopes.join(' '),
+        scope: TEAMS_OBO_SCOPES.join(' '),
         expires_in: 3599,
         ext_expires_in: 3599,
         access_token: teamsToken(tenant, String(assertion.oid), clientId, Math.min(3600, assertion.exp - now + 600)),

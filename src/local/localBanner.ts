@@ -18,8 +18,8 @@ ${exposed}
     TOKEN=$(npm run -s token -- --user alice${portArgument})
     curl -s ${base}/api/token -H "Authorization: Bearer $TOKEN"
 
-  Each user name is its own user, kept across restarts. Set ACS_CONNECTION_STRING,
-  AZURE_TENANT_ID and AZURE_CLIENT_ID (see .env.example) to use real Azure instead.
+  Each user name is its own user, kept across restarts. To use real Azure instead, set
+  DATABASE_URL, ACS_CONNECTION_STRING, AZURE_TENANT_ID and AZURE_CLIENT_ID (see .env.example).
 
 `;
 }

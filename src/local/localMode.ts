@@ -3,13 +3,13 @@
 // and trusts exactly them. Everything is real but the far ends: the same code, the same SQL,
 // the real SDK clients. The data folder keeps users, their identities and the emulators'
 // keys across restarts.
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type pg from 'pg';
-import { loadConfig, type Config } from '../config.js';
+import { ConfigError, isLoopbackHost, loadConfig, type Config } from '../config.js';
 import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
-import { nameToGuid, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
 import { startEmbeddedDatabase } from './localDatabase.js';
 
 /** The settings whose presence means "configured mode": any one of them turns local mode off. */
@@ -28,19 +28,81 @@ export function isLocalMode(env: NodeJS.ProcessEnv): boolean {
   return env.NODE_ENV !== 'production' && AZURE_SETTINGS.every((name) => !env[name]);
 }
 
+/**
+ * Why local mode would not stay on this machine: a non-loopback HOST would let anyone mint
+ * tokens, a remote DATABASE_URL smells of a deployment whose Azure settings went missing.
+ * LOCAL_MODE=true accepts both on purpose.
+ */
+function localModeRefusals(env: NodeJS.ProcessEnv): string[] {
+  if (env.LOCAL_MODE === 'true') return [];
+  const refusals: string[] = [];
+  if (env.HOST && !isLoopbackHost(env.HOST)) refusals.push(`HOST=${env.HOST} is not a loopback address: anyone reaching it could mint local tokens`);
+  if (env.DATABASE_URL) {
+    let host = '';
+    try { host = new URL(env.DATABASE_URL).hostname; } catch { /* reported by the configuration check */ }
+    if (host && !isLoopbackHost(host)) refusals.push(`DATABASE_URL points at ${host}, not at this machine`);
+  }
+  if (refusals.length > 0) {
+    refusals.push('No Azure setting is set, so this would run in local mode. Set ACS_CONNECTION_STRING, AZURE_TENANT_ID and AZURE_CLIENT_ID to use Azure, or LOCAL_MODE=true to run local mode anyway');
+  }
+  return refusals;
+}
+
 interface LocalState {
   clientSecret: string;
   signingKey: { kid: string; privateKeyPem: string };
+  /** The Entra emulator's port is part of every token's issuer: reused, so tokens outlive a restart. */
+  entraPort?: number;
   acs: { accessKey: string; identities: string[] };
 }
 
 function newState(): LocalState {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     clientSecret: randomBytes(24).toString('base64url'),
-    signingKey: { kid: randomUUID(), privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
+    signingKey: newSigningKeyPem(),
     acs: { accessKey: randomBytes(32).toString('base64'), identities: [] },
   };
+}
+
+/**
+ * One local service per data folder: two would share one PGlite database without sharing its
+ * single session, and overwrite each other's emulator state. The lock names the owner's pid.
+ */
+function lockDataFolder(dataDir: string): () => void {
+  const path = join(dataDir, 'lock');
+  try {
+    writeFileSync(path, String(process.pid), { flag: 'wx' });
+  } catch {
+    const owner = Number(readFileSync(path, 'utf8'));
+    let alive = false;
+    try { alive = owner > 0 && process.kill(owner, 0); } catch { /* no such process */ }
+    if (alive) throw new ConfigError([`Another local-mode service (process ${owner}) uses ${dataDir}: stop it, or give this one its own PGLITE_DATA_DIR`]);
+    writeFileSync(path, String(process.pid));
+  }
+  return () => {
+    if (existsSync(path) && readFileSync(path, 'utf8') === String(process.pid)) rmSync(path);
+  };
+}
+
+/** Starts the Entra emulator on its earlier port when free, so earlier tokens keep their issuer. */
+async function startLocalEntra(state: LocalState, save: () => void): Promise<EntraEmulator> {
+  const options = {
+    tls: true, // MSAL (the Teams on-behalf-of flow) accepts https:// authorities only
+    tenantId: LOCAL_TENANTS.contoso,
+    clientId: LOCAL_CLIENT_ID,
+    clientSecret: state.clientSecret,
+    signingKey: state.signingKey,
+  };
+  let entra: EntraEmulator;
+  try {
+    entra = await startEntraEmulator({ ...options, port: state.entraPort ?? 0 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    entra = await startEntraEmulator(options);
+  }
+  state.entraPort = Number(new URL(entra.authorityHost).port);
+  save();
+  return entra;
 }
 
 /** The emulators' state in `<data>/emulators.json`, written atomically (write, then rename). */
@@ -72,18 +134,15 @@ export interface LocalEnvironment {
 }
 
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<LocalEnvironment> {
+  const refusals = localModeRefusals(env);
+  if (refusals.length > 0) throw new ConfigError(refusals);
   const dataSetting = env.PGLITE_DATA_DIR || '.data';
   const dataDir = dataSetting === 'memory://' ? undefined : resolve(dataSetting);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const unlock = dataDir ? lockDataFolder(dataDir) : () => undefined;
   const { state, save } = stateStore(dataDir);
 
-  const entra = await startEntraEmulator({
-    tls: true, // MSAL (the Teams on-behalf-of flow) accepts https:// authorities only
-    tenantId: LOCAL_TENANTS.contoso,
-    clientId: LOCAL_CLIENT_ID,
-    clientSecret: state.clientSecret,
-    signingKey: state.signingKey,
-  });
+  const entra = await startLocalEntra(state, save);
   const acs = await startAcsEmulator({
     resourceName: LOCAL_ACS_RESOURCE,
     accessKey: state.acs.accessKey,
@@ -126,6 +185,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     async close() {
       await Promise.all([entra.close(), acs.close()]);
       await embedded?.close();
+      unlock();
     },
   };
 }

@@ -8,6 +8,7 @@ import { AcsError, type AcsFailureKind } from '../acs/acsErrors.js';
 import { AuthError } from '../auth/authError.js';
 import type { AuthConfig } from '../config.js';
 import { OboError, type OboFailureKind } from '../teams/teamsOnBehalfOf.js';
+import { TEAMS_TOKEN_HEADER } from '../teams/teamsTokenOwner.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import { DatabaseUnavailableError } from '../db/databaseErrors.js';
 import { IdentityCreationPendingError } from '../db/identityStore.js';
@@ -74,12 +75,12 @@ const OBO_PROBLEMS: Record<OboFailureKind, (aadsts: string, clientId: string) =>
     status: 502, code: 'entra_rejected',
     detail: `Entra ID refused this service's credentials (${aadsts}); check AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.`,
   }),
+  request_rejected: (aadsts) => ({
+    status: 502, code: 'entra_rejected',
+    detail: `Entra ID refused the service's on-behalf-of request (${aadsts}); check the app registration's API permissions for Azure Communication Services in the user's tenant.`,
+  }),
   unavailable: () => ({ status: 503, code: 'entra_unavailable', detail: 'Entra ID failed or did not answer in time; retry later.' }),
 };
-
-function challenge(status: number, description: string, requiredScope: string): Record<string, string> {
-  return { 'www-authenticate': bearerChallenge(new AuthError(status as 401 | 403, description), requiredScope) };
-}
 
 function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpProblem {
   const { requiredScope } = auth;
@@ -93,14 +94,21 @@ function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpProblem {
     const { status, code, detail } = ACS_PROBLEMS[error.kind];
     return new HttpProblem(status, code, detail, {
       retryAfterSeconds: error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS[error.kind as keyof typeof DEFAULT_RETRY_AFTER_SECONDS],
-      ...(status === 401 ? { headers: challenge(401, 'The Teams user token was refused.', requiredScope) } : {}),
+      // The caller's own bearer token was fine: a challenge without error="invalid_token",
+      // naming the header whose token was refused, so clients do not discard their token.
+      ...(status === 401 ? { headers: { 'www-authenticate': `Bearer realm="${TEAMS_TOKEN_HEADER}", error_description="The Teams user token was refused."` } } : {}),
     });
   }
   if (error instanceof OboError) {
     const { status, code, detail } = OBO_PROBLEMS[error.kind](error.aadsts ?? 'no AADSTS code', auth.clientId);
+    // A claims challenge (RFC 6750 + Entra's claims parameter) tells the client what to ask
+    // for when it signs the user in again; without one, signing in again may change nothing.
+    const challengeHeader = error.kind === 'interaction_required' && error.claims
+      ? `Bearer error="insufficient_claims", error_description="The user must sign in again interactively.", claims="${Buffer.from(error.claims).toString('base64')}"`
+      : 'Bearer error="invalid_token", error_description="The token cannot be exchanged on the user\'s behalf."';
     return new HttpProblem(status, code, detail, {
       ...(status === 503 ? { retryAfterSeconds: 5 } : {}),
-      ...(status === 401 ? { headers: challenge(401, 'The token cannot be exchanged on the user\'s behalf.', requiredScope) } : {}),
+      ...(status === 401 ? { headers: { 'www-authenticate': challengeHeader } } : {}),
     });
   }
   if (error instanceof DatabaseUnavailableError) {

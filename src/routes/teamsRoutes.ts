@@ -5,9 +5,7 @@ import type { AuthConfig } from '../config.js';
 import type { OperationHandler } from '../contract.js';
 import { extractBearerToken } from '../auth/bearerToken.js';
 import { HttpProblem } from '../httpProblem.js';
-import { teamsTokenOwner } from '../teams/teamsTokenOwner.js';
-
-export const TEAMS_TOKEN_HEADER = 'teams-user-aad-token';
+import { TEAMS_TOKEN_HEADER, teamsTokenOwner } from '../teams/teamsTokenOwner.js';
 
 export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: OperationHandler<'exchangeTeamsToken'> } {
   return {

@@ -1,7 +1,7 @@
 // Gets a Teams user's Entra token for the ACS Teams scopes on behalf of the caller (OAuth 2.0
 // on-behalf-of), with the real @azure/msal-node client. One client for the process, so that
 // MSAL's token cache (keyed per caller's token) serves repeated requests without a call.
-import { ConfidentialClientApplication, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
+import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
 import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { AuthConfig } from '../config.js';
@@ -11,6 +11,7 @@ export type OboFailureKind =
   | 'interaction_required' // the user must sign in again (MFA, conditional access)
   | 'refused' // the caller's token cannot be exchanged (expired, revoked, wrong audience)
   | 'client_rejected' // Entra refused this service's own credentials
+  | 'request_rejected' // Entra refused the request for good (e.g. ACS not set up in that tenant)
   | 'unavailable'; // Entra failed or did not answer
 
 export class OboError extends Error {
@@ -18,6 +19,8 @@ export class OboError extends Error {
     readonly kind: OboFailureKind,
     /** The AADSTS code, e.g. AADSTS65001: safe to show, and what an admin searches for. */
     readonly aadsts: string | undefined,
+    /** For interaction_required: the claims challenge the client must pass on when signing in again. */
+    readonly claims: string | undefined,
     cause: unknown,
   ) {
     super(`On-behalf-of exchange failed: ${kind}${aadsts ? ` (${aadsts})` : ''}`, { cause });
@@ -26,15 +29,23 @@ export class OboError extends Error {
 }
 
 function classifyOboError(error: unknown): OboError {
-  const { errorCode = '', subError = '', errorMessage = '', message = '' } = (error ?? {}) as Record<string, string | undefined>;
+  const { errorCode = '', subError = '', errorMessage = '', message = '', claims } = (error ?? {}) as Record<string, string | undefined>;
   const aadsts = /AADSTS\d+/.exec(errorMessage || message)?.[0];
+  // Only an answer from Entra (ServerError, InteractionRequiredAuthError) can be a refusal;
+  // anything else (no answer, a timeout) is an outage, and so is a 5xx.
+  const answered = error instanceof ServerError || error instanceof InteractionRequiredAuthError;
+  const status = (error as { status?: number }).status;
+  // While MSAL holds back after a 429/5xx (as Entra asks), it throws a ServerError whose code
+  // is the remembered numeric error codes: that is an outage too.
+  const heldBack = /^[\d ]+$/.test(errorCode);
   const kind: OboFailureKind =
-    aadsts === 'AADSTS65001' || errorCode === 'consent_required' || subError === 'consent_required' ? 'consent_required'
+    !answered || heldBack || (status !== undefined && status >= 500) || errorCode === 'temporarily_unavailable' ? 'unavailable'
+    : aadsts === 'AADSTS65001' || errorCode === 'consent_required' || subError === 'consent_required' ? 'consent_required'
     : errorCode === 'interaction_required' || errorCode === 'login_required' ? 'interaction_required'
     : errorCode === 'invalid_grant' ? 'refused'
-    : errorCode === 'invalid_client' || errorCode === 'unauthorized_client' || errorCode === 'invalid_scope' ? 'client_rejected'
-    : 'unavailable';
-  return new OboError(kind, aadsts, error);
+    : errorCode === 'invalid_client' || errorCode === 'unauthorized_client' ? 'client_rejected'
+    : 'request_rejected';
+  return new OboError(kind, aadsts, kind === 'interaction_required' ? claims || undefined : undefined, error);
 }
 
 /** MSAL's HTTP goes through the service's identity-provider client (timeouts, authority CA). */

@@ -1,3 +1,6 @@
+/** The request header that carries a Teams user's Entra token (as in Microsoft's samples). */
+export const TEAMS_TOKEN_HEADER = 'teams-user-aad-token';
+
 // Whose Teams token this is: its `tid` and `oid`, read (not verified — ACS verifies the
 // signature during the exchange) so that a caller cannot exchange another user's token.
 export function teamsTokenOwner(token: string): { tenantId: string; objectId: string } | undefined {
