@@ -25,6 +25,16 @@ t.test('from an empty database, then nothing to do', async (t) => {
 });
 
 // Several sessions racing for the lock need a server; PGlite is one session.
+t.test('from every earlier version to the current one', async (t) => {
+  const all = readMigrations();
+  for (let applied = 0; applied < all.length; applied++) {
+    const pool = await emptyDatabasePool(t);
+    await migrate(pool, all.slice(0, applied));
+    t.same(await migrate(pool), all.slice(applied).map((m) => m.name), `from version ${applied}: the rest applied`);
+    t.same(await pendingMigrations(pool), []);
+  }
+});
+
 t.test('replicas migrating at once apply each migration once', { skip: TEST_DATABASE === 'pglite' && 'PGlite is one session' }, async (t) => {
   const pool = await emptyDatabasePool(t);
   const results = await Promise.all(Array.from({ length: 6 }, () => migrate(pool)));

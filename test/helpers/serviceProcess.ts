@@ -19,7 +19,7 @@ interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-/** Starts `script` with exactly `env` (plus PATH) and waits until it listens or exits. */
+/** Starts `script` with exactly `env` (plus PATH) and waits until it listens or exits (info logs needed). */
 export async function startServiceProcess(t: Tap, env: Record<string, string>, script = 'src/server.ts'): Promise<ServiceProcess> {
   // The loader by its full URL: the child runs in another folder.
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), projectFile(script)], {
