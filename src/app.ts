@@ -8,11 +8,16 @@ import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config.js';
 import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
 import acs from './plugins/acs.js';
+import audit from './plugins/audit.js';
 import authentication from './plugins/authentication.js';
 import database from './plugins/database.js';
 import deletionRetries from './plugins/deletionRetries.js';
 import documentation from './plugins/documentation.js';
 import lifecycle from './plugins/lifecycle.js';
+import metrics from './plugins/metrics.js';
+import httpSecurity from './plugins/httpSecurity.js';
+import rateLimits from './plugins/rateLimits.js';
+import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
 import teams from './plugins/teams.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
@@ -62,9 +67,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // One line per request, written by the requestLog plugin (with route, latency, user).
+    disableRequestLogging: true,
     bodyLimit: 16 * 1024,
     // HEAD /api/token would issue a token only to drop it; the contract has no HEAD routes.
     exposeHeadRoutes: false,
+    // Off by default: only behind a proxy that sets X-Forwarded-For may it name the client IP.
+    // (A hop count is documented by Fastify, though its types list no number.)
+    trustProxy: config.trustProxy as boolean | string[],
+    maxParamLength: 200,
   });
 
   // No operation of v1 takes a request body: whatever a client sends (up to bodyLimit, else
@@ -76,11 +87,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
+  await app.register(metrics, { config: config.metrics });
+  await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   await app.register(lifecycle);
   await app.register(database, { config });
+  await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });
   await app.register(authentication, { auth: config.auth });
+  await app.register(rateLimits, { config: config.rateLimits });
+  await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });
   await app.register(deletionRetries, { config: config.deletions });
   await app.register(documentation, { contract });
@@ -96,9 +112,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     operationResolver: (operationId: string, method: string, path: string) => {
       const handler = handlers[operationId as OperationId];
       if (!handler) throw new Error(`openapi.yaml names operation ${operationId}, which has no handler`);
+      const { perIp, perUser } = app.rateLimitHooks;
       return {
         handler: handler as never,
-        onRequest: requiresAuthentication(contract, path, method) ? [app.authenticate] : [],
+        // Cheapest first: the IP budget, then the token, then the user's budget.
+        onRequest: requiresAuthentication(contract, path, method) ? [perIp, app.authenticate, perUser] : [],
       } as never;
     },
   });

@@ -1,5 +1,6 @@
 // Configuration: read from the environment once at start, validated, and turned into a typed,
 // frozen object. Every variable is documented in .env.example.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
@@ -56,6 +57,32 @@ export interface Config {
   };
   acs: AcsConfig;
   auth: AuthConfig;
+  audit: {
+    /** Key of the HMAC that stands for a user in the audit trail and logs. */
+    hashKey: string;
+    retentionDays: number;
+    flushIntervalMs: number;
+  };
+  rateLimits: {
+    windowSeconds: number;
+    /** Requests per window from one client IP, before authentication (all /api routes). */
+    ipMax: number;
+    /** Requests per window from one user, after authentication. */
+    userMax: number;
+    redisUrl: string | undefined;
+    redisPrefix: string;
+  };
+  /** Fastify's trustProxy: whether X-Forwarded-For names the client (false, true, hops, or addresses). */
+  trustProxy: boolean | number | string[];
+  /** Browser origins allowed to call the API (CORS); empty: none. */
+  corsOrigins: string[];
+  metrics: {
+    /** Serve /metrics on this port instead of the API's (undefined: the API's). */
+    port: number | undefined;
+    host: string;
+    /** When set, /metrics needs `Authorization: Bearer <token>`. */
+    token: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -86,6 +113,18 @@ const envJsonSchema = {
     DATABASE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     MIGRATE_ON_START: { type: 'boolean', default: false },
     SHUTDOWN_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
+    METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    RATE_LIMIT_IP_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 600 },
+    RATE_LIMIT_USER_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    RATE_LIMIT_REDIS_PREFIX: { type: 'string', minLength: 1, default: 'acs-token-service-rl:' },
+    TRUST_PROXY: { type: 'string', default: 'false' },
+    CORS_ORIGINS: { type: 'string' },
+    AUDIT_HASH_KEY: { type: 'string', minLength: 16 },
+    AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
+    AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
+    METRICS_TOKEN: { type: 'string', minLength: 16 },
     ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
     ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
     ACS_ALLOWED_SCOPES: { type: 'string' },
@@ -111,7 +150,10 @@ const envJsonSchema = {
 
 type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
-  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number; ACS_CONNECTION_STRING: string;
+  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
+  METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
+  AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
+  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
   ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
@@ -169,6 +211,16 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return url;
 }
 
+/** false, true, a number of proxy hops, or a list of proxy addresses/CIDRs. */
+function parseTrustProxy(value: string, problems: string[]): boolean | number | string[] {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = splitList(value);
+  if (list.length === 0) problems.push('TRUST_PROXY must be false, true, a number of hops or a list of proxy addresses');
+  return list;
+}
+
 function readCertificates(path: string, problems: string[]): string | undefined {
   try {
     const pem = readFileSync(path, 'utf8');
@@ -212,7 +264,13 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   const notAllowed = defaultScopes.filter((s) => !allowedScopes.includes(s));
   if (notAllowed.length > 0) problems.push(`ACS_TOKEN_SCOPES has scopes that ACS_ALLOWED_SCOPES does not allow: ${notAllowed.join(', ')}`);
 
+  if (env.NODE_ENV === 'production' && !raw.AUDIT_HASH_KEY) problems.push('AUDIT_HASH_KEY is required in production (it keeps users\' audit hashes stable across restarts and replicas)');
   const endpoint = parseAcsEndpoint(raw.ACS_CONNECTION_STRING, problems);
+  const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
+  const corsOrigins = splitList(raw.CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (origin === '*' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com (no *, no path)`);
+  }
   const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -225,6 +283,22 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
+    metrics: Object.freeze({ port: raw.METRICS_PORT, host: raw.HOST, token: raw.METRICS_TOKEN }),
+    rateLimits: Object.freeze({
+      windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS,
+      ipMax: raw.RATE_LIMIT_IP_MAX,
+      userMax: raw.RATE_LIMIT_USER_MAX,
+      redisUrl: raw.REDIS_URL,
+      redisPrefix: raw.RATE_LIMIT_REDIS_PREFIX,
+    }),
+    trustProxy,
+    corsOrigins,
+    audit: Object.freeze({
+      // Without a configured key, hashes are stable only for this process's life (said at start).
+      hashKey: raw.AUDIT_HASH_KEY ?? randomBytes(32).toString('base64'),
+      retentionDays: raw.AUDIT_RETENTION_DAYS,
+      flushIntervalMs: raw.AUDIT_FLUSH_INTERVAL_MS,
+    }),
     deletions: Object.freeze({
       retryIntervalSeconds: raw.ACS_DELETION_RETRY_INTERVAL_SECONDS,
       batchSize: DELETION_BATCH_SIZE,

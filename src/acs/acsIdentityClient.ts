@@ -25,7 +25,11 @@ export class AcsIdentityClient {
   private readonly client: CommunicationIdentityClient;
   private readonly breaker: CircuitBreaker;
 
-  constructor(private readonly config: AcsConfig) {
+  constructor(
+    private readonly config: AcsConfig,
+    /** Told about every call: its operation, outcome (ok or the failure kind) and seconds. */
+    private readonly observe: (operation: string, outcome: string, seconds: number) => void = () => undefined,
+  ) {
     this.client = new CommunicationIdentityClient(config.connectionString, {
       // Config validation allows http:// only for loopback endpoints (the local emulator).
       allowInsecureConnection: config.endpoint.protocol === 'http:',
@@ -89,12 +93,15 @@ export class AcsIdentityClient {
         throw new AcsError('unavailable', operation, this.breaker.retryAfterSeconds, undefined, new Error('circuit open'));
       }
       let error: AcsError;
+      const started = performance.now();
       try {
         const result = await run(AbortSignal.timeout(Math.max(1, deadline - Date.now())));
         this.breaker.succeeded();
+        this.observe(operation, 'ok', (performance.now() - started) / 1000);
         return result;
       } catch (thrown) {
         error = classifyAcsError(operation, thrown);
+        this.observe(operation, error.kind, (performance.now() - started) / 1000);
       }
       // Throttling means ACS is up; only outages count towards opening the circuit.
       if (error.kind === 'unavailable') this.breaker.failed();

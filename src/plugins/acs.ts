@@ -10,5 +10,9 @@ declare module 'fastify' {
 }
 
 export default fp(async function acs(app, { config }: { config: AcsConfig }) {
-  app.decorate('acs', new AcsIdentityClient(config));
+  const { acsCalls, acsDuration } = app.metrics;
+  app.decorate('acs', new AcsIdentityClient(config, (operation, outcome, seconds) => {
+    acsCalls.inc({ operation, outcome });
+    acsDuration.observe({ operation }, seconds);
+  }));
 }, { name: 'acs' });

@@ -19,6 +19,8 @@ export default fp(async function deletionRetries(app, { config }: { config: Conf
       try {
         await app.acs.deleteIdentity(acsUserId);
         await app.identityStore.completeDeletion(acsUserId);
+        // Whose it was is no longer known here (the mapping went with the request): no user.
+        app.audit.record('deletion_completed', undefined, { attempts: attempts + 1 });
         app.log.info({ attempts: attempts + 1 }, 'queued ACS identity deletion completed');
       } catch (error) {
         const backoff = Math.min(MAX_BACKOFF_SECONDS, intervalSeconds * 2 ** Math.min(attempts, 12));

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 
 export default fp(async function documentation(app, { contract }: { contract: Record<string, unknown> }) {
   await app.register(swagger, { mode: 'static', specification: { document: structuredClone(contract) as never } });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Its own Content-Security-Policy (hashes of its inline parts) replaces the API's strict one.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.send(app.swagger()));
 }, { name: 'documentation' });

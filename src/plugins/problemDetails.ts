@@ -155,9 +155,20 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
     });
 }
 
+/** Refusals are counted, and audited by reason class (the caller only when known). */
+function recordRefusal(request: FastifyRequest, problem: HttpProblem): void {
+  const { server } = request;
+  if (problem.code === 'invalid_token' || problem.code === 'insufficient_scope') server.metrics.authFailures.inc({ reason: problem.code });
+  const user = request.user as { tenantId?: string; objectId?: string } | undefined;
+  server.audit.record('request_refused', user?.tenantId && user.objectId ? server.hashUser(user as { tenantId: string; objectId: string }) : undefined, {
+    reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched',
+  });
+}
+
 export default fp(async function problemDetails(app, { auth }: { auth: AuthConfig }) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(error, auth);
+    if (problem.status >= 400 && problem.status < 500) recordRefusal(request, problem);
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem);

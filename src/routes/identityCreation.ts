@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
 
-export function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: AuthenticatedUser, create: () => Promise<T>) {
+export async function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: AuthenticatedUser, create: () => Promise<T>) {
   const discard = async (acsUserId: string) => {
     try {
       await server.acs.deleteIdentity(acsUserId);
@@ -15,5 +15,10 @@ export function createIdentityOnce<T extends { acsUserId: string }>(server: Fast
     }
   };
   // A concurrent request for the same user waits at most as long as the creation can take.
-  return server.identityStore.createIfAbsent(user, create, discard, server.acs.requestTimeoutMs + 1000);
+  const result = await server.identityStore.createIfAbsent(user, create, discard, server.acs.requestTimeoutMs + 1000);
+  if (result.created) {
+    server.metrics.identitiesCreated.inc();
+    server.audit.record('identity_created', server.hashUser(user));
+  }
+  return result;
 }

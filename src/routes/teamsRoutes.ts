@@ -36,6 +36,8 @@ export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: Operation
       }
 
       const issued = await acs.exchangeTeamsToken(teamsToken, auth.clientId, user.objectId);
+      request.server.metrics.tokensIssued.inc({ kind: 'teams' });
+      request.server.audit.record('teams_exchange', request.server.hashUser(user), { mode: typeof header === 'string' ? 'header' : 'on_behalf_of' });
       return reply.header('cache-control', 'no-store').code(200).send({ token: issued.token, expiresOn: issued.expiresOn.toISOString() });
     },
   };

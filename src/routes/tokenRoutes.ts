@@ -24,6 +24,8 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
         issued = result.created;
       }
       issued ??= await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
+      request.server.metrics.tokensIssued.inc({ kind: 'user' });
+      request.server.audit.record('token_issued', request.server.hashUser(user), { scopes, expiresInMinutes });
 
       return reply.header('cache-control', 'no-store').code(200).send({
         token: issued.token,
@@ -33,8 +35,12 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
     },
 
     async revokeTokens(request, reply) {
-      const identity = await request.server.identityStore.find(request.user);
-      if (identity) await request.server.acs.revokeTokens(identity.acsUserId);
+      const { identityStore, acs, audit, hashUser } = request.server;
+      const identity = await identityStore.find(request.user);
+      if (identity) {
+        await acs.revokeTokens(identity.acsUserId);
+        audit.record('tokens_revoked', hashUser(request.user));
+      }
       return reply.code(204).send();
     },
   };

@@ -32,22 +32,26 @@ export function userHandlers(deletions: Config['deletions']): {
     },
 
     async deleteUser(request, reply) {
-      const { identityStore, acs } = request.server;
+      const { identityStore, acs, audit, hashUser } = request.server;
       // The mapping goes and the deletion is recorded in one transaction; then ACS is asked.
       const acsUserId = await identityStore.detachForDeletion(request.user, deletions.leaseSeconds);
       if (!acsUserId) return reply.code(204).send();
+      const userHash = hashUser(request.user);
       try {
         await acs.deleteIdentity(acsUserId);
       } catch (error) {
         if (!(error instanceof AcsError)) throw error;
         await identityStore.deferDeletion(acsUserId, error.message, Math.max(error.retryAfterSeconds ?? 0, deletions.retryIntervalSeconds));
         request.log.warn({ kind: error.kind }, 'ACS identity deletion queued for retry');
+        audit.record('deletion_requested', userHash, { queued: true });
         return reply.code(202).send({
           status: 'queued',
           detail: 'ACS could not delete the identity now; it will be deleted when it can be. No new token will be issued for it.',
         });
       }
       await identityStore.completeDeletion(acsUserId);
+      audit.record('deletion_requested', userHash, { queued: false });
+      audit.record('deletion_completed', userHash, { attempts: 1 });
       return reply.code(204).send();
     },
   };

@@ -1,0 +1,72 @@
+// The audit trail, written in batches: events wait in memory for at most `flushIntervalMs`
+// (or until `maxBatch` are waiting) and go to the database in one INSERT, so that auditing
+// adds no database round trip to a request. A crash can lose at most one interval of events;
+// a database outage keeps them (up to a bound) until it is back.
+import type pg from 'pg';
+
+export type AuditEventName =
+  | 'identity_created'
+  | 'token_issued'
+  | 'tokens_revoked'
+  | 'deletion_requested'
+  | 'deletion_completed'
+  | 'teams_exchange'
+  | 'request_refused';
+
+interface PendingEvent {
+  at: Date;
+  event: AuditEventName;
+  userHash: string | null;
+  details: Record<string, unknown>;
+}
+
+const MAX_PENDING = 10_000;
+
+export class AuditTrail {
+  private pending: PendingEvent[] = [];
+  private flushing: Promise<void> | undefined;
+  private dropped = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly onError: (error: unknown, dropped: number) => void,
+    private readonly maxBatch = 500,
+  ) {}
+
+  record(event: AuditEventName, userHash: string | undefined, details: Record<string, unknown> = {}): void {
+    if (this.pending.length >= MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
+    this.pending.push({ at: new Date(), event, userHash: userHash ?? null, details });
+    if (this.pending.length >= this.maxBatch) void this.flush();
+  }
+
+  /** Writes what is waiting; concurrent calls share one write. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      const values = batch.flatMap((e) => [e.at, e.event, e.userHash, JSON.stringify(e.details)]);
+      const rows = batch.map((_, i) => `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`).join(', ');
+      try {
+        await this.pool.query(`INSERT INTO audit_events (at, event, user_hash, details) VALUES ${rows}`, values);
+      } catch (error) {
+        // Keep them for the next flush (the bound above protects memory).
+        this.pending.unshift(...batch);
+        this.onError(error, this.dropped);
+        return;
+      }
+    }
+  }
+
+  /** Deletes events older than `retentionDays`; returns how many. */
+  async deleteOlderThan(retentionDays: number): Promise<number> {
+    const { rowCount } = await this.pool.query("DELETE FROM audit_events WHERE at < now() - make_interval(days => $1)", [retentionDays]);
+    return rowCount ?? 0;
+  }
+}

@@ -1,0 +1,54 @@
+// What operators watch, in Prometheus terms. One registry per app (not prom-client's global
+// one), so that several apps in one process (tests) keep their own counts.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'http_requests_total', help: 'HTTP requests answered, by route and status.',
+    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds', help: 'Time to answer, by route and status.',
+    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  readonly acsCalls = new Counter({
+    name: 'acs_calls_total', help: 'Calls to ACS, by operation and outcome (ok or the failure kind).',
+    labelNames: ['operation', 'outcome'] as const, registers: [this.registry],
+  });
+  readonly acsDuration = new Histogram({
+    name: 'acs_call_duration_seconds', help: 'Time of one call to ACS, by operation.',
+    labelNames: ['operation'] as const, registers: [this.registry],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  readonly acsCircuitOpen = new Gauge({
+    name: 'acs_circuit_open', help: '1 while the ACS circuit breaker is open or half-open, else 0.', registers: [this.registry],
+  });
+  readonly identitiesCreated = new Counter({ name: 'acs_identities_created_total', help: 'ACS identities created for users.', registers: [this.registry] });
+  readonly tokensIssued = new Counter({
+    name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user or teams).',
+    labelNames: ['kind'] as const, registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'auth_failures_total', help: 'Requests refused by authentication, by reason (invalid_token, insufficient_scope).',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'rate_limited_total', help: 'Requests refused by a rate limit, by limit (ip or user).',
+    labelNames: ['limit'] as const, registers: [this.registry],
+  });
+  readonly rateLimitStoreUp = new Gauge({
+    name: 'rate_limit_store_up', help: '1 when the shared rate-limit store (Redis) answers, 0 when limits fail open; absent without Redis.',
+    registers: [this.registry],
+  });
+  readonly dbPool = new Gauge({
+    name: 'db_pool_connections', help: 'Database pool connections, by state (total, idle, waiting requests).',
+    labelNames: ['state'] as const, registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

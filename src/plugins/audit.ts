@@ -1,0 +1,37 @@
+// The audit trail and the keyed hash that stands for a user in it and in the logs
+// (HMAC-SHA256 of tid/oid with AUDIT_HASH_KEY: stable, not reversible without the key).
+import { createHmac } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { AuditTrail } from '../audit/auditTrail.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: AuditTrail;
+  }
+}
+
+const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
+
+export default fp(async function audit(app, { config }: { config: Config['audit'] }) {
+  app.decorate('hashUser', (user: { tenantId: string; objectId: string }) =>
+    createHmac('sha256', config.hashKey).update(`${user.tenantId}/${user.objectId}`).digest('base64url'));
+
+  const trail = new AuditTrail(app.pool, (error, dropped) => app.log.warn({ err: error, dropped }, 'audit events not written yet'));
+  app.decorate('audit', trail);
+
+  const flushTimer = setInterval(() => void trail.flush(), config.flushIntervalMs);
+  flushTimer.unref();
+  const cleanup = () => trail.deleteOlderThan(config.retentionDays)
+    .then((deleted) => { if (deleted > 0) app.log.info({ deleted }, 'old audit events deleted'); })
+    .catch((error: unknown) => app.log.warn({ err: error }, 'audit cleanup failed'));
+  const cleanupTimer = setInterval(() => void cleanup(), CLEANUP_INTERVAL_MS);
+  cleanupTimer.unref();
+
+  // Before the database plugin ends the pool.
+  app.addHook('preClose', async () => {
+    clearInterval(flushTimer);
+    clearInterval(cleanupTimer);
+    await trail.flush();
+  });
+}, { name: 'audit', dependencies: ['database'] });

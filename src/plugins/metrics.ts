@@ -1,0 +1,57 @@
+// Prometheus metrics: request counts and latency per route and status, plus what other
+// plugins count (ACS calls, identities, tokens, auth failures, rate limits). GET /metrics is
+// served here unless METRICS_PORT moves it to a port of its own; METRICS_TOKEN protects it.
+import { timingSafeEqual } from 'node:crypto';
+import fp from 'fastify-plugin';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { Metrics } from '../metrics.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export default fp(async function metrics(app, { config }: { config: Config['metrics'] }) {
+  const registry = new Metrics();
+  app.decorate('metrics', registry);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    registry.httpRequests.inc(labels);
+    registry.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  async function serveMetrics(request: FastifyRequest, reply: FastifyReply) {
+    if (config.token) {
+      const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      if (!sameSecret(given, config.token)) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').type('text/plain').send('Unauthorized\n');
+      }
+    }
+    // Gauges read at scrape time (the database and ACS plugins are registered by then).
+    const { pool } = app;
+    registry.dbPool.set({ state: 'total' }, pool.totalCount);
+    registry.dbPool.set({ state: 'idle' }, pool.idleCount);
+    registry.dbPool.set({ state: 'waiting' }, pool.waitingCount);
+    registry.acsCircuitOpen.set(app.acs.circuitState === 'closed' ? 0 : 1);
+    return reply.type(registry.registry.contentType).send(await registry.registry.metrics());
+  }
+
+  if (config.port === undefined) {
+    app.get('/metrics', { schema: { hide: true } }, serveMetrics);
+    return;
+  }
+  // A port of its own, e.g. reachable by Prometheus inside the cluster only.
+  const server: FastifyInstance = Fastify({ logger: false });
+  server.get('/metrics', serveMetrics);
+  app.addHook('onReady', async () => { await server.listen({ port: config.port!, host: config.host }); });
+  app.addHook('onClose', () => server.close());
+}, { name: 'metrics' });

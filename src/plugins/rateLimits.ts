@@ -1,0 +1,70 @@
+// Rate limits (@fastify/rate-limit): per client IP before authentication, so that a flood of
+// bad tokens is refused cheaply, and per user (tid, oid) after it. With REDIS_URL the counters
+// are shared by all replicas; without it each process counts alone. When Redis is down the
+// limits fail open (requests pass), and the rate_limit_store_up metric says so.
+import { createHash } from 'node:crypto';
+import fp from 'fastify-plugin';
+import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
+import type { onRequestHookHandler } from 'fastify';
+import type { Config } from '../config.js';
+import { HttpProblem } from '../httpProblem.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
+  }
+}
+
+export default fp(async function rateLimits(app, { config }: { config: Config['rateLimits'] }) {
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, {
+      // Fail fast instead of queueing while Redis is away: the limits then fail open.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: 500,
+      lazyConnect: false,
+    });
+    const storeUp = app.metrics.rateLimitStoreUp;
+    storeUp.set(0);
+    redis.on('ready', () => storeUp.set(1));
+    let warned = false;
+    redis.on('error', (error: Error) => {
+      storeUp.set(0);
+      if (!warned) app.log.warn({ err: error }, 'rate-limit store (Redis) unreachable: limits fail open until it is back');
+      warned = true;
+    });
+    redis.on('ready', () => { warned = false; });
+    app.addHook('onClose', async () => { redis!.disconnect(); });
+  }
+
+  const options = {
+    global: false,
+    timeWindow: config.windowSeconds * 1000,
+    ...(redis ? { redis } : {}),
+    nameSpace: config.redisPrefix,
+    skipOnError: true,
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request: unknown, context: { after: string; ttl: number }) =>
+      new HttpProblem(429, 'rate_limited', `Too many requests; retry in ${context.after}.`, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+  };
+  // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
+  // route need two registrations, so each lives in a context of its own.
+  const limit = async (name: 'ip' | 'user', max: number, key: (request: Parameters<onRequestHookHandler>[0]) => string) => {
+    let hook: onRequestHookHandler | undefined;
+    await app.register(async (scope) => {
+      await scope.register(rateLimit, options);
+      hook = scope.rateLimit({ max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }) }) as unknown as onRequestHookHandler;
+    });
+    return hook!;
+  };
+  app.decorate('rateLimitHooks', {
+    perIp: await limit('ip', config.ipMax, (request) => `ip:${request.ip}`),
+    // A plain digest, not the audit HMAC: every replica must derive the same key, with or
+    // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
+    perUser: await limit('user', config.userMax, (request) =>
+      `user:${createHash('sha256').update(`${request.user.tenantId}/${request.user.objectId}`).digest('base64url')}`),
+  });
+}, { name: 'rate-limits', dependencies: ['metrics'] });

@@ -1,0 +1,23 @@
+// One structured log line per request: route, status, latency, request id, and the caller as
+// a keyed hash (never the token, never the clear tid/oid).
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** A caller's user key as a keyed hash, for logs and the audit trail. */
+    hashUser: (user: { tenantId: string; objectId: string }) => string;
+  }
+}
+
+export default fp(async function requestLog(app) {
+  app.addHook('onResponse', async (request, reply) => {
+    const user = request.user as { tenantId?: string; objectId?: string } | undefined;
+    request.log.info({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...(user?.tenantId && user.objectId && app.hasDecorator('hashUser') ? { user: app.hashUser(user as { tenantId: string; objectId: string }) } : {}),
+    }, 'request');
+  });
+}, { name: 'request-log' });

@@ -1,0 +1,161 @@
+// What operators and reviewers expect before a token service faces the internet: rate limits
+// (per IP before authentication, per user after), CORS, security headers, size limits, the
+// audit trail (no clear user id), and Prometheus metrics that move as the service acts.
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
+import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+import { createTestDatabase, TEST_DATABASE_ENV } from './helpers/testDatabase.js';
+import { startTestService } from './helpers/testService.js';
+
+t.test('per-user limit after authentication, per-IP limit before it', async (t) => {
+  const svc = await startTestService(t, { RATE_LIMIT_USER_MAX: '3', RATE_LIMIT_IP_MAX: '8', RATE_LIMIT_WINDOW_SECONDS: '60' });
+  const alice = svc.userToken();
+  for (let i = 0; i < 3; i++) t.equal((await svc.request({ url: '/api/user', token: alice })).statusCode, 404);
+  const limited = await svc.request({ url: '/api/user', token: alice });
+  t.equal(limited.statusCode, 429, 'alice\'s fourth request');
+  t.equal(limited.json.code, 'rate_limited');
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
+  t.ok(limited.headers['ratelimit-limit'] !== undefined && limited.headers['ratelimit-reset'] !== undefined, 'RateLimit-* headers');
+  t.equal((await svc.request({ url: '/api/user', token: svc.userToken() })).statusCode, 404, 'bob has his own budget');
+
+  // Bad tokens count against the IP before any token is looked at: 5 of 8 are used.
+  const acsRequests = svc.acs.counters.requests;
+  const answers: number[] = [];
+  for (let i = 0; i < 5; i++) answers.push((await svc.request({ url: '/api/token', token: 'a.b.c' })).statusCode);
+  t.same(answers, [401, 401, 401, 429, 429], 'the IP budget runs out, and then not even the token is read');
+  t.equal(svc.acs.counters.requests, acsRequests);
+  t.equal((await svc.request({ url: '/healthz' })).statusCode, 200, 'probes are not limited');
+
+  const metrics = (await svc.app.inject({ url: '/metrics' })).body;
+  t.match(metrics, /rate_limited_total\{limit="user"\} 1/);
+  t.match(metrics, /rate_limited_total\{limit="ip"\} 2/);
+});
+
+t.test('with Redis, two processes share one budget; Redis down, limits fail open', async (t) => {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
+  const env = {
+    ...TEST_DATABASE_ENV,
+    DATABASE_URL: database.url,
+    ACS_CONNECTION_STRING: acs.connectionString,
+    AZURE_TENANT_ID: entra.tenantId,
+    AZURE_CLIENT_ID: entra.clientId,
+    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    RATE_LIMIT_REDIS_PREFIX: `test-${randomUUID()}:`,
+    RATE_LIMIT_USER_MAX: '4',
+  };
+  const replicas = await Promise.all([startServiceProcess(t, env), startServiceProcess(t, env)]);
+  t.ok(replicas.every((replica) => replica.url), 'two processes listening');
+  const objectId = randomUUID();
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const response = await fetch(`${replicas[i % 2]!.url}/api/user`, { headers: { authorization: `Bearer ${entra.mintAccessToken({ objectId })}` } });
+    statuses.push(response.status);
+  }
+  t.same(statuses, [404, 404, 404, 404, 429, 429], 'four in all, whichever process answered');
+
+  const down = await startTestService(t, { REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_USER_MAX: '1' });
+  const token = down.userToken();
+  for (let i = 0; i < 3; i++) t.equal((await down.request({ url: '/api/user', token })).statusCode, 404, 'served although Redis is down');
+  t.match((await down.app.inject({ url: '/metrics' })).body, /rate_limit_store_up 0/, 'and the metric says so');
+});
+
+t.test('CORS: listed origins only; preflight answered; the Teams header allowed', async (t) => {
+  const svc = await startTestService(t, { CORS_ORIGINS: 'https://app.example.com' });
+  const preflight = await svc.app.inject({
+    method: 'OPTIONS', url: '/api/token/teams',
+    headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,teams-user-aad-token' },
+  });
+  t.equal(preflight.statusCode, 204);
+  t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.match(String(preflight.headers['access-control-allow-headers']), /teams-user-aad-token/);
+  t.notOk(preflight.headers['access-control-allow-credentials'], 'no credentials: bearer tokens, not cookies');
+  const other = await svc.app.inject({ method: 'OPTIONS', url: '/api/token', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' } });
+  t.notOk(other.headers['access-control-allow-origin'], 'an unlisted origin gets no CORS grant');
+  const get = await svc.request({ url: '/api/user', token: svc.userToken(), headers: { origin: 'https://app.example.com' } });
+  t.equal(get.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.match(String(get.headers['access-control-expose-headers']), /x-request-id/);
+});
+
+t.test('security headers and size limits', async (t) => {
+  const svc = await startTestService(t);
+  const response = await svc.request({ url: '/api/user', token: svc.userToken() });
+  t.match(response.headers['content-security-policy'], /default-src 'none'/);
+  t.equal(response.headers['x-content-type-options'], 'nosniff');
+  t.match(response.headers['strict-transport-security'], /max-age=/);
+  t.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
+  t.notOk(response.headers['x-powered-by']);
+  t.notOk(response.headers['access-control-allow-origin'], 'no CORS unless configured');
+
+  const longUrl = await svc.app.inject({ url: `/api/user?x=${'a'.repeat(3000)}`, headers: { authorization: `Bearer ${svc.userToken()}` } });
+  t.equal(longUrl.statusCode, 414);
+  t.equal(JSON.parse(longUrl.body).code, 'uri_too_long');
+
+  // An oversized header is refused by Node itself, before the service: a real socket shows it.
+  await svc.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = svc.app.server.address() as AddressInfo;
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/healthz', headers: { 'x-big': 'a'.repeat(20_000) } }, (res) => { res.resume(); resolve(res.statusCode!); });
+    req.on('error', reject);
+    req.end();
+  });
+  t.equal(status, 431, 'headers over 16 KiB: 431');
+});
+
+t.test('the audit trail records each event, the user only as a keyed hash', async (t) => {
+  const svc = await startTestService(t, { AUDIT_HASH_KEY: 'a-test-audit-key-of-some-length', AUDIT_FLUSH_INTERVAL_MS: '50' });
+  const objectId = randomUUID();
+  const token = svc.userToken({ objectId });
+  await svc.request({ url: '/api/token?scopes=chat&expiresInMinutes=60', token });
+  await svc.request({ method: 'POST', url: '/api/token/revoke', token });
+  await svc.request({ url: '/api/token/teams', token, headers: { 'teams-user-aad-token': svc.entra.mintTeamsToken({ objectId }) } });
+  await svc.request({ method: 'DELETE', url: '/api/user', token });
+  await svc.request({ url: '/api/token', token: `${token}x` });
+  await svc.request({ url: '/api/token?scopes=voip.join', token });
+  await svc.app.audit.flush();
+
+  const { rows } = await svc.db.query<{ event: string; user_hash: string | null; details: Record<string, unknown> }>('SELECT event, user_hash, details FROM audit_events ORDER BY id');
+  const events = rows.map((row) => row.event);
+  for (const event of ['identity_created', 'token_issued', 'tokens_revoked', 'teams_exchange', 'deletion_requested', 'deletion_completed', 'request_refused']) {
+    t.ok(events.includes(event), `${event} recorded`);
+  }
+  t.match(rows.find((row) => row.event === 'token_issued')!.details, { scopes: ['chat'], expiresInMinutes: 60 });
+  t.same(rows.filter((row) => row.event === 'request_refused').map((row) => row.details.reason).sort(), ['invalid_token', 'scope_not_allowed']);
+  const hash = svc.app.hashUser({ tenantId: svc.entra.tenantId, objectId });
+  t.ok(rows.filter((row) => row.user_hash !== null).every((row) => row.user_hash === hash), 'the user is the keyed hash');
+  const dump = JSON.stringify(rows);
+  t.notOk(dump.includes(objectId), 'no clear oid');
+  t.notOk(dump.includes(token.split('.')[2]!), 'no token');
+  t.notOk(dump.includes('8:acs:'), 'no ACS id');
+
+  await svc.db.query("UPDATE audit_events SET at = now() - interval '400 days' WHERE event = 'identity_created'");
+  t.equal(await svc.app.audit.deleteOlderThan(90), 1, 'retention cleanup deletes old events');
+});
+
+t.test('/metrics: Prometheus text whose counters move; optionally protected', async (t) => {
+  const svc = await startTestService(t, { METRICS_TOKEN: 'a-metrics-token-of-length' });
+  t.equal((await svc.app.inject({ url: '/metrics' })).statusCode, 401, 'protected by METRICS_TOKEN');
+  const scrape = async () => (await svc.app.inject({ url: '/metrics', headers: { authorization: 'Bearer a-metrics-token-of-length' } })).body;
+  const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+
+  const before = await scrape();
+  const token = svc.userToken();
+  await svc.request({ url: '/api/token', token });
+  await svc.request({ url: '/api/token', token: 'x.y.z' });
+  const after = await scrape();
+  t.match(after, /^# TYPE http_requests_total counter$/m, 'Prometheus text format');
+  t.equal(value(after, 'http_requests_total{method="GET",route="/api/token",status="200"}') - value(before, 'http_requests_total{method="GET",route="/api/token",status="200"}'), 1);
+  t.equal(value(after, 'acs_identities_created_total') - value(before, 'acs_identities_created_total'), 1);
+  t.equal(value(after, 'acs_tokens_issued_total{kind="user"}') - value(before, 'acs_tokens_issued_total{kind="user"}'), 1);
+  t.equal(value(after, 'auth_failures_total{reason="invalid_token"}') - value(before, 'auth_failures_total{reason="invalid_token"}'), 1);
+  t.ok(value(after, 'acs_calls_total{operation="createIdentity",outcome="ok"}') >= 1);
+  t.match(after, /acs_call_duration_seconds_bucket\{le="0.1",operation="createIdentity"\}/);
+  t.match(after, /db_pool_connections\{state="total"\} \d/);
+  t.match(after, /acs_circuit_open 0/);
+  t.match(after, /http_request_duration_seconds_count/);
+});
