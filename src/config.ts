@@ -6,8 +6,9 @@ import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 
 export interface AcsConfig {
-  connectionString: string;
-  /** The ACS endpoint taken from the connection string (validated: https, or http on loopback). */
+  /** With an access key; undefined when ACS is reached with an Entra credential instead. */
+  connectionString: string | undefined;
+  /** The ACS endpoint (validated: https, or http on loopback). */
   endpoint: URL;
   defaultScopes: AcsScope[];
   allowedScopes: AcsScope[];
@@ -103,7 +104,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 const envJsonSchema = {
   type: 'object',
-  required: ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_ID'],
+  required: ['DATABASE_URL', 'AZURE_CLIENT_ID'],
   properties: {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
@@ -126,6 +127,7 @@ const envJsonSchema = {
     AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
     METRICS_TOKEN: { type: 'string', minLength: 16 },
     ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
+    ACS_ENDPOINT: { type: 'string', minLength: 1 },
     ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
     ACS_ALLOWED_SCOPES: { type: 'string' },
     ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: MIN_TOKEN_TTL_MINUTES, maximum: MAX_TOKEN_TTL_MINUTES, default: 60 },
@@ -153,7 +155,7 @@ type RawEnv = {
   DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
   METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
-  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING: string;
+  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
   ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
@@ -184,6 +186,50 @@ function parseScopes(name: string, value: string, problems: string[]): AcsScope[
   return scopes as AcsScope[];
 }
 
+// Secrets that may come from a file instead (NAME_FILE), as Kubernetes mounts secrets.
+const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_SECRET', 'AUDIT_HASH_KEY', 'METRICS_TOKEN'];
+
+function readSecretFiles(env: Record<string, string | undefined>, problems: string[]): void {
+  for (const name of SECRET_FILE_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (!path) continue;
+    if (env[name]) {
+      problems.push(`Set ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    try {
+      env[name] = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      problems.push(`${name}_FILE (${path}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+}
+
+function checkAcsEndpoint(url: URL, name: string, problems: string[]): URL {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push(`${name} endpoint must be https:// (http:// only on a loopback host)`);
+  }
+  return url;
+}
+
+/** ACS is reached with a connection string (access key), or at ACS_ENDPOINT with an Entra credential. */
+function parseAcs(raw: { ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string }, problems: string[]): URL {
+  if (raw.ACS_CONNECTION_STRING && raw.ACS_ENDPOINT) {
+    problems.push('Set ACS_CONNECTION_STRING (access key) or ACS_ENDPOINT (Entra credential), not both');
+  }
+  if (raw.ACS_CONNECTION_STRING) return parseAcsEndpoint(raw.ACS_CONNECTION_STRING, problems);
+  if (!raw.ACS_ENDPOINT) {
+    problems.push('ACS_CONNECTION_STRING (or ACS_ENDPOINT) is required');
+    return new URL('https://invalid.invalid');
+  }
+  try {
+    return checkAcsEndpoint(new URL(raw.ACS_ENDPOINT), 'ACS_ENDPOINT', problems);
+  } catch {
+    problems.push('ACS_ENDPOINT is not a URL');
+    return new URL('https://invalid.invalid');
+  }
+}
+
 /** Reads `endpoint=…;accesskey=…` and checks the endpoint's scheme. */
 function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   const parts = new Map(
@@ -205,10 +251,7 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
     problems.push('ACS_CONNECTION_STRING has an endpoint that is not a URL');
     return fallback;
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    problems.push('ACS_CONNECTION_STRING endpoint must be https:// (http:// only on a loopback host)');
-  }
-  return url;
+  return checkAcsEndpoint(url, 'ACS_CONNECTION_STRING', problems);
 }
 
 /** false, true, a number of proxy hops, or a list of proxy addresses/CIDRs. */
@@ -234,8 +277,9 @@ function readCertificates(path: string, problems: string[]): string | undefined 
 
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
   // `NAME=` (as in a copied .env.example) means "not set", not "set to nothing".
-  const env = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
   const problems: string[] = [];
+  readSecretFiles(env, problems);
   // Checked apart from the schema so that a missing tenant is named with the other problems.
   const allowedTenants = [...new Set([
     ...(env.AZURE_TENANT_ID ? [env.AZURE_TENANT_ID] : []),
@@ -250,6 +294,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     raw = envSchema<RawEnv>({ schema: envJsonSchema, data: { ...env }, dotenv: false });
   } catch (error) {
     const errors = (error as { errors?: Parameters<typeof describeSchemaErrors>[0] }).errors;
+    if (!env.ACS_CONNECTION_STRING && !env.ACS_ENDPOINT) problems.push('ACS_CONNECTION_STRING (or ACS_ENDPOINT) is required');
     throw new ConfigError([...(errors ? describeSchemaErrors(errors) : [(error as Error).message]), ...problems]);
   }
 
@@ -265,7 +310,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   if (notAllowed.length > 0) problems.push(`ACS_TOKEN_SCOPES has scopes that ACS_ALLOWED_SCOPES does not allow: ${notAllowed.join(', ')}`);
 
   if (env.NODE_ENV === 'production' && !raw.AUDIT_HASH_KEY) problems.push('AUDIT_HASH_KEY is required in production (it keeps users\' audit hashes stable across restarts and replicas)');
-  const endpoint = parseAcsEndpoint(raw.ACS_CONNECTION_STRING, problems);
+  const endpoint = parseAcs(raw, problems);
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
   const corsOrigins = splitList(raw.CORS_ORIGINS);
   for (const origin of corsOrigins) {

@@ -25,7 +25,7 @@ function problemsOf(env: Record<string, string>): string[] {
 
 t.test('an empty environment names every missing variable', async (t) => {
   t.same(problemsOf({}).sort(), [
-    'ACS_CONNECTION_STRING is required',
+    'ACS_CONNECTION_STRING (or ACS_ENDPOINT) is required',
     'AZURE_CLIENT_ID is required',
     'AZURE_TENANT_ID (or AUTH_ALLOWED_TENANTS) is required',
     'DATABASE_URL is required',
@@ -79,6 +79,23 @@ t.test('invalid values are each named', async (t) => {
     const problems = problemsOf({ ...minimal, ...override });
     t.match(problems.join('\n'), expected, JSON.stringify(override));
   }
+});
+
+t.test('secrets from files (NAME_FILE), as Kubernetes mounts them', async (t) => {
+  const dir = t.testdir({ 'acs.txt': 'endpoint=https://res.communication.azure.com/;accesskey=ZmlsZQ==\n', 'secret.txt': 's3cret\n' });
+  const config = loadConfig({ ...minimal, ACS_CONNECTION_STRING: '', ACS_CONNECTION_STRING_FILE: `${dir}/acs.txt`, AZURE_CLIENT_SECRET_FILE: `${dir}/secret.txt` });
+  t.equal(config.acs.connectionString, 'endpoint=https://res.communication.azure.com/;accesskey=ZmlsZQ==', 'read, trailing newline dropped');
+  t.equal(config.auth.clientSecret, 's3cret');
+  t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING_FILE: `${dir}/acs.txt` }).join(), /Set ACS_CONNECTION_STRING or ACS_CONNECTION_STRING_FILE, not both/);
+  t.match(problemsOf({ ...minimal, AZURE_CLIENT_SECRET_FILE: `${dir}/missing.txt` }).join(), /AZURE_CLIENT_SECRET_FILE .* cannot be read: ENOENT/);
+});
+
+t.test('ACS with an Entra credential: ACS_ENDPOINT instead of a connection string', async (t) => {
+  const config = loadConfig({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com' });
+  t.equal(config.acs.connectionString, undefined);
+  t.equal(config.acs.endpoint.origin, 'https://res.communication.azure.com');
+  t.match(problemsOf({ ...minimal, ACS_ENDPOINT: 'https://res.communication.azure.com' }).join(), /not both/);
+  t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'http://res.communication.azure.com' }).join(), /ACS_ENDPOINT endpoint must be https/);
 });
 
 t.test('http:// is accepted for loopback hosts only', async (t) => {

@@ -3,7 +3,7 @@
 // audit trail (no clear user id), and Prometheus metrics that move as the service acts.
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
@@ -158,4 +158,16 @@ t.test('/metrics: Prometheus text whose counters move; optionally protected', as
   t.match(after, /db_pool_connections\{state="total"\} \d/);
   t.match(after, /acs_circuit_open 0/);
   t.match(after, /http_request_duration_seconds_count/);
+});
+
+t.test('/metrics on a port of its own', async (t) => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const svc = await startTestService(t, { METRICS_PORT: String(port), HOST: '127.0.0.1' });
+  const separate = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.equal(separate.status, 200);
+  t.match(await separate.text(), /http_requests_total|process_cpu/);
+  t.equal((await svc.app.inject({ url: '/metrics' })).statusCode, 404, 'not on the API port');
 });

@@ -12,7 +12,7 @@ t.test('in production, no configuration is an error naming what is missing, neve
   t.equal(await service.exited, 1);
   const { stdout, stderr } = service.output();
   t.match(stderr, /DATABASE_URL is required/);
-  t.match(stderr, /ACS_CONNECTION_STRING is required/);
+  t.match(stderr, /ACS_CONNECTION_STRING \(or ACS_ENDPOINT\) is required/);
   t.match(stderr, /AZURE_CLIENT_ID is required/);
   t.match(stderr, /AZURE_TENANT_ID \(or AUTH_ALLOWED_TENANTS\) is required/);
   t.match(stderr, /Local mode .* never used with NODE_ENV=production/);
@@ -23,7 +23,7 @@ t.test('in production, no configuration is an error naming what is missing, neve
 t.test('a partial Azure configuration is an error too, not local mode', async (t) => {
   const service = await startServiceProcess(t, { AZURE_CLIENT_ID: 'some-app' });
   t.equal(await service.exited, 1);
-  t.match(service.output().stderr, /ACS_CONNECTION_STRING is required/);
+  t.match(service.output().stderr, /ACS_CONNECTION_STRING \(or ACS_ENDPOINT\) is required/);
   t.notMatch(service.output().stderr, /AZURE_CLIENT_ID is required/);
 });
 

@@ -3,6 +3,7 @@
 // a circuit breaker, and errors classified (AcsError). The SDK's own retries are off: its
 // default policy retries POSTs, which could create an identity twice.
 import { CommunicationIdentityClient } from '@azure/communication-identity';
+import { DefaultAzureCredential } from '@azure/identity';
 import type { AcsConfig } from '../config.js';
 import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
@@ -30,11 +31,15 @@ export class AcsIdentityClient {
     /** Told about every call: its operation, outcome (ok or the failure kind) and seconds. */
     private readonly observe: (operation: string, outcome: string, seconds: number) => void = () => undefined,
   ) {
-    this.client = new CommunicationIdentityClient(config.connectionString, {
+    const options = {
       // Config validation allows http:// only for loopback endpoints (the local emulator).
       allowInsecureConnection: config.endpoint.protocol === 'http:',
       retryOptions: { maxRetries: 0 },
-    });
+    };
+    this.client = config.connectionString
+      ? new CommunicationIdentityClient(config.connectionString, options)
+      // No access key: an Entra credential (managed identity, workload identity, environment…).
+      : new CommunicationIdentityClient(config.endpoint.origin, new DefaultAzureCredential(), options);
     this.breaker = new CircuitBreaker(config.circuitBreaker.threshold, config.circuitBreaker.cooldownMs);
   }
 

@@ -13,7 +13,7 @@ import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } 
 import { startEmbeddedDatabase } from './localDatabase.js';
 
 /** The settings whose presence means "configured mode": any one of them turns local mode off. */
-export const AZURE_SETTINGS = ['ACS_CONNECTION_STRING', 'AZURE_TENANT_ID', 'AUTH_ALLOWED_TENANTS', 'AZURE_CLIENT_ID'] as const;
+export const AZURE_SETTINGS = ['ACS_CONNECTION_STRING', 'ACS_CONNECTION_STRING_FILE', 'ACS_ENDPOINT', 'AZURE_TENANT_ID', 'AUTH_ALLOWED_TENANTS', 'AZURE_CLIENT_ID'] as const;
 
 /** Local tenants, by name; `npm run token -- --tenant fabrikam` picks the second. */
 export const LOCAL_TENANTS: Record<string, string> = {
@@ -50,6 +50,8 @@ function localModeRefusals(env: NodeJS.ProcessEnv): string[] {
 
 interface LocalState {
   clientSecret: string;
+  /** Keeps users' audit hashes stable across restarts (older state files lack it). */
+  auditHashKey?: string;
   signingKey: { kid: string; privateKeyPem: string };
   /** The Entra emulator's port is part of every token's issuer: reused, so tokens outlive a restart. */
   entraPort?: number;
@@ -141,6 +143,10 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const unlock = dataDir ? lockDataFolder(dataDir) : () => undefined;
   const { state, save } = stateStore(dataDir);
+  if (!state.auditHashKey) {
+    state.auditHashKey = randomBytes(32).toString('base64url');
+    save();
+  }
 
   const entra = await startLocalEntra(state, save);
   const acs = await startAcsEmulator({
@@ -167,6 +173,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     AZURE_CLIENT_ID: LOCAL_CLIENT_ID,
     AZURE_CLIENT_SECRET: state.clientSecret,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
+    AUDIT_HASH_KEY: env.AUDIT_HASH_KEY || state.auditHashKey,
   });
   const config: Config = { ...base, auth: { ...base.auth, authorityCa: entra.caCertificate } };
 

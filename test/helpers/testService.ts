@@ -69,12 +69,22 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     AZURE_CLIENT_ID: entra.clientId,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     ACS_REQUEST_TIMEOUT_MS: '1000',
-    LOG_LEVEL: 'silent',
+    // Logs are kept and searched at the end for every token the test used or received.
+    LOG_LEVEL: 'info',
     ...TEST_DATABASE_ENV,
     ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
     ...env,
   });
-  const app = await buildApp(config, { logStream: options.logStream });
+  const logLines: string[] = [];
+  const secrets = new Set<string>();
+  const keepSecret = (value: string | undefined) => {
+    // The signature part is enough to recognise a JWT; anything long enough to be a token.
+    const part = value?.replace(/^Bearer /i, '').split('.')[2] ?? value;
+    if (part && part.length >= 16) secrets.add(part);
+  };
+  const app = await buildApp(config, {
+    logStream: { write: (line) => { logLines.push(line); options.logStream?.write(line); } },
+  });
   await app.ready();
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   // pool.end() resolves before its sockets close; the DROP … WITH (FORCE) of the teardown may
@@ -82,6 +92,9 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
   db.on('error', () => undefined);
   t.teardown(async () => {
     await app.close();
+    const log = logLines.join('');
+    const leaked = [...secrets].filter((secret) => log.includes(secret));
+    if (leaked.length > 0) throw new Error(`${leaked.length} token(s) of this test appear in the service's logs`);
     await db.end();
     await Promise.all([entra.close(), acs.close()]);
     await database.drop();
@@ -89,8 +102,17 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
   });
   return {
     app, entra, acs, database, db,
-    userToken: (options) => entra.mintAccessToken(options),
+    userToken: (options) => {
+      const token = entra.mintAccessToken(options);
+      keepSecret(token);
+      return token;
+    },
     async request({ method = 'GET', url, token, headers = {}, body }) {
+      keepSecret(token);
+      for (const name of ['authorization', 'teams-user-aad-token']) {
+        const value = headers[name];
+        for (const one of Array.isArray(value) ? value : [value]) keepSecret(one);
+      }
       const response = await app.inject({
         method,
         url,
@@ -101,6 +123,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
       const json = findOperation(method, path)
         ? assertMatchesContract(method, path, response)
         : response.body && JSON.parse(response.body);
+      if (typeof json?.token === 'string') keepSecret(json.token);
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, json };
     },
     async snapshot() {
