@@ -3,7 +3,7 @@
 // contract's operationIds, and /api routes authenticate in onRequest, before any validation.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config.js';
 import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
@@ -68,14 +68,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     },
     // One line per request, written by the requestLog plugin (with route, latency, user).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
     // HEAD /api/token would issue a token only to drop it; the contract has no HEAD routes.
     exposeHeadRoutes: false,
     // Off by default: only behind a proxy that sets X-Forwarded-For may it name the client IP.
     // (A hop count is documented by Fastify, though its types list no number.)
     trustProxy: config.trustProxy as boolean | string[],
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
 
   // No operation of v1 takes a request body: whatever a client sends (up to bodyLimit, else

@@ -650,6 +650,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
         };
     };
     readyz: {
@@ -670,6 +671,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Not ready; `checks` says which dependency is not. */
             503: {
                 headers: {
