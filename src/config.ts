@@ -93,7 +93,8 @@ export class ConfigError extends Error {
   }
 }
 
-const DELETION_BATCH_SIZE = 20;
+// Deletions one replica tries per pass; well inside ACS's 500 deletions per 30 s.
+const DELETION_BATCH_SIZE = 100;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -257,7 +258,11 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
 /** false, true, a number of proxy hops, or a list of proxy addresses/CIDRs. */
 function parseTrustProxy(value: string, problems: string[]): boolean | number | string[] {
   if (value === 'false') return false;
-  if (value === 'true') return true;
+  if (value === 'true') {
+    // Trusting every hop lets a client pick its own IP: proxies append to X-Forwarded-For.
+    problems.push('TRUST_PROXY=true would let clients choose their IP (proxies append to X-Forwarded-For): give the number of proxy hops or the proxies\' addresses');
+    return false;
+  }
   if (/^\d+$/.test(value)) return Number(value);
   const list = splitList(value);
   if (list.length === 0) problems.push('TRUST_PROXY must be false, true, a number of hops or a list of proxy addresses');
@@ -309,6 +314,9 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   const notAllowed = defaultScopes.filter((s) => !allowedScopes.includes(s));
   if (notAllowed.length > 0) problems.push(`ACS_TOKEN_SCOPES has scopes that ACS_ALLOWED_SCOPES does not allow: ${notAllowed.join(', ')}`);
 
+  if (env.NODE_ENV === 'production' && raw.METRICS_TOKEN === undefined && raw.METRICS_PORT === undefined) {
+    problems.push('In production, /metrics must not be public on the API port: set METRICS_PORT (a port of its own) or METRICS_TOKEN');
+  }
   if (env.NODE_ENV === 'production' && !raw.AUDIT_HASH_KEY) problems.push('AUDIT_HASH_KEY is required in production (it keeps users\' audit hashes stable across restarts and replicas)');
   const endpoint = parseAcs(raw, problems);
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);

@@ -74,6 +74,10 @@ t.test('invalid values are each named', async (t) => {
     [{ ACS_AUTO_CREATE_IDENTITY: 'maybe' }, /ACS_AUTO_CREATE_IDENTITY/],
     [{ AUTH_CLOCK_TOLERANCE_SECONDS: '3600' }, /AUTH_CLOCK_TOLERANCE_SECONDS must be <= 300/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY=true would let clients choose their IP/],
+    [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS entry "\*"/],
+    [{ NODE_ENV: 'production', AUDIT_HASH_KEY: 'a-long-enough-audit-key' }, /\/metrics must not be public/],
+    [{ NODE_ENV: 'production', METRICS_TOKEN: 'a-long-enough-metrics-token' }, /AUDIT_HASH_KEY is required in production/],
   ];
   for (const [override, expected] of cases) {
     const problems = problemsOf({ ...minimal, ...override });

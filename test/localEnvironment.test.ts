@@ -101,6 +101,13 @@ t.test('restarts: old tokens stay valid, and a lost state file is rebuilt from t
   t.equal(again.body.user.communicationUserId, before.body.user.communicationUserId, 'carol keeps her identity');
 });
 
+t.test('a lock left with our own pid by a killed container (pid 1 again) is stale', async (t) => {
+  const dataDir = t.testdir({ lock: String(process.pid) });
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  t.ok(local.config, 'started');
+  await local.close();
+});
+
 t.test('local mode stays on this machine unless LOCAL_MODE=true', async (t) => {
   await t.rejects(startLocalEnvironment({ HOST: '0.0.0.0', PGLITE_DATA_DIR: 'memory://' }), /HOST=0\.0\.0\.0 is not a loopback address/);
   await t.rejects(startLocalEnvironment({ DATABASE_URL: 'postgres://db.example.com/acs', PGLITE_DATA_DIR: 'memory://' }), /DATABASE_URL points at db\.example\.com/);

@@ -3,7 +3,7 @@
 // audit trail (no clear user id), and Prometheus metrics that move as the service acts.
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
@@ -133,8 +133,29 @@ t.test('the audit trail records each event, the user only as a keyed hash', asyn
   t.notOk(dump.includes(token.split('.')[2]!), 'no token');
   t.notOk(dump.includes('8:acs:'), 'no ACS id');
 
+  // Floods are counted by the metrics, not written one row each.
+  for (let i = 0; i < 5; i++) await svc.app.inject({ url: `/healthz?${'x'.repeat(3000)}` });
+  await svc.app.audit.flush();
+  const floods = await svc.db.query("SELECT count(*)::int AS n FROM audit_events WHERE details->>'reason' = 'uri_too_long'");
+  t.equal(floods.rows[0].n, 0, 'no audit row per refused flood request');
+
   await svc.db.query("UPDATE audit_events SET at = now() - interval '400 days' WHERE event = 'identity_created'");
   t.equal(await svc.app.audit.deleteOlderThan(90), 1, 'retention cleanup deletes old events');
+});
+
+t.test('events of requests in flight at shutdown are written too', async (t) => {
+  const svc = await startTestService(t, { AUDIT_FLUSH_INTERVAL_MS: '60000' });
+  await svc.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = svc.app.server.address() as AddressInfo;
+  svc.acs.setLatency(300);
+  // Over a real connection: closing waits for it (an injected request it would not wait for).
+  const inFlight = fetch(`http://127.0.0.1:${port}/api/token`, { headers: { authorization: `Bearer ${svc.userToken()}` } });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const closing = svc.app.shutdown(0);
+  t.equal((await inFlight).status, 200);
+  await closing;
+  const { rows } = await svc.db.query<{ event: string }>('SELECT event FROM audit_events ORDER BY id');
+  t.same(rows.map((row) => row.event), ['identity_created', 'token_issued'], 'flushed when the app closed');
 });
 
 t.test('/metrics: Prometheus text whose counters move; optionally protected', async (t) => {
@@ -161,12 +182,9 @@ t.test('/metrics: Prometheus text whose counters move; optionally protected', as
 });
 
 t.test('/metrics on a port of its own', async (t) => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  const svc = await startTestService(t, { METRICS_PORT: String(port), HOST: '127.0.0.1' });
-  const separate = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const svc = await startTestService(t, { METRICS_PORT: '0', HOST: '127.0.0.1' });
+  t.ok(svc.app.metricsAddress, `listening at ${svc.app.metricsAddress}`);
+  const separate = await fetch(`${svc.app.metricsAddress}/metrics`);
   t.equal(separate.status, 200);
   t.match(await separate.text(), /http_requests_total|process_cpu/);
   t.equal((await svc.app.inject({ url: '/metrics' })).statusCode, 404, 'not on the API port');

@@ -38,6 +38,11 @@ function retryAfterOf(error: { response?: { headers?: { get(name: string): strin
 /** Classifies whatever the ACS SDK threw (RestError, AbortError, network error). */
 export function classifyAcsError(operation: string, error: unknown): AcsError {
   const { name, statusCode, code } = (error ?? {}) as { name?: string; statusCode?: number; code?: string };
+  // An Entra credential that cannot get a token (ACS_ENDPOINT mode) is a configuration
+  // problem, not an outage: no retry, no circuit, a 502 that says so.
+  if (name === 'CredentialUnavailableError' || name === 'AuthenticationError' || name === 'AggregateAuthenticationError') {
+    return new AcsError('rejected', operation, undefined, undefined, error);
+  }
   if (name === 'AbortError' || name === 'TimeoutError') {
     return new AcsError('unavailable', operation, undefined, undefined, error);
   }

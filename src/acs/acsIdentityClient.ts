@@ -108,9 +108,9 @@ export class AcsIdentityClient {
         error = classifyAcsError(operation, thrown);
         this.observe(operation, error.kind, (performance.now() - started) / 1000);
       }
-      // Throttling means ACS is up; only outages count towards opening the circuit.
+      // Any answer (a refusal, a 404, throttling) shows ACS is up; only outages count.
       if (error.kind === 'unavailable') this.breaker.failed();
-      else this.breaker.released();
+      else this.breaker.succeeded();
       const wait = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : FIRST_BACKOFF_MS * 2 ** attempt;
       if (!idempotent || !isTransient(error) || attempt >= this.config.maxRetries || Date.now() + wait >= deadline) throw error;
       await sleep(wait);

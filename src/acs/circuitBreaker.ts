@@ -37,11 +37,6 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
-  /** A failure that says nothing about ACS's health (a refusal, a 404) still ends a trial. */
-  released(): void {
-    this.trialInFlight = false;
-  }
-
   failed(): void {
     this.trialInFlight = false;
     this.failures++;

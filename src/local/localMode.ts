@@ -70,6 +70,8 @@ function newState(): LocalState {
  * One local service per data folder: two would share one PGlite database without sharing its
  * single session, and overwrite each other's emulator state. The lock names the owner's pid.
  */
+const lockedHere = new Set<string>();
+
 function lockDataFolder(dataDir: string): () => void {
   const path = join(dataDir, 'lock');
   try {
@@ -77,11 +79,15 @@ function lockDataFolder(dataDir: string): () => void {
   } catch {
     const owner = Number(readFileSync(path, 'utf8'));
     let alive = false;
-    try { alive = owner > 0 && process.kill(owner, 0); } catch { /* no such process */ }
+    // Our own pid holds it only if this process locked it: a lock left by a killed container
+    // whose pid was also 1 (as ours may be) is stale.
+    try { alive = owner > 0 && (owner === process.pid ? lockedHere.has(dataDir) : process.kill(owner, 0)); } catch { /* no such process */ }
     if (alive) throw new ConfigError([`Another local-mode service (process ${owner}) uses ${dataDir}: stop it, or give this one its own PGLITE_DATA_DIR`]);
     writeFileSync(path, String(process.pid));
   }
+  lockedHere.add(dataDir);
   return () => {
+    lockedHere.delete(dataDir);
     if (existsSync(path) && readFileSync(path, 'utf8') === String(process.pid)) rmSync(path);
   };
 }

@@ -28,8 +28,9 @@ export default fp(async function audit(app, { config }: { config: Config['audit'
   const cleanupTimer = setInterval(() => void cleanup(), CLEANUP_INTERVAL_MS);
   cleanupTimer.unref();
 
-  // Before the database plugin ends the pool.
-  app.addHook('preClose', async () => {
+  // After in-flight requests (and the last deletion-retry pass) recorded their events, before
+  // the pool ends.
+  app.beforePoolEnd(async () => {
     clearInterval(flushTimer);
     clearInterval(cleanupTimer);
     await trail.flush();

@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     pool: pg.Pool;
     identityStore: IdentityStore;
+    /** Work that needs the pool at shutdown (after in-flight requests finished, before it ends). */
+    beforePoolEnd(work: () => Promise<void>): void;
   }
 }
 
@@ -22,7 +24,14 @@ export default fp(async function database(app, { config }: { config: Config }) {
     // Creation holds a transaction open across one ACS call.
     idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs,
   });
-  app.addHook('onClose', () => pool.end());
+  // onClose hooks of one context run in registration order, so the pool's users hand their
+  // last work in here rather than in onClose hooks of their own.
+  const lastWork: Array<() => Promise<void>> = [];
+  app.decorate('beforePoolEnd', (work: () => Promise<void>) => { lastWork.push(work); });
+  app.addHook('onClose', async () => {
+    for (const work of lastWork) await work().catch((error: unknown) => app.log.warn({ err: error }, 'shutdown work failed'));
+    await pool.end();
+  });
   if (config.migrateOnStart) {
     const applied = await migrate(pool);
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');

@@ -10,6 +10,8 @@ import { Metrics } from '../metrics.js';
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
+    /** Where /metrics listens when METRICS_PORT gives it a port of its own (else undefined). */
+    readonly metricsAddress: string | undefined;
   }
 }
 
@@ -45,6 +47,8 @@ export default fp(async function metrics(app, { config }: { config: Config['metr
     return reply.type(registry.registry.contentType).send(await registry.registry.metrics());
   }
 
+  let metricsAddress: string | undefined;
+  app.decorate('metricsAddress', { getter: () => metricsAddress });
   if (config.port === undefined) {
     app.get('/metrics', { schema: { hide: true } }, serveMetrics);
     return;
@@ -52,6 +56,6 @@ export default fp(async function metrics(app, { config }: { config: Config['metr
   // A port of its own, e.g. reachable by Prometheus inside the cluster only.
   const server: FastifyInstance = Fastify({ logger: false });
   server.get('/metrics', serveMetrics);
-  app.addHook('onReady', async () => { await server.listen({ port: config.port!, host: config.host }); });
+  app.addHook('onReady', async () => { metricsAddress = await server.listen({ port: config.port!, host: config.host }); });
   app.addHook('onClose', () => server.close());
 }, { name: 'metrics' });

@@ -155,10 +155,15 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
     });
 }
 
+// Refusals that come in floods, answered before any budget applies or because one ran out:
+// counted by the metrics, not written to the audit trail one row each.
+const NOT_AUDITED = new Set(['rate_limited', 'uri_too_long', 'payload_too_large', 'not_found']);
+
 /** Refusals are counted, and audited by reason class (the caller only when known). */
 function recordRefusal(request: FastifyRequest, problem: HttpProblem): void {
   const { server } = request;
   if (problem.code === 'invalid_token' || problem.code === 'insufficient_scope') server.metrics.authFailures.inc({ reason: problem.code });
+  if (NOT_AUDITED.has(problem.code)) return;
   const user = request.user as { tenantId?: string; objectId?: string } | undefined;
   server.audit.record('request_refused', user?.tenantId && user.objectId ? server.hashUser(user as { tenantId: string; objectId: string }) : undefined, {
     reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched',

@@ -4,7 +4,7 @@
 // limits fail open (requests pass), and the rate_limit_store_up metric says so.
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import type { onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
@@ -24,7 +24,8 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 1000,
-      commandTimeout: 500,
+      // A silent Redis must cost a request little: the limits then fail open.
+      commandTimeout: 100,
       lazyConnect: false,
     });
     const storeUp = app.metrics.rateLimitStoreUp;
@@ -61,7 +62,8 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     return hook!;
   };
   app.decorate('rateLimitHooks', {
-    perIp: await limit('ip', config.ipMax, (request) => `ip:${request.ip}`),
+    // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
+    perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`),
     // A plain digest, not the audit HMAC: every replica must derive the same key, with or
     // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
     perUser: await limit('user', config.userMax, (request) =>

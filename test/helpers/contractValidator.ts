@@ -1,8 +1,22 @@
 // Checks a response against openapi.yaml: the status must be documented for the operation,
 // the media type must be one it lists, and the body must match that media type's schema.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { loadContract } from '../../src/contract.js';
+import { PROJECT_ROOT, projectFile } from '../../src/projectFiles.js';
+
+// Which operation answered which status in this test file: written when the file's process
+// ends, read by scripts/contractCoverage.ts after the run.
+export const CONTRACT_COVERAGE_DIR = projectFile('.tap', 'contract-coverage');
+const produced = new Set<string>();
+process.on('exit', () => {
+  if (produced.size === 0) return;
+  mkdirSync(CONTRACT_COVERAGE_DIR, { recursive: true });
+  const file = relative(PROJECT_ROOT, process.argv[1] ?? 'unknown');
+  writeFileSync(`${CONTRACT_COVERAGE_DIR}/${process.pid}.json`, JSON.stringify({ file, produced: [...produced] }));
+});
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 const contract = loadContract() as { paths: Record<string, Record<string, any>> } & Record<string, any>;
@@ -43,6 +57,7 @@ export function assertMatchesContract(method: string, path: string, response: Re
   const status = String(response.statusCode);
   const documented = operation.responses[status];
   if (!documented) throw new Error(`${operation.operationId} answered ${status}, which openapi.yaml does not document`);
+  produced.add(`${operation.operationId} ${status}`);
   const responsePointer = documented.$ref ?? `${operation.pointer}/responses/${status}`;
   const content = (documented.$ref ? resolveRef(documented.$ref) : documented).content as Record<string, unknown> | undefined;
   if (!content) {
