@@ -32,6 +32,8 @@ export class SigningKeys {
   private readonly jwks: ReturnType<typeof buildGetJwks>;
   private readonly lastRefresh = new Map<string, { at: number; failed: boolean }>();
   private readonly refreshing = new Map<string, Promise<void>>();
+  // get-jwks converts the JWK to PEM on every lookup; the PEM of a cached JWK is kept here.
+  private readonly pems = new Map<string, { jwk: unknown; pem: string }>();
   private loaded = false;
 
   constructor(private readonly auth: AuthConfig, private readonly http: IdentityProviderHttp) {
@@ -80,7 +82,12 @@ export class SigningKeys {
       }
       if (this.jwks.cache.get(cacheKey) === undefined) throw AuthError.invalidToken('The token is signed with an unknown key.');
     }
-    return this.jwks.getPublicKey({ domain, alg: 'RS256', kid });
+    const jwk = this.jwks.cache.get(cacheKey);
+    const known = this.pems.get(cacheKey);
+    if (known && known.jwk === jwk) return known.pem;
+    const pem = await this.jwks.getPublicKey({ domain, alg: 'RS256', kid });
+    this.pems.set(cacheKey, { jwk, pem });
+    return pem;
   }
 
   /** Reads the tenant's key set; concurrent callers share one fetch. */
