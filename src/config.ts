@@ -16,6 +16,8 @@ export interface AcsConfig {
   autoCreateIdentity: boolean;
   /** Bound on one ACS operation, retries included. */
   requestTimeoutMs: number;
+  /** How long an issued ACS token may be served again to the same identity (0: never). */
+  tokenReuseSeconds: number;
   /** Retries of an idempotent call that failed for a passing reason (never of a creation). */
   maxRetries: number;
   circuitBreaker: { threshold: number; cooldownMs: number };
@@ -135,6 +137,7 @@ const envJsonSchema = {
     ACS_AUTO_CREATE_IDENTITY: { type: 'boolean', default: true },
     ACS_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     ACS_MAX_RETRIES: { type: 'integer', minimum: 0, maximum: 5, default: 2 },
+    ACS_TOKEN_REUSE_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 300 },
     ACS_CIRCUIT_BREAKER_THRESHOLD: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 600, default: 10 },
     ACS_DELETION_RETRY_INTERVAL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
@@ -158,7 +161,7 @@ type RawEnv = {
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
   RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
-  ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number;
+  ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number; ACS_TOKEN_REUSE_SECONDS: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
   ACS_DELETION_RETRY_INTERVAL_SECONDS: number; AZURE_TENANT_ID?: string;
   AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
@@ -368,6 +371,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       autoCreateIdentity: raw.ACS_AUTO_CREATE_IDENTITY,
       requestTimeoutMs: raw.ACS_REQUEST_TIMEOUT_MS,
       maxRetries: raw.ACS_MAX_RETRIES,
+      tokenReuseSeconds: raw.ACS_TOKEN_REUSE_SECONDS,
       circuitBreaker: { threshold: raw.ACS_CIRCUIT_BREAKER_THRESHOLD, cooldownMs: raw.ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS * 1000 },
     }),
     auth: Object.freeze({

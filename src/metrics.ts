@@ -28,7 +28,7 @@ export class Metrics {
   });
   readonly identitiesCreated = new Counter({ name: 'acs_identities_created_total', help: 'ACS identities created for users.', registers: [this.registry] });
   readonly tokensIssued = new Counter({
-    name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user or teams).',
+    name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user: issued by ACS; reused: a recent one served again; teams).',
     labelNames: ['kind'] as const, registers: [this.registry],
   });
   readonly authFailures = new Counter({

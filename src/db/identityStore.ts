@@ -10,6 +10,8 @@ import { withTransaction } from './pool.js';
 export interface StoredIdentity {
   acsUserId: string;
   createdAt: Date;
+  /** When its ACS tokens were last revoked (null: never). */
+  tokensRevokedAt: Date | null;
 }
 
 /** Another request is still creating this user's identity (its ACS call is slow). */
@@ -28,9 +30,11 @@ export interface PendingDeletion {
 interface IdentityRow {
   acs_user_id: string;
   created_at: Date;
+  tokens_revoked_at: Date | null;
 }
 
-const toIdentity = (row: IdentityRow): StoredIdentity => ({ acsUserId: row.acs_user_id, createdAt: row.created_at });
+const toIdentity = (row: IdentityRow): StoredIdentity => ({ acsUserId: row.acs_user_id, createdAt: row.created_at, tokensRevokedAt: row.tokens_revoked_at });
+const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at';
 
 // Namespaces the advisory-lock keys of user creation (pg_advisory_xact_lock(int, int)).
 const CREATE_LOCK_NAMESPACE = 7_310;
@@ -41,7 +45,7 @@ export class IdentityStore {
   async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
     try {
       const { rows } = await this.pool.query<IdentityRow>(
-        'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
+        `SELECT ${IDENTITY_COLUMNS} FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
         [user.tenantId, user.objectId],
       );
       return rows[0] && toIdentity(rows[0]);
@@ -89,13 +93,13 @@ export class IdentityStore {
         );
         if (!lock.rows[0]!.locked) return undefined;
         const { rows } = await client.query<IdentityRow>(
-          'SELECT acs_user_id, created_at FROM acs_identities WHERE tenant_id = $1 AND object_id = $2',
+          `SELECT ${IDENTITY_COLUMNS} FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
           [user.tenantId, user.objectId],
         );
         if (rows[0]) return { identity: toIdentity(rows[0]) };
         created = await create();
         const inserted = await client.query<IdentityRow>(
-          'INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING acs_user_id, created_at',
+          `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING ${IDENTITY_COLUMNS}`,
           [user.tenantId, user.objectId, created.acsUserId],
         );
         return { identity: toIdentity(inserted.rows[0]!), created };
@@ -115,6 +119,15 @@ export class IdentityStore {
       return rowCount === 1;
     } catch {
       return false;
+    }
+  }
+
+  /** Records that the user's ACS tokens were revoked now (no replica reuses older ones). */
+  async markTokensRevoked(user: AuthenticatedUser): Promise<void> {
+    try {
+      await this.pool.query('UPDATE acs_identities SET tokens_revoked_at = now() WHERE tenant_id = $1 AND object_id = $2', [user.tenantId, user.objectId]);
+    } catch (error) {
+      classifyDatabaseError(error);
     }
   }
 

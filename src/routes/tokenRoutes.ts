@@ -4,16 +4,19 @@ import type { OperationHandler } from '../contract.js';
 import { HttpProblem } from '../httpProblem.js';
 import { createIdentityOnce } from './identityCreation.js';
 import { tokenRequest } from './tokenRequest.js';
+import { TokenReuseCache } from '../acs/tokenReuseCache.js';
 
 export const IDENTITY_NOT_FOUND = 'This user has no ACS identity yet; create it with POST /api/user.';
 
 export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
+  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000);
   return {
     async getToken(request, reply) {
       const { scopes, expiresInMinutes } = tokenRequest(request.query, acsConfig);
       const { identityStore, acs } = request.server;
       const user = request.user;
 
+      const requestedAt = Date.now();
       let identity = await identityStore.find(user);
       // A new identity comes with its first token: one ACS call, not two.
       let issued: { token: string; expiresOn: Date } | undefined;
@@ -23,9 +26,12 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
         identity = result.identity;
         issued = result.created;
       }
-      issued ??= await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
-      request.server.metrics.tokensIssued.inc({ kind: 'user' });
-      request.server.audit.record('token_issued', request.server.hashUser(user), { scopes, expiresInMinutes });
+      const reused = issued ? undefined : recentTokens.get(identity.acsUserId, scopes, expiresInMinutes, identity.tokensRevokedAt);
+      if (!issued && !reused) issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
+      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt);
+      issued ??= reused!;
+      request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
+      request.server.audit.record('token_issued', request.server.hashUser(user), { scopes, expiresInMinutes, reused: reused !== undefined });
 
       return reply.header('cache-control', 'no-store').code(200).send({
         token: issued.token,
@@ -39,6 +45,8 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
       const identity = await identityStore.find(request.user);
       if (identity) {
         await acs.revokeTokens(identity.acsUserId);
+        // Every replica reads this with the mapping: none serves an older token again.
+        await identityStore.markTokensRevoked(request.user);
         audit.record('tokens_revoked', hashUser(request.user));
       }
       return reply.code(204).send();

@@ -72,6 +72,8 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     // Logs are kept and searched at the end for every token the test used or received.
     LOG_LEVEL: 'info',
     ...TEST_DATABASE_ENV,
+    // Most tests count ACS calls per request: token reuse is tested where it is switched on.
+    ACS_TOKEN_REUSE_SECONDS: '0',
     ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
     ...env,
   });
