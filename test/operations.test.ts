@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
-import { startServiceProcess } from './helpers/serviceProcess.js';
-import { createTestDatabase, TEST_DATABASE_ENV } from './helpers/testDatabase.js';
+import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
+import { createTestDatabase } from './helpers/testDatabase.js';
 import { startTestService } from './helpers/testService.js';
 
 t.test('per-user limit after authentication, per-IP limit before it', async (t) => {
@@ -39,12 +39,7 @@ t.test('with Redis, two processes share one budget; Redis down, limits fail open
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
   const env = {
-    ...TEST_DATABASE_ENV,
-    DATABASE_URL: database.url,
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
     REDIS_URL: 'redis://127.0.0.1:6379',
     RATE_LIMIT_REDIS_PREFIX: `test-${randomUUID()}:`,
     RATE_LIMIT_USER_MAX: '4',

@@ -4,8 +4,8 @@
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
-import { createTestDatabase, TEST_DATABASE_ENV } from './helpers/testDatabase.js';
-import { startServiceProcess } from './helpers/serviceProcess.js';
+import { createTestDatabase } from './helpers/testDatabase.js';
+import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
 t.test('in production, no configuration is an error naming what is missing, never local mode', async (t) => {
   const service = await startServiceProcess(t, { NODE_ENV: 'production' });
@@ -39,12 +39,7 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.match(again.output().stdout, /up to date/);
 
   const service = await startServiceProcess(t, {
-    ...TEST_DATABASE_ENV,
-    DATABASE_URL: database.url,
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
     SHUTDOWN_DELAY_MS: '1000',
   });
   t.ok(service.url, 'listening');

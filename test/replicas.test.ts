@@ -6,7 +6,7 @@ import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { nameToGuid, startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { readMigrations } from '../src/db/migrations.js';
-import { startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
+import { emulatorEnv, startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
 
 if (TEST_DATABASE === 'pglite') {
@@ -18,11 +18,7 @@ if (TEST_DATABASE === 'pglite') {
   t.teardown(async () => { await db.end(); await Promise.all([entra.close(), acs.close()]); await database.drop(); });
 
   const env = {
-    DATABASE_URL: database.url,
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
     ACS_REQUEST_TIMEOUT_MS: '3000',
     ACS_DELETION_RETRY_INTERVAL_SECONDS: '1',
     ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: '1',
@@ -131,14 +127,7 @@ if (TEST_DATABASE === 'pglite') {
 t.test('replicas starting together on an empty database migrate it once', { skip: TEST_DATABASE === 'pglite' && 'PGlite is one session' }, async (t) => {
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase({ migrated: false })]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
-  const env = {
-    DATABASE_URL: database.url,
-    MIGRATE_ON_START: 'true',
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
-  };
+  const env = { ...emulatorEnv({ entra, acs, databaseUrl: database.url }), MIGRATE_ON_START: 'true' };
   const started = await Promise.all([1, 2, 3].map(() => startServiceProcess(t, env)));
   for (const replica of started) {
     t.ok(replica.url, 'listening');
