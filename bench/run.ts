@@ -4,7 +4,8 @@
 // and the floor server — then runs each scenario with autocannon on loopback in the same
 // invocation (so that their ratios mean something on a noisy machine), prints one table and
 // writes bench/results.json.
-//   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (20), ACS_LATENCY_MS (0).
+//   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (20), ACS_LATENCY_MS (0),
+//   BENCH_SCENARIOS (comma list, default all), BENCH_CPU_PROF=1 (profile the service).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -65,7 +66,9 @@ async function main() {
   const floor = await startProcess([...tsx, projectFile('bench', 'floorServer.ts')], {
     BENCH_PUBLIC_KEY: entra.signingKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
   }, firstJsonLine);
-  const service = await startProcess([projectFile('dist', 'src', 'server.js')], {
+  // BENCH_CPU_PROF=1: the service writes a V8 CPU profile to bench/profiles/ when it stops.
+  const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${projectFile('bench', 'profiles')}`] : [];
+  const service = await startProcess([...profile, projectFile('dist', 'src', 'server.js')], {
     NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
     DATABASE_URL: dbUrl.toString(),
     ACS_CONNECTION_STRING: acs.connectionString,
@@ -107,7 +110,8 @@ async function main() {
   ];
 
   const results: Array<Record<string, unknown>> = [];
-  for (const scenario of scenarios) {
+  const chosen = process.env.BENCH_SCENARIOS?.split(',');
+  for (const scenario of scenarios.filter((s) => !chosen || s.name === 'floor' || chosen.includes(s.name))) {
     const isService = scenario.url.startsWith(serviceUrl);
     const [acsBefore, commitsBefore, rssBefore] = isService ? await Promise.all([acsCounters(), commits(), rssMb()]) : [undefined, 0, 0];
     turn = 0;
@@ -141,7 +145,10 @@ async function main() {
   }
 
   const floorRow = results[0]!;
-  const ratio = (name: string, key: string) => +((results.find((r) => r.scenario === name)![key] as number) / (floorRow[key] as number)).toFixed(2);
+  const ratio = (name: string, key: string) => {
+    const row = results.find((r) => r.scenario === name);
+    return row ? +((row[key] as number) / (floorRow[key] as number)).toFixed(2) : 'not run';
+  };
   const summary = {
     'warm/floor req/s (target ≥ 0.5)': ratio('warm token', 'req/s'),
     'warm/floor p99 (target ≤ 3)': ratio('warm token', 'p99 ms'),
