@@ -8,6 +8,8 @@ import { AuditTrail } from '../audit/auditTrail.js';
 declare module 'fastify' {
   interface FastifyInstance {
     audit: AuditTrail;
+    /** A caller's user key as a keyed hash, for logs and the audit trail. */
+    hashUser: (user: { tenantId: string; objectId: string }) => string;
   }
 }
 

@@ -2,13 +2,6 @@
 // a keyed hash (never the token, never the clear tid/oid).
 import fp from 'fastify-plugin';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** A caller's user key as a keyed hash, for logs and the audit trail. */
-    hashUser: (user: { tenantId: string; objectId: string }) => string;
-  }
-}
-
 export default fp(async function requestLog(app) {
   app.addHook('onResponse', async (request, reply) => {
     const user = request.user as { tenantId?: string; objectId?: string } | undefined;
@@ -17,7 +10,8 @@ export default fp(async function requestLog(app) {
       route: request.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      ...(user?.tenantId && user.objectId && app.hasDecorator('hashUser') ? { user: app.hashUser(user as { tenantId: string; objectId: string }) } : {}),
+      // hashUser comes from the audit plugin, registered after this one but before any request.
+      ...(user?.tenantId && user.objectId ? { user: app.hashUser(user as { tenantId: string; objectId: string }) } : {}),
     }, 'request');
   });
 }, { name: 'request-log' });
