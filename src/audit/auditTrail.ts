@@ -1,7 +1,9 @@
 // The audit trail, written in batches: events wait in memory for at most `flushIntervalMs`
 // (or until `maxBatch` are waiting) and go to the database in one INSERT, so that auditing
 // adds no database round trip to a request. A crash can lose at most one interval of events;
-// a database outage keeps them (up to a bound) until it is back.
+// a database outage keeps them (up to a bound) until it is back. Events of unidentified callers
+// (a flood of bad tokens, say) are tallied instead: one row per kind and interval, with a count,
+// so that refusing them costs the database nothing per request.
 import type pg from 'pg';
 
 export type AuditEventName =
@@ -24,6 +26,7 @@ const MAX_PENDING = 10_000;
 
 export class AuditTrail {
   private pending: PendingEvent[] = [];
+  private readonly tallies = new Map<string, { since: Date; event: AuditEventName; details: Record<string, string | number>; count: number }>();
   private flushing: Promise<void> | undefined;
   private dropped = 0;
 
@@ -42,6 +45,14 @@ export class AuditTrail {
     if (this.pending.length >= this.maxBatch) void this.flush();
   }
 
+  /** Counts an event of an unidentified caller; written as one row per kind with `count` and `since`. */
+  tally(event: AuditEventName, details: Record<string, string | number>): void {
+    const key = `${event}\u0000${Object.values(details).join('\u0000')}`;
+    const tally = this.tallies.get(key);
+    if (tally) tally.count++;
+    else this.tallies.set(key, { since: new Date(), event, details, count: 1 });
+  }
+
   /** Writes what is waiting; concurrent calls share one write. */
   flush(): Promise<void> {
     this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
@@ -49,7 +60,8 @@ export class AuditTrail {
   }
 
   private async write(): Promise<void> {
-    while (this.pending.length > 0) {
+    // Tallies counted while a batch was being written go in the next batch.
+    for (this.pendTallies(); this.pending.length > 0; this.pendTallies()) {
       const batch = this.pending.splice(0, this.maxBatch);
       const values = batch.flatMap((e) => [e.at, e.event, e.userHash, JSON.stringify(e.details)]);
       const rows = batch.map((_, i) => `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`).join(', ');
@@ -62,6 +74,11 @@ export class AuditTrail {
         return;
       }
     }
+  }
+
+  private pendTallies(): void {
+    for (const { since, event, details, count } of this.tallies.values()) this.record(event, undefined, { ...details, count, since });
+    this.tallies.clear();
   }
 
   /** Deletes events older than `retentionDays`; returns how many. */

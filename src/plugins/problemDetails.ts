@@ -137,6 +137,7 @@ function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpProblem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody: Record<string, unknown> = {}): FastifyReply {
+  reply.problem = problem;
   const { retryAfterSeconds, headers, errors } = problem.extra;
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   if (headers) reply.headers(headers);
@@ -165,17 +166,26 @@ function recordRefusal(request: FastifyRequest, problem: HttpProblem): void {
   if (problem.code === 'invalid_token' || problem.code === 'insufficient_scope') server.metrics.authFailures.inc({ reason: problem.code });
   if (NOT_AUDITED.has(problem.code)) return;
   const user = request.user as { tenantId?: string; objectId?: string } | undefined;
-  server.audit.record('request_refused', user?.tenantId && user.objectId ? server.hashUser(user as { tenantId: string; objectId: string }) : undefined, {
-    reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched',
-  });
+  const details = { reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched' };
+  // An unidentified caller (a bad token) is tallied, so that a flood costs no database work.
+  if (user?.tenantId && user.objectId) server.audit.record('request_refused', server.hashUser(user as { tenantId: string; objectId: string }), details);
+  else server.audit.tally('request_refused', details);
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The problem this reply answered with, if any (for the request's log line). */
+    problem: HttpProblem | null;
+  }
 }
 
 export default fp(async function problemDetails(app, { auth }: { auth: AuthConfig }) {
+  app.decorateReply('problem', null);
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(error, auth);
     if (problem.status >= 400 && problem.status < 500) recordRefusal(request, problem);
+    // A refusal is reported on the request's one log line (requestLog); a failure also here, with its error.
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
-    else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem);
   });
 
