@@ -37,12 +37,13 @@ export class AuditTrail {
   ) {}
 
   record(event: AuditEventName, userHash: string | undefined, details: Record<string, unknown> = {}): void {
-    if (this.pending.length >= MAX_PENDING) {
-      this.dropped++;
-      return;
-    }
-    this.pending.push({ at: new Date(), event, userHash: userHash ?? null, details });
+    this.enqueue({ at: new Date(), event, userHash: userHash ?? null, details });
     if (this.pending.length >= this.maxBatch) void this.flush();
+  }
+
+  private enqueue(event: PendingEvent): void {
+    if (this.pending.length >= MAX_PENDING) this.dropped++;
+    else this.pending.push(event);
   }
 
   /** Counts an event of an unidentified caller; written as one row per kind with `count` and `since`. */
@@ -77,7 +78,8 @@ export class AuditTrail {
   }
 
   private pendTallies(): void {
-    for (const { since, event, details, count } of this.tallies.values()) this.record(event, undefined, { ...details, count, since });
+    // Not through record(): a write must not start another write.
+    for (const { since, event, details, count } of this.tallies.values()) this.enqueue({ at: new Date(), event, userHash: null, details: { ...details, count, since } });
     this.tallies.clear();
   }
 
