@@ -16,8 +16,17 @@ declare module 'fastify' {
 const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 
 export default fp(async function audit(app, { config }: { config: Config['audit'] }) {
-  app.decorate('hashUser', (user: { tenantId: string; objectId: string }) =>
-    createHmac('sha256', config.hashKey).update(`${user.tenantId}/${user.objectId}`).digest('base64url'));
+  // Remembered per user object (one per request), which the log line, the audit trail and the
+  // per-user rate limit each ask for.
+  const hashes = new WeakMap<object, string>();
+  app.decorate('hashUser', (user: { tenantId: string; objectId: string }) => {
+    let hash = hashes.get(user);
+    if (hash === undefined) {
+      hash = createHmac('sha256', config.hashKey).update(`${user.tenantId}/${user.objectId}`).digest('base64url');
+      hashes.set(user, hash);
+    }
+    return hash;
+  });
 
   const trail = new AuditTrail(app.pool, (error, dropped) => app.log.warn({ err: error, dropped }, 'audit events not written yet'));
   app.decorate('audit', trail);

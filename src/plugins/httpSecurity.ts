@@ -42,7 +42,7 @@ export default fp(async function httpSecurity(app, { corsOrigins }: { corsOrigin
     credentials: false,
     maxAge: 600,
   });
-  app.addHook('onRequest', async (request) => {
-    if (request.url.length > MAX_URL_LENGTH) throw new HttpProblem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters.`);
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.url.length > MAX_URL_LENGTH ? new HttpProblem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters.`) : undefined);
   });
 }, { name: 'http-security' });

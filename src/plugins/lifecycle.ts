@@ -17,8 +17,9 @@ export default fp(async function lifecycle(app) {
   app.decorate('shuttingDown', { getter: () => shuttingDown });
   // Once shutting down, every answer closes its connection: keep-alive clients reconnect
   // (to another replica), and a connection busy at close time does not hold the exit.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.decorate('shutdown', async (delayMs: number) => {
     shuttingDown = true;

@@ -25,10 +25,12 @@ export default fp(async function metrics(app, { config }: { config: Config['metr
   const registry = new Metrics();
   app.decorate('metrics', registry);
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Hooks on the request path take a callback: an async hook costs a promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     registry.httpRequests.inc(labels);
     registry.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   async function serveMetrics(request: FastifyRequest, reply: FastifyReply) {

@@ -193,7 +193,8 @@ export default fp(async function problemDetails(app, { auth }: { auth: AuthConfi
     sendProblem(reply, new HttpProblem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`)));
 
   // Every answer carries the request id that is also on every log line of the request.
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 }, { name: 'problem-details' });
