@@ -27,7 +27,8 @@ const MAX_PENDING = 10_000;
 export class AuditTrail {
   private pending: PendingEvent[] = [];
   private readonly tallies = new Map<string, { since: Date; event: AuditEventName; details: Record<string, string | number>; count: number }>();
-  private flushing: Promise<void> | undefined;
+  private lastWrite: Promise<void> = Promise.resolve();
+  private nextWrite: Promise<void> | undefined;
   private dropped = 0;
 
   constructor(
@@ -54,16 +55,29 @@ export class AuditTrail {
     else this.tallies.set(key, { since: new Date(), event, details, count: 1 });
   }
 
-  /** Writes what is waiting; concurrent calls share one write. */
+  /**
+   * Writes what is waiting: when the promise resolves, every event recorded before the call
+   * has been written (or kept after a failure). Writes run one after another; calls made
+   * while one waits to start share it.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => { this.flushing = undefined; });
-    return this.flushing;
+    if (!this.nextWrite) {
+      const next = this.lastWrite.then(() => { this.nextWrite = undefined; return this.write(); });
+      this.nextWrite = next;
+      this.lastWrite = next;
+    }
+    return this.nextWrite;
   }
 
+  /**
+   * Writes the events waiting when it starts; those recorded meanwhile wait for the next
+   * flush, so that under load a write carries a full interval (or batch) of events rather
+   * than chasing each new one with an INSERT of its own.
+   */
   private async write(): Promise<void> {
-    // Tallies counted while a batch was being written go in the next batch.
-    for (this.pendTallies(); this.pending.length > 0; this.pendTallies()) {
-      const batch = this.pending.splice(0, this.maxBatch);
+    this.pendTallies();
+    for (let left = this.pending.length; left > 0; left -= this.maxBatch) {
+      const batch = this.pending.splice(0, Math.min(left, this.maxBatch));
       const values = batch.flatMap((e) => [e.at, e.event, e.userHash, JSON.stringify(e.details)]);
       const rows = batch.map((_, i) => `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}::jsonb)`).join(', ');
       try {
