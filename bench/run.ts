@@ -5,7 +5,8 @@
 // invocation (so that their ratios mean something on a noisy machine), prints one table and
 // writes bench/results.json.
 //   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (20), ACS_LATENCY_MS (0),
-//   BENCH_SCENARIOS (comma list, default all), BENCH_ROUNDS (1; the median round is kept),
+//   BENCH_SCENARIOS (comma list, default all but soak), BENCH_ROUNDS (1; the median round is kept),
+//   BENCH_SOAK_SECONDS (300; `npm run bench:soak` runs the soak alone, see runSoak),
 //   BENCH_CPU_PROF=1 (profile the service).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -23,9 +24,16 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const WARM_USERS = 1000;
 
 const children: ChildProcess[] = [];
+const pids = new Map<string, number>();
+/** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc). */
+const cpuMs = (name: string) => {
+  const fields = readFileSync(`/proc/${pids.get(name)}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 1/100 s
+};
 process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
 
 /**
@@ -40,6 +48,7 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', output, 'inherit'] });
   closeSync(output);
   children.push(child);
+  pids.set(name, child.pid!);
   for (let i = 0; i < 600; i++) {
     const stdout = readFileSync(logFile, 'utf8');
     const value = parse(stdout);
@@ -88,10 +97,20 @@ async function main() {
   const serviceUrl = service as string;
 
   const acsCounters = async () => (await (await fetch(acs.countersUrl)).json()) as Record<string, number>;
-  const commits = async () => Number((await admin.query('SELECT xact_commit FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].xact_commit);
-  const rssMb = async () => {
+  const serviceMetric = async (name: string) => {
     const text = await (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: 'Bearer bench-metrics-token-0123' } })).text();
-    return Math.round(Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? 0) / 1048576);
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
+  const rssMb = async () => Math.round((await serviceMetric('process_resident_memory_bytes')) / 1048576);
+  // Statements the service sent to PostgreSQL (its own count: PostgreSQL's statistics lag).
+  const queries = () => serviceMetric('database_queries_total');
+
+  const stop = async () => {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+    await entra.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
   };
 
   // Users with identities, for the warm scenarios.
@@ -130,7 +149,9 @@ async function main() {
   // with the median req/s: this machine's speed drifts by tens of percent from minute to minute.
   const runScenario = async (scenario: Scenario): Promise<Record<string, unknown>> => {
     const isService = scenario.url.startsWith(serviceUrl);
-    const [acsBefore, commitsBefore, rssBefore] = isService ? await Promise.all([acsCounters(), commits(), rssMb()]) : [undefined, 0, 0];
+    const processName = isService ? 'service' : 'floor';
+    const [acsBefore, queriesBefore, rssBefore] = isService ? await Promise.all([acsCounters(), queries(), rssMb()]) : [undefined, 0, 0];
+    const cpuBefore = cpuMs(processName);
     turn = 0;
     const result = await autocannon({
       url: scenario.url,
@@ -148,18 +169,62 @@ async function main() {
       'max ms': result.latency.max,
       errors: result.errors + result.timeouts,
       non2xx: result.non2xx,
+      // The server's own CPU time per request: steadier than req/s on a machine whose speed drifts.
+      'CPU µs/req': Math.round(((cpuMs(processName) - cpuBefore) * 1000) / result.requests.total),
     };
     if (isService) {
-      const [acsAfter, commitsAfter, rssAfter] = await Promise.all([acsCounters(), commits(), rssMb()]);
+      const [acsAfter, queriesAfter, rssAfter] = await Promise.all([acsCounters(), queries(), rssMb()]);
       // HTTP requests that reached ACS: what counts against its quota.
       const acsCalls = acsAfter.requests! - acsBefore!.requests!;
       row['ACS calls/req'] = +(acsCalls / requests).toFixed(3);
-      row['DB commits/req'] = +((commitsAfter - commitsBefore) / requests).toFixed(3);
+      row['DB queries/req'] = +((queriesAfter - queriesBefore) / requests).toFixed(3);
       row['RSS MB before→after'] = `${rssBefore}→${rssAfter}`;
     }
     process.stdout.write(`${scenario.name}: ${row['req/s']} req/s\n`);
     return row;
   };
+  // The soak: mixed traffic for BENCH_SOAK_SECONDS (300) — warm users, a new user in every ten
+  // requests (from a pool that turns warm after its first pass), a bad token in every five —
+  // with the service's RSS read every 10 s. Growth is counted from the end of the first minute
+  // (code compiled, caches filled) and from the start.
+  const runSoak = async () => {
+    const newUsers = Array.from({ length: 5000 }, () => entra.mintAccessToken({ lifetimeSeconds: 7200 }));
+    let n = 0;
+    const headers = () => {
+      n++;
+      const token = n % 10 === 0 ? newUsers[(n / 10) % newUsers.length]! : n % 5 === 0 ? badTokens[n % badTokens.length]! : warmTokens[n % warmTokens.length]!;
+      return { authorization: `Bearer ${token}` };
+    };
+    const samples: Array<{ seconds: number; rssMb: number }> = [{ seconds: 0, rssMb: await rssMb() }];
+    const started = Date.now();
+    const sampler = setInterval(() => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      if (seconds < SOAK_SECONDS) void rssMb().then((rss) => samples.push({ seconds, rssMb: rss }), () => undefined);
+    }, 10_000);
+    const result = await autocannon({
+      url: `${serviceUrl}/api/token`, connections: CONNECTIONS, duration: SOAK_SECONDS,
+      requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...headers() } }) }],
+    });
+    clearInterval(sampler);
+    samples.push({ seconds: SOAK_SECONDS, rssMb: await rssMb() });
+    const afterMinute = samples.find((s) => s.seconds >= 60) ?? samples[0]!;
+    const last = samples.at(-1)!;
+    const growth = (from: number) => `${(((last.rssMb - from) / from) * 100).toFixed(1)} %`;
+    const soak = {
+      seconds: SOAK_SECONDS, 'req/s': Math.round(result.requests.average), errors: result.errors + result.timeouts,
+      'RSS MB': samples.map((s) => s.rssMb).join(' '),
+      'growth after the first minute (target < 10 %)': growth(afterMinute.rssMb),
+      'growth from the start': growth(samples[0]!.rssMb),
+    };
+    console.table(soak);
+    writeFileSync(projectFile('bench', 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), ...soak, samples }, null, 2)}\n`);
+    process.stdout.write('Written: bench/soak.json\n');
+  };
+  if (chosen?.includes('soak')) {
+    await runSoak();
+    return stop();
+  }
+
   const rounds: Array<Array<Record<string, unknown>>> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const rows: Array<Record<string, unknown>> = [];
@@ -181,6 +246,8 @@ async function main() {
     'warm/floor req/s (target ≥ 0.5)': ratio('warm token', 'req/s'),
     'warm/floor p99 (target ≤ 3)': ratio('warm token', 'p99 ms'),
     'bad-token/floor req/s (target ≥ 0.9)': ratio('bad tokens', 'req/s'),
+    'warm/floor CPU µs/req': ratio('warm token', 'CPU µs/req'),
+    'bad-token/floor CPU µs/req': ratio('bad tokens', 'CPU µs/req'),
   };
   console.table(results);
   console.table(summary);
@@ -188,11 +255,7 @@ async function main() {
   writeFileSync(projectFile('bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, connections: CONNECTIONS, results, summary }, null, 2)}\n`);
   process.stdout.write('Written: bench/results.json\n');
 
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
-  await entra.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await stop();
 }
 
 await main();

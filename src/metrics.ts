@@ -26,6 +26,9 @@ export class Metrics {
   readonly acsCircuitOpen = new Gauge({
     name: 'acs_circuit_open', help: '1 while the ACS circuit breaker is open or half-open, else 0.', registers: [this.registry],
   });
+  readonly databaseQueries = new Counter({
+    name: 'database_queries_total', help: 'Statements sent to PostgreSQL (each one round trip), transaction control included.', registers: [this.registry],
+  });
   readonly identitiesCreated = new Counter({ name: 'acs_identities_created_total', help: 'ACS identities created for users.', registers: [this.registry] });
   readonly tokensIssued = new Counter({
     name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user: issued by ACS; reused: a recent one served again; teams).',

@@ -166,7 +166,8 @@ t.test('events of requests in flight at shutdown are written too', async (t) => 
 });
 
 t.test('/metrics: Prometheus text whose counters move; optionally protected', async (t) => {
-  const svc = await startTestService(t, { METRICS_TOKEN: 'a-metrics-token-of-length' });
+  // No audit flush or deletion retry between two scrapes: the statements counted are the requests' own.
+  const svc = await startTestService(t, { METRICS_TOKEN: 'a-metrics-token-of-length', AUDIT_FLUSH_INTERVAL_MS: '60000', ACS_DELETION_RETRY_INTERVAL_SECONDS: '3600' });
   t.equal((await svc.app.inject({ url: '/metrics' })).statusCode, 401, 'protected by METRICS_TOKEN');
   const scrape = async () => (await svc.app.inject({ url: '/metrics', headers: { authorization: 'Bearer a-metrics-token-of-length' } })).body;
   const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -184,6 +185,12 @@ t.test('/metrics: Prometheus text whose counters move; optionally protected', as
   t.ok(value(after, 'acs_calls_total{operation="createIdentity",outcome="ok"}') >= 1);
   t.match(after, /acs_call_duration_seconds_bucket\{le="0.1",operation="createIdentity"\}/);
   t.match(after, /db_pool_connections\{state="total"\} \d/);
+  // The first token: find, then the creation's transaction (BEGIN, lock, re-read, insert, COMMIT).
+  t.ok(value(after, 'database_queries_total') - value(before, 'database_queries_total') >= 2, 'statements to PostgreSQL counted');
+  const warm = await scrape();
+  await svc.request({ url: '/api/token', token });
+  await svc.request({ url: '/api/token', token: 'x.y.z' });
+  t.equal(value(await scrape(), 'database_queries_total') - value(warm, 'database_queries_total'), 1, 'a warm token request: one round trip; a bad token: none');
   t.match(after, /acs_circuit_open 0/);
   t.match(after, /http_request_duration_seconds_count/);
 });

@@ -8,6 +8,8 @@ export interface PoolOptions {
   timeoutMs: number;
   /** How long a transaction may stay idle; must exceed the ACS request timeout. */
   idleInTransactionTimeoutMs: number;
+  /** Called for every statement sent (each is one round trip), for the metrics. */
+  onQuery?: () => void;
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
@@ -23,6 +25,13 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process. The next query reconnects.
   pool.on('error', () => undefined);
+  const { onQuery } = options;
+  if (onQuery) {
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => { onQuery(); return query(...args); }) as typeof client.query;
+    });
+  }
   return pool;
 }
 

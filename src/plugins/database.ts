@@ -23,6 +23,7 @@ export default fp(async function database(app, { config }: { config: Config }) {
     timeoutMs: config.databaseTimeoutMs,
     // Creation holds a transaction open across one ACS call.
     idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs,
+    onQuery: () => app.metrics.databaseQueries.inc(),
   });
   // onClose hooks of one context run in registration order, so the pool's users hand their
   // last work in here rather than in onClose hooks of their own.
@@ -38,4 +39,4 @@ export default fp(async function database(app, { config }: { config: Config }) {
   }
   app.decorate('pool', pool);
   app.decorate('identityStore', new IdentityStore(pool));
-}, { name: 'database' });
+}, { name: 'database', dependencies: ['metrics'] });
