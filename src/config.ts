@@ -10,6 +10,11 @@ export interface AcsConfig {
   connectionString: string | undefined;
   /** The ACS endpoint (validated: https, or http on loopback). */
   endpoint: URL;
+  /**
+   * Without an access key: the client id of the managed (or workload) identity that calls ACS.
+   * Needed because AZURE_CLIENT_ID, which @azure/identity would read, is this service's app.
+   */
+  credentialClientId: string | undefined;
   defaultScopes: AcsScope[];
   allowedScopes: AcsScope[];
   tokenTtlMinutes: number;
@@ -131,6 +136,7 @@ const envJsonSchema = {
     METRICS_TOKEN: { type: 'string', minLength: 16 },
     ACS_CONNECTION_STRING: { type: 'string', minLength: 1 },
     ACS_ENDPOINT: { type: 'string', minLength: 1 },
+    ACS_CREDENTIAL_CLIENT_ID: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
     ACS_TOKEN_SCOPES: { type: 'string', default: 'chat,voip' },
     ACS_ALLOWED_SCOPES: { type: 'string' },
     ACS_TOKEN_TTL_MINUTES: { type: 'integer', minimum: MIN_TOKEN_TTL_MINUTES, maximum: MAX_TOKEN_TTL_MINUTES, default: 60 },
@@ -159,7 +165,7 @@ type RawEnv = {
   DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
   METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
-  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string;
+  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
   ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number; ACS_TOKEN_REUSE_SECONDS: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
@@ -192,6 +198,13 @@ function parseScopes(name: string, value: string, problems: string[]): AcsScope[
 
 // Secrets that may come from a file instead (NAME_FILE), as Kubernetes mounts secrets.
 const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_SECRET', 'AUDIT_HASH_KEY', 'METRICS_TOKEN'];
+
+/** Every environment variable the service reads (for checks of deployment manifests). */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(envJsonSchema.properties),
+  ...SECRET_FILE_VARIABLES.map((name) => `${name}_FILE`),
+  'NODE_ENV', 'LOCAL_MODE', 'PGLITE_DATA_DIR',
+];
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]): void {
   for (const name of SECRET_FILE_VARIABLES) {
@@ -322,6 +335,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   }
   if (env.NODE_ENV === 'production' && !raw.AUDIT_HASH_KEY) problems.push('AUDIT_HASH_KEY is required in production (it keeps users\' audit hashes stable across restarts and replicas)');
   const endpoint = parseAcs(raw, problems);
+  if (raw.ACS_CREDENTIAL_CLIENT_ID && raw.ACS_CONNECTION_STRING) problems.push('ACS_CREDENTIAL_CLIENT_ID is for ACS_ENDPOINT (an Entra credential), not with ACS_CONNECTION_STRING');
   const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
   const corsOrigins = splitList(raw.CORS_ORIGINS);
   for (const origin of corsOrigins) {
@@ -365,6 +379,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     acs: Object.freeze({
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint,
+      credentialClientId: raw.ACS_CREDENTIAL_CLIENT_ID,
       defaultScopes,
       allowedScopes,
       tokenTtlMinutes: raw.ACS_TOKEN_TTL_MINUTES,

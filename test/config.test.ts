@@ -100,6 +100,13 @@ t.test('ACS with an Entra credential: ACS_ENDPOINT instead of a connection strin
   t.equal(config.acs.endpoint.origin, 'https://res.communication.azure.com');
   t.match(problemsOf({ ...minimal, ACS_ENDPOINT: 'https://res.communication.azure.com' }).join(), /not both/);
   t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'http://res.communication.azure.com' }).join(), /ACS_ENDPOINT endpoint must be https/);
+
+  // The managed identity's client id, apart from AZURE_CLIENT_ID (the app users sign in to).
+  const clientId = '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d';
+  t.equal(loadConfig({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com', ACS_CREDENTIAL_CLIENT_ID: clientId }).acs.credentialClientId, clientId);
+  t.equal(config.acs.credentialClientId, undefined);
+  t.match(problemsOf({ ...minimal, ACS_CREDENTIAL_CLIENT_ID: clientId }).join(), /ACS_CREDENTIAL_CLIENT_ID is for ACS_ENDPOINT/);
+  t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com', ACS_CREDENTIAL_CLIENT_ID: 'not-a-guid' }).join(), /ACS_CREDENTIAL_CLIENT_ID/);
 });
 
 t.test('http:// is accepted for loopback hosts only', async (t) => {

@@ -39,7 +39,10 @@ export class AcsIdentityClient {
     this.client = config.connectionString
       ? new CommunicationIdentityClient(config.connectionString, options)
       // No access key: an Entra credential (managed identity, workload identity, environment…).
-      : new CommunicationIdentityClient(config.endpoint.origin, new DefaultAzureCredential(), options);
+      : new CommunicationIdentityClient(config.endpoint.origin, new DefaultAzureCredential({
+        managedIdentityClientId: config.credentialClientId,
+        workloadIdentityClientId: config.credentialClientId,
+      }), options);
     this.breaker = new CircuitBreaker(config.circuitBreaker.threshold, config.circuitBreaker.cooldownMs);
   }
 
