@@ -4,13 +4,12 @@
 // production without them, it exits 1 naming each problem.
 import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
+import { IN_FLIGHT_GRACE_MS } from './plugins/lifecycle.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { localBanner } from './local/localBanner.js';
 import { AZURE_SETTINGS, isLocalMode, startLocalEnvironment, type LocalEnvironment } from './local/localMode.js';
 
-// How long in-flight requests may take to finish once the service stops accepting.
-const IN_FLIGHT_GRACE_MS = 10_000;
 
 function exitWithConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;

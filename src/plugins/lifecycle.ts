@@ -12,6 +12,12 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * How long in-flight requests may take to finish once the service stops accepting (server.ts
+ * exits after SHUTDOWN_DELAY_MS plus this; a Kubernetes grace period must cover both).
+ */
+export const IN_FLIGHT_GRACE_MS = 10_000;
+
 export default fp(async function lifecycle(app) {
   let shuttingDown = false;
   app.decorate('shuttingDown', { getter: () => shuttingDown });
