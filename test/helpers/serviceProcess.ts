@@ -34,12 +34,19 @@ interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-/** Starts `script` with exactly `env` (plus PATH) and waits until it listens or exits (info logs needed). */
-export async function startServiceProcess(t: Tap, env: Record<string, string>, script = 'src/server.ts'): Promise<ServiceProcess> {
+/**
+ * Starts `script` (a .ts file of the project, through tsx) with exactly `env` (plus PATH) and
+ * waits until it listens or exits (info logs needed). `built` starts a built .js script in a
+ * folder of its own instead, as the container image does.
+ */
+export async function startServiceProcess(
+  t: Tap, env: Record<string, string>, script = 'src/server.ts', built?: { cwd: string },
+): Promise<ServiceProcess> {
   // The loader by its full URL: the child runs in another folder.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), projectFile(script)], {
+  const args = built ? [script] : ['--import', import.meta.resolve('tsx'), projectFile(script)];
+  const child = spawn(process.execPath, args, {
     // Not the project folder: a developer's .env there must not leak into tests.
-    cwd: tmpdir(),
+    cwd: built?.cwd ?? tmpdir(),
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',

@@ -1,0 +1,36 @@
+# The service's container image. Three stages: build (all dependencies, TypeScript compiled),
+# production dependencies only, and the runtime: distroless Node.js 24 LTS, non-root, nothing
+# written to the root filesystem, no shell, no npm, no secret and no .env inside.
+#
+#   docker build -t acs-token-service .
+#   docker run --read-only -p 3000:3000 -e DATABASE_URL=... -e ACS_CONNECTION_STRING=... \
+#     -e AZURE_TENANT_ID=... -e AZURE_CLIENT_ID=... -e AUDIT_HASH_KEY=... -e METRICS_TOKEN=... acs-token-service
+#   migrations, once per release: the same image with the command dist/src/db/migrateCli.js
+#
+# test/container.test.ts performs these stages' steps in a clean folder and starts the result.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json openapi.yaml ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json openapi.yaml ./
+COPY migrations ./migrations
+# The image's user is nonroot (65532); Kubernetes' runAsNonRoot can check the numeric id.
+USER 65532:65532
+EXPOSE 3000
+# The distroless image's entrypoint is node: the command is the script and its arguments.
+CMD ["dist/src/server.js"]
