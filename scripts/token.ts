@@ -1,4 +1,4 @@
-// `npm run -s token -- --user alice [--tenant fabrikam] [--teams] [--port 3000]`: prints a
+// `npm run -s token -- --user alice [--tenant fabrikam] [--teams] [--oidc] [--port 3000]`: prints a
 // token of a local-mode user (and nothing else), so that TOKEN=$(npm run -s token -- …) works.
 // It asks the running local-mode service (GET /local/token).
 import { parseArgs } from 'node:util';
@@ -8,12 +8,14 @@ const { values } = parseArgs({
     user: { type: 'string' },
     tenant: { type: 'string', default: 'contoso' },
     teams: { type: 'boolean', default: false },
+    // A token of the emulator's generic OpenID Connect issuer instead of Entra ID's.
+    oidc: { type: 'boolean', default: false },
     port: { type: 'string', default: process.env.PORT || '3000' },
   },
 });
 
 if (!values.user) {
-  process.stderr.write('Usage: npm run -s token -- --user <name> [--tenant contoso|fabrikam] [--teams] [--port <port>]\n');
+  process.stderr.write('Usage: npm run -s token -- --user <name> [--tenant contoso|fabrikam] [--teams] [--oidc] [--port <port>]\n');
   process.exit(2);
 }
 
@@ -21,6 +23,7 @@ const url = new URL(`http://127.0.0.1:${values.port}/local/token`);
 url.searchParams.set('user', values.user);
 url.searchParams.set('tenant', values.tenant);
 if (values.teams) url.searchParams.set('teams', 'true');
+if (values.oidc) url.searchParams.set('issuer', 'oidc');
 
 try {
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
+import { parseAuthIssuers, type OidcIssuerConfig } from './auth/issuersConfig.js';
 
 export interface AcsConfig {
   /** With an access key; undefined when ACS is reached with an Entra credential instead. */
@@ -43,6 +44,8 @@ export interface AuthConfig {
   unknownKeyRefreshCooldownSeconds: number;
   /** PEM CA certificates that the authority's TLS certificate must chain to, when not the system's. */
   authorityCa: string | undefined;
+  /** OpenID Connect issuers trusted beside Entra ID (AUTH_ISSUERS). */
+  issuers: OidcIssuerConfig[];
 }
 
 export interface Config {
@@ -157,6 +160,7 @@ const envJsonSchema = {
     AUTH_CLOCK_TOLERANCE_SECONDS: { type: 'integer', minimum: 0, maximum: 300, default: 120 },
     AUTH_KEY_REFRESH_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
     AZURE_AUTHORITY_CA_FILE: { type: 'string' },
+    AUTH_ISSUERS: { type: 'string' },
   },
 } as const;
 
@@ -173,7 +177,7 @@ type RawEnv = {
   AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
   AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
-  AZURE_AUTHORITY_CA_FILE?: string;
+  AZURE_AUTHORITY_CA_FILE?: string; AUTH_ISSUERS?: string;
 };
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
@@ -196,8 +200,9 @@ function parseScopes(name: string, value: string, problems: string[]): AcsScope[
   return scopes as AcsScope[];
 }
 
-// Secrets that may come from a file instead (NAME_FILE), as Kubernetes mounts secrets.
-const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_SECRET', 'AUDIT_HASH_KEY', 'METRICS_TOKEN'];
+// Settings that may come from a file instead (NAME_FILE), as Kubernetes mounts secrets and
+// config maps: the secrets, and AUTH_ISSUERS, a JSON document.
+const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_SECRET', 'AUDIT_HASH_KEY', 'METRICS_TOKEN', 'AUTH_ISSUERS'];
 
 /** Every environment variable the service reads (for checks of deployment manifests). */
 export const CONFIG_VARIABLES: readonly string[] = [
@@ -341,6 +346,12 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   for (const origin of corsOrigins) {
     if (origin === '*' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com (no *, no path)`);
   }
+  const issuers = parseAuthIssuers(raw.AUTH_ISSUERS, isLoopbackHost, problems);
+  for (const { issuer } of issuers) {
+    if (allowedTenants.some((tenant) => issuer.replace(/\/$/, '') === `${authorityHost}/${tenant}/v2.0`)) {
+      problems.push(`AUTH_ISSUERS: ${issuer} is an Entra ID tenant of AZURE_TENANT_ID/AUTH_ALLOWED_TENANTS already; list it in one place only`);
+    }
+  }
   const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -399,6 +410,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       clockToleranceSeconds: raw.AUTH_CLOCK_TOLERANCE_SECONDS,
       unknownKeyRefreshCooldownSeconds: raw.AUTH_KEY_REFRESH_COOLDOWN_SECONDS,
       authorityCa,
+      issuers,
     }),
   });
 }

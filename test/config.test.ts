@@ -1,5 +1,7 @@
 // Configuration: every problem is named at start, defaults are as documented in .env.example.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -127,4 +129,39 @@ t.test('.env.example documents every variable the configuration reads', async (t
   const read = [...new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+): \{ type:/gm)].map((m) => m[1]!))];
   t.ok(read.length >= 20, `${read.length} variables`);
   for (const name of read) t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `${name} is in .env.example`);
+});
+
+t.test('AUTH_ISSUERS: each entry checked, problems name the entry; also from a file', async (t) => {
+  const issuers = (value: unknown) => ({ ...minimal, AUTH_ISSUERS: JSON.stringify(value) });
+  const ok = loadConfig(issuers([
+    { issuer: 'https://login.example.com/', audience: 'api://tokens' },
+    { issuer: 'https://idp.example.org/realms/acs', audience: 'acs', jwksUri: 'https://idp.example.org/realms/acs/protocol/openid-connect/certs', algorithms: ['ES256', 'RS256'], scope: 'acs.tokens', subjectClaim: 'preferred_username' },
+  ]));
+  t.match(ok.auth.issuers, [
+    { issuer: 'https://login.example.com/', audience: 'api://tokens', jwksUri: undefined, algorithms: ['RS256'], scope: undefined, subjectClaim: 'sub' },
+    { algorithms: ['ES256', 'RS256'], scope: 'acs.tokens', subjectClaim: 'preferred_username' },
+  ]);
+  t.same(loadConfig(minimal).auth.issuers, [], 'none by default');
+
+  const problems = (value: unknown) => problemsOf(issuers(value)).join('\n');
+  t.match(problemsOf({ ...minimal, AUTH_ISSUERS: '{"issuer"' }).join(), /AUTH_ISSUERS is not valid JSON/);
+  t.match(problems({ issuer: 'https://a.example.com', audience: 'x' }), /AUTH_ISSUERS must be a JSON array/);
+  t.match(problems(['https://a.example.com']), /AUTH_ISSUERS\[0\] must be an object/);
+  t.match(problems([{ audience: 'x' }]), /AUTH_ISSUERS\[0\]: "issuer" is required/);
+  t.match(problems([{ issuer: 'https://a.example.com' }]), /AUTH_ISSUERS\[0\] \(https:\/\/a\.example\.com\): "audience" is required/);
+  t.match(problems([{ issuer: 'http://a.example.com', audience: 'x' }]), /"issuer" must be https:\/\//);
+  t.notMatch(problems([{ issuer: 'http://127.0.0.1:8080/oidc', audience: 'x' }]), /must be https/, 'http:// on loopback is fine');
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', jwksUri: 'http://keys.example.com' }]), /"jwksUri" must be https:\/\//);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', algorithms: ['HS256'] }]), /"algorithms" must be a non-empty list of RS256, ES256/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', algorithms: [] }]), /"algorithms"/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', scope: 'a b' }]), /"scope" must be one scope name/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', subjectClaim: '' }]), /"subjectClaim" must be a claim name/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', audiences: ['y'] }]), /unknown field "audiences"/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x' }, { issuer: 'https://a.example.com', audience: 'y' }]), /AUTH_ISSUERS\[1\] \(https:\/\/a\.example\.com\): the issuer is listed twice/);
+  t.match(problems([{ issuer: `https://login.microsoftonline.com/${minimal.AZURE_TENANT_ID}/v2.0`, audience: 'x' }]), /is an Entra ID tenant of AZURE_TENANT_ID/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'acs-issuers-'));
+  const file = join(dir, 'issuers.json');
+  writeFileSync(file, `${JSON.stringify([{ issuer: 'https://b.example.com', audience: 'y' }])}\n`);
+  t.equal(loadConfig({ ...minimal, AUTH_ISSUERS_FILE: file }).auth.issuers[0]!.issuer, 'https://b.example.com', 'AUTH_ISSUERS_FILE');
 });

@@ -55,7 +55,16 @@ t.test('the local service end to end', async (t) => {
   const teamsObo = await call('/api/token/teams', alice.body.token);
   t.equal(teamsObo.status, 200, 'Teams, on-behalf-of through the TLS emulator');
 
-  for (const query of ['', 'user=', 'user=a%20b', `user=${'x'.repeat(65)}`, 'user=alice&tenant=nowhere']) {
+  // The emulator's generic OpenID Connect issuer: alice there is another user than Entra's alice.
+  const oidcAlice = await localToken('user=alice&issuer=oidc');
+  t.equal(oidcAlice.status, 200);
+  t.equal(oidcAlice.body.tenantId, local.entra.oidc.issuer);
+  const oidcToken = await call('/api/token', oidcAlice.body.token);
+  t.equal(oidcToken.status, 200, 'a token for the OIDC issuer\'s user');
+  t.not(oidcToken.body.user.communicationUserId, first.body.user.communicationUserId);
+  t.equal((await call('/api/token/teams', oidcAlice.body.token, { 'teams-user-aad-token': 'x.y.z' })).body.code, 'teams_requires_entra');
+
+  for (const query of ['', 'user=', 'user=a%20b', `user=${'x'.repeat(65)}`, 'user=alice&tenant=nowhere', 'user=alice&issuer=google', 'user=alice&issuer=oidc&teams=true']) {
     const refused = await localToken(query);
     t.equal(refused.status, 400, `?${query} → 400`);
     t.equal(refused.body.code, 'invalid_request');

@@ -4,6 +4,8 @@ export class AuthError extends Error {
   constructor(
     readonly status: 401 | 403,
     readonly description: string,
+    /** For a 403: the scope the caller's issuer requires (for the challenge). */
+    readonly scope?: string,
   ) {
     // An expected refusal: answered, never debugged. Capturing its stack trace was the largest
     // cost of refusing a flood of bad requests.
@@ -18,7 +20,7 @@ export class AuthError extends Error {
     return new AuthError(401, description);
   }
 
-  static insufficientScope(description: string): AuthError {
-    return new AuthError(403, description);
+  static insufficientScope(description: string, scope?: string): AuthError {
+    return new AuthError(403, description, scope);
   }
 }

@@ -1,23 +1,44 @@
 // The public keys that verify callers' tokens (DESIGN §3 rule 3). They come from the key set
-// of the configured authority, per allowed tenant — never from a URL found in a token.
+// of a trusted issuer (per allowed Entra tenant, or per AUTH_ISSUERS entry) — never from a URL
+// found in a token — and are cached per key set, so a `kid` of one issuer never finds a key of
+// another.
 //
-// A refresh reads the whole key set (discovery document, then jwks_uri, each with a timeout)
-// and caches every key in get-jwks' cache, which also turns them into PEM. An unknown `kid`
-// may cause at most one refresh per cooldown period: a stream of random `kid`s cannot become
-// a stream of fetches, and cannot keep a newly published key out either, because the refresh
-// it spends caches all of the tenant's keys.
+// A refresh reads the whole key set (discovery document, then jwks_uri, or jwks_uri directly,
+// each with a timeout) and caches every usable key in get-jwks' cache, which also turns them
+// into PEM. An unknown `kid` may cause at most one refresh per cooldown period: a stream of
+// random `kid`s cannot become a stream of fetches, and cannot keep a newly published key out
+// either, because the refresh it spends caches all of the issuer's keys.
 import buildGetJwks from 'get-jwks';
 import { AuthError } from './authError.js';
-import type { AuthConfig } from '../config.js';
 import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
 /** Keys are read again at least this often, so that a withdrawn key stops verifying. */
 const KEY_CACHE_TTL_MS = 60 * 60 * 1000;
 
+/** Where an issuer's keys are, and which algorithms its tokens may use. */
+export interface KeySetSource {
+  /** Names the key set in the cache (a URL ending in "/"). */
+  id: string;
+  discoveryUrl?: string;
+  jwksUri?: string;
+  algorithms: readonly string[];
+}
+
 interface Jwk {
   kid?: unknown;
   kty?: unknown;
   use?: unknown;
+  alg?: unknown;
+  crv?: unknown;
+}
+
+/** The algorithm a published key verifies, if it is one of `algorithms` (else the key is unused). */
+function algorithmOf(key: Jwk, algorithms: readonly string[]): string | undefined {
+  if (typeof key.kid !== 'string' || (key.use !== undefined && key.use !== 'sig')) return undefined;
+  const implied = key.kty === 'RSA' ? 'RS256' : key.kty === 'EC' && key.crv === 'P-256' ? 'ES256' : undefined;
+  // A key that names its algorithm is used for that one only.
+  const alg = key.alg === undefined ? implied : key.alg === implied ? implied : undefined;
+  return alg !== undefined && algorithms.includes(alg) ? alg : undefined;
 }
 
 /** The signing keys could not be fetched: the service answers 503, not 401. */
@@ -36,17 +57,12 @@ export class SigningKeys {
   private readonly pems = new Map<string, { jwk: unknown; pem: string }>();
   private loaded = false;
 
-  constructor(private readonly auth: AuthConfig, private readonly http: IdentityProviderHttp) {
-    this.jwks = buildGetJwks({
-      ttl: KEY_CACHE_TTL_MS,
-      // Defence in depth: get-jwks itself refuses any other domain.
-      issuersWhitelist: auth.allowedTenants.map((tenant) => this.keyDomain(tenant)),
-    });
-  }
-
-  /** The authority's v2.0 base of a tenant; its discovery document is under /.well-known/. */
-  private keyDomain(tenantId: string): string {
-    return `${this.auth.authorityHost}/${tenantId}/v2.0/`;
+  /**
+   * `sources`: every key set this service trusts (get-jwks refuses any other); the first is
+   * the one readiness waits for (the first Entra tenant's).
+   */
+  constructor(private readonly sources: KeySetSource[], private readonly cooldownSeconds: number, private readonly http: IdentityProviderHttp) {
+    this.jwks = buildGetJwks({ ttl: KEY_CACHE_TTL_MS, issuersWhitelist: sources.map((source) => source.id) });
   }
 
   /** True once a key set has been read successfully (for /readyz). */
@@ -54,25 +70,25 @@ export class SigningKeys {
     return this.loaded;
   }
 
-  /** Reads the first allowed tenant's key set, so that readiness reflects whether keys can be had. */
+  /** Reads the first key set, so that readiness reflects whether keys can be had. */
   async load(): Promise<void> {
-    await this.refresh(this.auth.allowedTenants[0]!);
+    await this.refresh(this.sources[0]!);
   }
 
-  /** The PEM public key for `kid` of `tenantId` (an allowed tenant), or a 401 AuthError. */
-  async publicKeyFor(tenantId: string, kid: string): Promise<string> {
-    const domain = this.keyDomain(tenantId);
-    const cacheKey = this.jwks.generateCacheKey('RS256', kid, domain);
+  /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
+  async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
+    const domain = source.id;
+    const cacheKey = this.jwks.generateCacheKey(alg, kid, domain);
     if (this.jwks.cache.get(cacheKey) === undefined) {
       const inFlight = this.refreshing.get(domain);
       const last = this.lastRefresh.get(domain);
-      const coolingDown = !inFlight && last && Date.now() - last.at < this.auth.unknownKeyRefreshCooldownSeconds * 1000;
+      const coolingDown = !inFlight && last && Date.now() - last.at < this.cooldownSeconds * 1000;
       try {
         // Within the cooldown no refresh is made: after one that worked, the kid is unknown;
         // after one that failed, the keys cannot be checked at all.
         if (coolingDown && !last.failed) throw AuthError.invalidToken('The token is signed with an unknown key.');
         if (coolingDown) throw new Error('the last key-set refresh failed');
-        await (inFlight ?? this.refresh(tenantId));
+        await (inFlight ?? this.refresh(source));
       } catch (error) {
         if (error instanceof AuthError) throw error;
         // The identity provider is down: a key read before still verifies until it answers.
@@ -85,20 +101,20 @@ export class SigningKeys {
     const jwk = this.jwks.cache.get(cacheKey);
     const known = this.pems.get(cacheKey);
     if (known && known.jwk === jwk) return known.pem;
-    const pem = await this.jwks.getPublicKey({ domain, alg: 'RS256', kid });
+    const pem = await this.jwks.getPublicKey({ domain, alg, kid });
     this.pems.set(cacheKey, { jwk, pem });
     return pem;
   }
 
-  /** Reads the tenant's key set; concurrent callers share one fetch. */
-  private refresh(tenantId: string): Promise<void> {
-    const domain = this.keyDomain(tenantId);
+  /** Reads a key set; concurrent callers share one fetch. */
+  private refresh(source: KeySetSource): Promise<void> {
+    const domain = source.id;
     let refreshing = this.refreshing.get(domain);
     if (!refreshing) {
       // Counted from the attempt, so that failures are rate-limited too.
       const attempt = { at: Date.now(), failed: false };
       this.lastRefresh.set(domain, attempt);
-      refreshing = this.fetchKeySet(domain)
+      refreshing = this.fetchKeySet(source)
         .catch((error: unknown) => { attempt.failed = true; throw error; })
         .finally(() => this.refreshing.delete(domain));
       this.refreshing.set(domain, refreshing);
@@ -106,16 +122,22 @@ export class SigningKeys {
     return refreshing;
   }
 
-  private async fetchKeySet(domain: string): Promise<void> {
-    const discovery = await this.http.getJson(`${domain}.well-known/openid-configuration`);
-    if (typeof discovery.jwks_uri !== 'string') throw new Error(`${domain} has no jwks_uri`);
-    const { keys } = await this.http.getJson(discovery.jwks_uri);
-    const signingKeys = (Array.isArray(keys) ? (keys as Jwk[]) : [])
-      .filter((key) => key.kty === 'RSA' && typeof key.kid === 'string' && (key.use === undefined || key.use === 'sig'));
-    if (signingKeys.length === 0) throw new Error(`${discovery.jwks_uri} lists no RSA signing keys`);
-    for (const key of signingKeys) {
-      this.jwks.cache.set(this.jwks.generateCacheKey('RS256', key.kid as string, domain), key as never);
+  private async fetchKeySet(source: KeySetSource): Promise<void> {
+    let jwksUri = source.jwksUri;
+    if (jwksUri === undefined) {
+      const discovery = await this.http.getJson(source.discoveryUrl!);
+      if (typeof discovery.jwks_uri !== 'string') throw new Error(`${source.discoveryUrl} has no jwks_uri`);
+      jwksUri = discovery.jwks_uri;
     }
+    const { keys } = await this.http.getJson(jwksUri);
+    let usable = 0;
+    for (const key of Array.isArray(keys) ? (keys as Jwk[]) : []) {
+      const alg = algorithmOf(key, source.algorithms);
+      if (alg === undefined) continue;
+      this.jwks.cache.set(this.jwks.generateCacheKey(alg, key.kid as string, source.id), key as never);
+      usable++;
+    }
+    if (usable === 0) throw new Error(`${jwksUri} lists no signing keys for ${source.algorithms.join(', ')}`);
     this.loaded = true;
   }
 }

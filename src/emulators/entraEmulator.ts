@@ -9,6 +9,7 @@ import { generate } from 'selfsigned';
 import { TEAMS_OBO_SCOPES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
 import { isLoopbackHost } from '../config.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
+import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
 
 export interface EntraEmulatorOptions {
   host?: string;
@@ -23,6 +24,8 @@ export interface EntraEmulatorOptions {
   tls?: boolean;
   /** The signing key to start with (local mode keeps it, so tokens outlive a restart). */
   signingKey?: { kid: string; privateKeyPem: string };
+  /** The generic OpenID Connect issuer it also serves under /oidc. */
+  oidc?: OidcIssuerOptions;
 }
 
 /** An error the token endpoint answers with, as Entra ID does (AADSTS codes in the description). */
@@ -73,6 +76,8 @@ export interface EntraEmulator {
   mintAccessToken(options?: MintOptions): string;
   /** Adds a new signing key, published beside the old one, and uses it for new tokens. */
   rotateKey(): SigningKey;
+  /** A second, generic OpenID Connect issuer on the same server (AUTH_ISSUERS). */
+  readonly oidc: OidcIssuerEmulator;
   close(): Promise<void>;
 }
 
@@ -254,6 +259,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     return reply.code(status).header('cache-control', 'no-store').send(body);
   });
 
+  const oidc = registerOidcIssuer(app, () => authorityHost, options.oidc);
+
   const address = await app.listen({ host, port: options.port ?? 0 });
   authorityHost = address;
 
@@ -291,6 +298,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       keys.push(key);
       return key;
     },
+    oidc,
     close: () => app.close(),
   };
 }

@@ -478,8 +478,10 @@ export interface operations {
             };
             /**
              * @description The header is malformed (`invalid_request`); neither the header nor the on-behalf-of
-             *     configuration is there (`teams_not_configured`); or ACS refused the exchange because
-             *     the Teams token was not issued to this service's app (`teams_token_rejected`).
+             *     configuration is there (`teams_not_configured`); the caller signed in with another
+             *     issuer than Entra ID, and Teams users are Entra ID users (`teams_requires_entra`); or
+             *     ACS refused the exchange because the Teams token was not issued to this service's app
+             *     (`teams_token_rejected`).
              */
             400: {
                 headers: {

@@ -179,6 +179,9 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     AZURE_CLIENT_ID: LOCAL_CLIENT_ID,
     AZURE_CLIENT_SECRET: state.clientSecret,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
+    // The emulator's generic OpenID Connect issuer too (/local/token?issuer=oidc), unless the
+    // developer lists issuers of their own.
+    AUTH_ISSUERS: env.AUTH_ISSUERS || JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: [entra.oidc.algorithm] }]),
     AUDIT_HASH_KEY: env.AUDIT_HASH_KEY || state.auditHashKey,
   });
   const config: Config = { ...base, auth: { ...base.auth, authorityCa: entra.caCertificate } };

@@ -1,7 +1,8 @@
 // Authentication of callers (DESIGN §3): `app.authenticate` is the onRequest hook of every
-// /api route. @fastify/jwt (fast-jwt) verifies the RS256 signature, exp/nbf, issuer and
-// audience; EntraIssuer decides, before any key lookup, whether the token could be acceptable
-// at all, and afterwards who the caller is.
+// /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
+// AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
+// acceptable at all, and names the key set and key; @fastify/jwt (fast-jwt) verifies the
+// signature, exp/nbf, issuer and audience; the issuer then says who the caller is.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
@@ -10,7 +11,8 @@ import { AuthError } from '../auth/authError.js';
 import { extractBearerToken } from '../auth/bearerToken.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import { KeySetUnavailableError, SigningKeys } from '../auth/signingKeys.js';
-import { EntraIssuer, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
+import { OidcIssuer } from '../auth/oidcIssuer.js';
+import { EntraIssuer, TrustedIssuers, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -30,8 +32,8 @@ declare module 'fastify' {
 const IDENTITY_PROVIDER_TIMEOUT_MS = 5000;
 
 // fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
-// (Algorithm and signature-format errors never get this far: EntraIssuer and the header
-// check refuse them first.)
+// (Algorithm and signature-format errors never get this far: the issuer's header
+// check refuses them first.)
 const DESCRIPTIONS: Record<string, string> = {
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired.',
   FAST_JWT_INACTIVE: 'The token is not valid yet.',
@@ -46,22 +48,29 @@ function toAuthError(error: unknown): Error {
 }
 
 export default fp(async function authentication(app, { auth }: { auth: AuthConfig }) {
-  const issuer = new EntraIssuer(auth);
+  const entra = new EntraIssuer(auth);
+  const issuers = new TrustedIssuers(auth, entra, auth.issuers.map((config) => new OidcIssuer(config)));
   const identityProviderHttp = new IdentityProviderHttp({ ca: auth.authorityCa, timeoutMs: IDENTITY_PROVIDER_TIMEOUT_MS });
-  const signingKeys = new SigningKeys(auth, identityProviderHttp);
+  const signingKeys = new SigningKeys(
+    [...auth.allowedTenants.map((tenant) => entra.keySetOf(tenant)), ...issuers.others.map((other) => other.keySet)],
+    auth.unknownKeyRefreshCooldownSeconds,
+    identityProviderHttp,
+  );
+  const { rules } = issuers;
 
   await app.register(fastifyJwt, {
     decode: { complete: true },
+    // The token's issuer picks the rules and the key set; only then is a key looked up.
     secret: async (_request: FastifyRequest, token: unknown) => {
-      const { tenantId, kid } = issuer.tenantToVerify(token as DecodedJwt);
-      return signingKeys.publicKeyFor(tenantId, kid);
+      const { keySet, alg, kid } = issuers.issuerOf(token as DecodedJwt).keyToVerify(token as DecodedJwt);
+      return signingKeys.publicKeyFor(keySet, alg, kid);
     },
     verify: {
-      algorithms: ['RS256'],
-      allowedIss: issuer.rules.allowedIss,
-      allowedAud: issuer.rules.allowedAud,
-      requiredClaims: issuer.rules.requiredClaims,
-      clockTolerance: issuer.rules.clockToleranceMs,
+      algorithms: rules.algorithms as never,
+      allowedIss: rules.allowedIss,
+      allowedAud: rules.allowedAud,
+      requiredClaims: rules.requiredClaims,
+      clockTolerance: rules.clockToleranceMs,
       extractToken: extractBearerToken,
       // fast-jwt remembers tokens it verified (by hash, until their exp, per signing key): a
       // client's repeated requests skip the RSA check. The checks before the key lookup, and
@@ -81,6 +90,6 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     } catch (error) {
       throw toAuthError(error);
     }
-    request.user = issuer.authenticatedUser(payload);
+    request.user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
   });
 }, { name: 'authentication' });

@@ -14,6 +14,11 @@ export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: Operation
       const { acs, teamsOnBehalfOf } = request.server;
       const header = request.headers[TEAMS_TOKEN_HEADER];
 
+      if (user.kind !== 'entra') {
+        throw new HttpProblem(400, 'teams_requires_entra',
+          'Teams users are Microsoft Entra ID users: sign in with Entra ID to exchange a Teams token; this caller signed in with another issuer.');
+      }
+
       let teamsToken: string;
       if (typeof header === 'string') {
         teamsToken = header;

@@ -58,7 +58,10 @@ export interface TestServiceOptions {
   entra?: EntraEmulatorOptions;
 }
 
-export async function startTestService(t: Tap, env: Record<string, string> = {}, options: TestServiceOptions = {}): Promise<TestService> {
+/** `env` may depend on the Entra ID emulator (its issuers' URLs are known once it listens). */
+export async function startTestService(
+  t: Tap, env: Record<string, string> | ((entra: EntraEmulator) => Record<string, string>) = {}, options: TestServiceOptions = {},
+): Promise<TestService> {
   const [entra, acs, database] = await Promise.all([startEntraEmulator(options.entra), startAcsEmulator(), createTestDatabase({ migrated: options.migrated })]);
   const caFile = entra.caCertificate === undefined ? undefined : join(mkdtempSync(join(tmpdir(), 'acs-test-ca-')), 'authority-ca.pem');
   if (caFile) writeFileSync(caFile, entra.caCertificate!);
@@ -75,7 +78,7 @@ export async function startTestService(t: Tap, env: Record<string, string> = {},
     // Most tests count ACS calls per request: token reuse is tested where it is switched on.
     ACS_TOKEN_REUSE_SECONDS: '0',
     ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
-    ...env,
+    ...(typeof env === 'function' ? env(entra) : env),
   });
   const logLines: string[] = [];
   const secrets = new Set<string>();

@@ -1,0 +1,143 @@
+// AUTH_ISSUERS: OpenID Connect issuers beside Entra ID, emulated by the Entra emulator's
+// generic issuer (/oidc, ES256). Same strictness as for Entra: the token's `iss` picks the
+// rules and the key set before any key is fetched; keys of one issuer never verify another's
+// tokens, even when their `kid`s collide; an unlisted issuer costs no fetch; users are keyed
+// by (issuer, subject).
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { startEntraEmulator, type EntraEmulator } from '../src/emulators/entraEmulator.js';
+import { signJwt } from '../src/emulators/jwtSigner.js';
+import { startTestService } from './helpers/testService.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+
+const SHARED_KID = 'the-same-kid-at-both-issuers';
+
+/** A service trusting Entra, the emulator's own /oidc issuer (scope "tokens") and a second one's. */
+async function startService(t: Parameters<typeof startTestService>[0], second: EntraEmulator) {
+  return startTestService(t, (entra) => ({
+    AUTH_ISSUERS: JSON.stringify([
+      { issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: ['ES256'], scope: 'tokens' },
+      { issuer: second.oidc.issuer, audience: second.oidc.audience, algorithms: ['ES256', 'RS256'] },
+    ]),
+  }), { entra: { oidc: { kid: SHARED_KID } } });
+}
+
+t.test('an ES256 issuer end to end: token, user, revoke, delete; Teams says Entra only', async (t) => {
+  const second = await startEntraEmulator({ oidc: { kid: SHARED_KID } });
+  t.teardown(() => second.close());
+  const svc = await startService(t, second);
+  const token = svc.entra.oidc.mintToken({ subject: 'alice' });
+
+  const issued = await svc.request({ url: '/api/token?scopes=chat', token });
+  t.equal(issued.statusCode, 200);
+  const user = await svc.request({ url: '/api/user', token });
+  t.equal(user.statusCode, 200);
+  t.equal(user.json.acsUserIdentity, issued.json.user.communicationUserId, 'one identity for the user');
+  t.match(user.json.acsUserIdentity, /^8:acs:/);
+  const { rows } = await svc.db.query('SELECT tenant_id, object_id FROM acs_identities');
+  t.same(rows, [{ tenant_id: svc.entra.oidc.issuer, object_id: 'alice' }], 'keyed by (issuer, subject)');
+
+  t.equal((await svc.request({ method: 'POST', url: '/api/token/revoke', token })).statusCode, 204);
+  const teams = await svc.request({ url: '/api/token/teams', token, headers: { 'teams-user-aad-token': svc.entra.mintTeamsToken() } });
+  t.equal(teams.statusCode, 400);
+  t.equal(teams.json.code, 'teams_requires_entra');
+  t.equal((await svc.request({ method: 'DELETE', url: '/api/user', token })).statusCode, 204);
+  t.equal((await svc.request({ url: '/api/user', token })).statusCode, 404, 'gone');
+  t.equal(svc.acs.counters.deletions, 1, 'and deleted in ACS');
+
+  // A scope list (as Okta writes `scp`) counts as well as a space-separated `scope`.
+  const listed = svc.entra.oidc.mintToken({ claims: { scope: undefined, scp: ['openid', 'tokens'] } });
+  t.equal((await svc.request({ url: '/api/user', method: 'POST', token: listed })).statusCode, 201);
+});
+
+t.test('the same subject at two issuers, or as an Entra oid, is three users', async (t) => {
+  const second = await startEntraEmulator({ oidc: { kid: SHARED_KID } });
+  t.teardown(() => second.close());
+  const svc = await startService(t, second);
+  const subject = randomUUID();
+  const ids = [];
+  for (const token of [svc.entra.oidc.mintToken({ subject }), second.oidc.mintToken({ subject }), svc.userToken({ objectId: subject })]) {
+    const answer = await svc.request({ method: 'POST', url: '/api/user', token });
+    t.equal(answer.statusCode, 201);
+    ids.push(answer.json.acsUserIdentity);
+  }
+  t.equal(new Set(ids).size, 3, 'three ACS identities');
+});
+
+t.test('keys of one issuer never verify a token claiming another, even with the same kid', async (t) => {
+  const second = await startEntraEmulator({ oidc: { kid: SHARED_KID } });
+  t.teardown(() => second.close());
+  const svc = await startService(t, second);
+  t.equal(svc.entra.oidc.kid, second.oidc.kid, 'both issuers publish a key with the same kid');
+  const before = await svc.snapshot();
+
+  const now = Math.floor(Date.now() / 1000);
+  const claimsOf = (issuer: { issuer: string; audience: string }) => ({ iss: issuer.issuer, aud: issuer.audience, sub: 'mallory', iat: now, exp: now + 600, scope: 'tokens' });
+  const cases = [
+    { name: 'claims issuer A, signed with B\'s key (same kid)', detail: /signature/, token: signJwt({ alg: 'ES256', kid: SHARED_KID }, claimsOf(svc.entra.oidc), second.oidc.privateKey) },
+    { name: 'claims issuer B, signed with A\'s key (same kid)', detail: /signature/, token: signJwt({ alg: 'ES256', kid: SHARED_KID }, claimsOf(second.oidc), svc.entra.oidc.privateKey) },
+    { name: 'claims an OIDC issuer, signed with Entra\'s key and kid', detail: /unknown key/, token: signJwt({ alg: 'RS256', kid: svc.entra.signingKey.kid }, claimsOf(second.oidc), svc.entra.signingKey.privateKey) },
+    { name: 'claims Entra, signed with an OIDC issuer\'s key', detail: /RS256/, token: svc.userToken({ header: { alg: 'ES256', kid: SHARED_KID } }).split('.').slice(0, 2).join('.') + '.' + signJwt({ alg: 'ES256', kid: SHARED_KID }, {}, second.oidc.privateKey).split('.')[2] },
+    { name: 'alg RS256 where only ES256 is allowed', detail: /ES256/, token: signJwt({ alg: 'RS256', kid: SHARED_KID }, claimsOf(svc.entra.oidc), svc.entra.signingKey.privateKey) },
+    { name: 'another audience', detail: /audience/, token: svc.entra.oidc.mintToken({ audience: 'someone-else' }) },
+    { name: 'Entra\'s audience at an OIDC issuer', detail: /audience/, token: svc.entra.oidc.mintToken({ audience: svc.entra.clientId }) },
+    { name: 'no subject', detail: /"sub"/, token: svc.entra.oidc.mintToken({ claims: { sub: undefined } }) },
+    { name: 'expired', detail: /expired/, token: svc.entra.oidc.mintToken({ lifetimeSeconds: -600 }) },
+    { name: 'a key of its own in the header', detail: /"jwk"/, token: svc.entra.oidc.mintToken({ header: { jwk: { kty: 'EC' } } }) },
+  ];
+  for (const { name, token, detail } of cases) {
+    const answer = await svc.request({ url: '/api/token', token });
+    t.equal(answer.statusCode, 401, `${name}: 401`);
+    t.equal(answer.json.code, 'invalid_token', name);
+    t.match(answer.json.detail, detail, `${name}: ${answer.json.detail}`);
+  }
+  t.same(await svc.snapshot(), before, 'nothing changed');
+  t.equal(svc.acs.counters.requests, 0, 'ACS never called');
+});
+
+t.test('a token of an issuer not listed is refused without any outbound request', async (t) => {
+  const stranger = await startEntraEmulator();
+  t.teardown(() => stranger.close());
+  const svc = await startTestService(t, (entra) => ({ AUTH_ISSUERS: JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: ['ES256'] }]) }));
+  await svc.request({ url: '/api/user', token: svc.userToken() });
+  const fetchedBefore = [...svc.entra.requests];
+
+  for (const token of [stranger.oidc.mintToken(), stranger.mintAccessToken(), svc.entra.oidc.mintToken({ claims: { iss: `${svc.entra.oidc.issuer}/` } })]) {
+    const answer = await svc.request({ url: '/api/token', token });
+    t.equal(answer.statusCode, 401);
+    t.match(answer.json.detail, /issuer is not accepted/);
+  }
+  t.same(stranger.requests, [], 'the stranger was never asked for keys');
+  t.same(svc.entra.requests, fetchedBefore, 'nor were the trusted issuers');
+});
+
+t.test('a required scope that the token lacks: 403 insufficient_scope', async (t) => {
+  const second = await startEntraEmulator();
+  t.teardown(() => second.close());
+  const svc = await startService(t, second);
+  const answer = await svc.request({ url: '/api/token', token: svc.entra.oidc.mintToken({ scope: 'openid profile' }) });
+  t.equal(answer.statusCode, 403);
+  t.equal(answer.json.code, 'insufficient_scope');
+  t.match(answer.json.detail, /tokens/);
+  t.match(answer.headers['www-authenticate'], /error="insufficient_scope".*scope="tokens"/, 'the challenge names this issuer\'s scope');
+  t.same((await svc.snapshot()).identities, [], 'no identity created');
+  // The second issuer requires no scope.
+  t.equal((await svc.request({ url: '/api/token', token: second.oidc.mintToken({ scope: undefined, claims: { scope: undefined } }) })).statusCode, 200);
+});
+
+t.test('a bad AUTH_ISSUERS stops the service at start, naming the entry', async (t) => {
+  const base = {
+    DATABASE_URL: 'postgres://127.0.0.1:1/none', ACS_CONNECTION_STRING: 'endpoint=https://x.communication.azure.com/;accesskey=a2V5',
+    AZURE_TENANT_ID: randomUUID(), AZURE_CLIENT_ID: 'api',
+  };
+  const cases = [
+    { value: '[{"issuer": ', message: /AUTH_ISSUERS is not valid JSON/ },
+    { value: '[{"audience": "api"}]', message: /AUTH_ISSUERS\[0\]: "issuer" is required/ },
+    { value: '[{"issuer": "https://ok.example.com", "audience": "api"}, {"issuer": "http://idp.example.com", "audience": "api"}]', message: /AUTH_ISSUERS\[1\] \(http:\/\/idp\.example\.com\): "issuer" must be https:\/\// },
+  ];
+  for (const { value, message } of cases) {
+    const service = await startServiceProcess(t, { ...base, AUTH_ISSUERS: value });
+    t.equal(await service.exited, 1, `exit 1 for ${value}`);
+    t.match(service.output().stderr, message);
+  }
+});
