@@ -15,6 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
+COPY demo ./demo
+COPY scripts/buildDemo.ts ./scripts/
 RUN npm run build
 
 FROM node:24-bookworm-slim AS production-dependencies

@@ -12,6 +12,7 @@ import audit from './plugins/audit.js';
 import authentication from './plugins/authentication.js';
 import database from './plugins/database.js';
 import deletionRetries from './plugins/deletionRetries.js';
+import demo from './plugins/demo.js';
 import documentation from './plugins/documentation.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
@@ -122,6 +123,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   if (options.localTokenIssuer) await app.register(localTokenRoute, { entra: options.localTokenIssuer });
+  if (options.localTokenIssuer || config.demo.enabled) {
+    await app.register(demo, { mode: options.localTokenIssuer ? 'local' : 'entra', auth: config.auth, demo: config.demo });
+  }
 
   // Read the signing keys early, so the first request and /readyz need not wait for them.
   app.addHook('onReady', async () => {

@@ -87,6 +87,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** Browser origins allowed to call the API (CORS); empty: none. */
   corsOrigins: string[];
+  /** The demo page at /demo (always on in local mode). */
+  demo: { enabled: boolean; clientId: string | undefined; apiScope: string | undefined };
   metrics: {
     /** Serve /metrics on this port instead of the API's (undefined: the API's). */
     port: number | undefined;
@@ -133,6 +135,9 @@ const envJsonSchema = {
     RATE_LIMIT_REDIS_PREFIX: { type: 'string', minLength: 1, default: 'acs-token-service-rl:' },
     TRUST_PROXY: { type: 'string', default: 'false' },
     CORS_ORIGINS: { type: 'string' },
+    DEMO_ENABLED: { type: 'boolean', default: false },
+    DEMO_CLIENT_ID: { type: 'string', minLength: 1 },
+    DEMO_API_SCOPE: { type: 'string', pattern: '^\\S+$' },
     AUDIT_HASH_KEY: { type: 'string', minLength: 16 },
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
     AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
@@ -178,6 +183,7 @@ type RawEnv = {
   AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
   AZURE_AUTHORITY_CA_FILE?: string; AUTH_ISSUERS?: string;
+  DEMO_ENABLED: boolean; DEMO_CLIENT_ID?: string; DEMO_API_SCOPE?: string;
 };
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
@@ -208,7 +214,7 @@ const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'ACS_CONNECTION_STRING', 'AZURE_C
 export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(envJsonSchema.properties),
   ...SECRET_FILE_VARIABLES.map((name) => `${name}_FILE`),
-  'NODE_ENV', 'LOCAL_MODE', 'PGLITE_DATA_DIR',
+  'NODE_ENV', 'LOCAL_MODE', 'PGLITE_DATA_DIR', 'LOCAL_ACS_TOKEN_SECONDS',
 ];
 
 function readSecretFiles(env: Record<string, string | undefined>, problems: string[]): void {
@@ -374,6 +380,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     }),
     trustProxy,
     corsOrigins,
+    demo: Object.freeze({ enabled: raw.DEMO_ENABLED, clientId: raw.DEMO_CLIENT_ID, apiScope: raw.DEMO_API_SCOPE }),
     audit: Object.freeze({
       // Without a configured key, hashes are stable only for this process's life (said at start).
       hashKey: raw.AUDIT_HASH_KEY ?? randomBytes(32).toString('base64'),

@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
 
 // A copy of what a clone holds (node_modules linked, not copied).
 const folder = t.testdir({});
-for (const item of ['src', 'scripts', 'migrations', 'openapi.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', '.env.example']) {
+for (const item of ['src', 'scripts', 'demo', 'migrations', 'openapi.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', '.env.example']) {
   cpSync(join(PROJECT_ROOT, item), join(folder, item), { recursive: true });
 }
 symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(folder, 'node_modules'));
@@ -78,6 +78,10 @@ t.test('npm start, the banner\'s commands, a restart, and SIGTERM', async (t) =>
   t.match(first.output(), /embedded PostgreSQL \(PGlite\), data in .*\.data/);
   t.same(first.commands.length, 2);
   t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'ready');
+  t.match(first.output(), new RegExp(`Demo page +http://localhost:${port}/demo/`));
+  const demoPage = await fetch(`http://127.0.0.1:${port}/demo/`);
+  t.equal(demoPage.status, 200, 'npm start built and serves the demo page');
+  t.equal((await fetch(`http://127.0.0.1:${port}/demo/app.js`)).status, 200);
 
   const answer = await runBannerCommands(first.commands);
   t.match(answer, { token: String, expiresOn: String, user: { communicationUserId: /^8:acs:/ } }, 'the curl got an ACS token');

@@ -15,6 +15,8 @@ export interface AcsEmulatorOptions {
   identities?: string[];
   /** Called with the live identity ids after each creation or deletion (local mode saves them). */
   onIdentitiesChange?: (ids: string[]) => void;
+  /** Tokens live at most this long, whatever was asked (local mode's demo shows a refresh). */
+  tokenLifetimeSeconds?: number;
 }
 export interface AcsEmulatorCounters {
   requests: number;
@@ -181,7 +183,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
   }
 
   function issue(skypeid: string, scopes: string[], lifetimeSeconds: number, iat = Math.floor(Date.now() / 1000)) {
-    const exp = iat + lifetimeSeconds;
+    const exp = iat + Math.min(lifetimeSeconds, options.tokenLifetimeSeconds ?? Infinity);
     // jti keeps two tokens issued in the same second with the same claims distinct.
     const jti = randomUUID();
     const token = sign({ jti, skypeid, scp: 1792, csi: String(iat), exp, iat, acsScope: scopes.join(','), resourceId: resourceName });

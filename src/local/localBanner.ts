@@ -13,6 +13,7 @@ export function localBanner({ port, host, entra, acs, storage }: { port: number;
   ACS         emulated at ${acs}
   Database    ${storage}
   API         ${base}   (docs: ${base}/docs)
+  Demo page   ${base}/demo/
 ${exposed}
   Try it:
     TOKEN=$(npm run -s token -- --user alice${portArgument})

@@ -141,6 +141,13 @@ export interface LocalEnvironment {
   close(): Promise<void>;
 }
 
+/** LOCAL_ACS_TOKEN_SECONDS, checked: a whole number of seconds, at least 5. */
+function localTokenSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 5) throw new ConfigError([`LOCAL_ACS_TOKEN_SECONDS must be a whole number of seconds, at least 5 (not ${value})`]);
+  return seconds;
+}
+
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<LocalEnvironment> {
   const refusals = localModeRefusals(env);
   if (refusals.length > 0) throw new ConfigError(refusals);
@@ -163,6 +170,8 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
       state.acs.identities = ids;
       save();
     },
+    // LOCAL_ACS_TOKEN_SECONDS: short-lived ACS tokens, so that the demo's refresh shows soon.
+    ...(env.LOCAL_ACS_TOKEN_SECONDS ? { tokenLifetimeSeconds: localTokenSeconds(env.LOCAL_ACS_TOKEN_SECONDS) } : {}),
   });
   const embedded = env.DATABASE_URL ? undefined : await startEmbeddedDatabase(dataDir && join(dataDir, 'pglite'));
 
