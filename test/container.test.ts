@@ -7,7 +7,7 @@
 import { execSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, matchesGlob, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
@@ -25,6 +25,14 @@ function instructions(text: string): Array<{ keyword: string; args: string }> {
   return text.replace(/\\\n/g, ' ').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'))
     .map((line) => { const [keyword, ...rest] = line.split(/\s+/); return { keyword: keyword!.toUpperCase(), args: rest.join(' ') }; });
 }
+
+/** A .dockerignore pattern as a regular expression (`*` within a segment, `**` across them). */
+function globToRegExp(glob: string): RegExp {
+  const source = glob.split(/(\*\*\/?|\*)/).map((part) =>
+    part.startsWith('**') ? '(?:.*/)?' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('');
+  return new RegExp(`^${source}$`);
+}
+const matchesGlob = (path: string, glob: string) => globToRegExp(glob).test(path);
 
 /** Whether .dockerignore keeps `path` (relative to the context) out of the build context. */
 function ignored(path: string, patterns: string[]): boolean {
