@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { entraCredential } from '../src/acs/acsIdentityClient.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { projectFile } from '../src/projectFiles.js';
 
@@ -108,6 +109,14 @@ t.test('ACS with an Entra credential: ACS_ENDPOINT instead of a connection strin
   t.equal(loadConfig({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com', ACS_CREDENTIAL_CLIENT_ID: clientId }).acs.credentialClientId, clientId);
   t.equal(config.acs.credentialClientId, undefined);
   t.match(problemsOf({ ...minimal, ACS_CREDENTIAL_CLIENT_ID: clientId }).join(), /ACS_CREDENTIAL_CLIENT_ID is for ACS_ENDPOINT/);
+  // That identity exactly (not AZURE_CLIENT_ID + AZURE_CLIENT_SECRET, the app's own): a
+  // user-assigned managed identity, or on Kubernetes the workload identity.
+  t.equal(entraCredential(clientId).constructor.name, 'ManagedIdentityCredential');
+  process.env.AZURE_FEDERATED_TOKEN_FILE = '/var/run/secrets/azure/tokens/azure-identity-token';
+  process.env.AZURE_TENANT_ID = tenant;
+  t.teardown(() => { delete process.env.AZURE_FEDERATED_TOKEN_FILE; delete process.env.AZURE_TENANT_ID; });
+  t.equal(entraCredential(clientId).constructor.name, 'WorkloadIdentityCredential');
+  t.equal(entraCredential(undefined).constructor.name, 'DefaultAzureCredential');
   t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com', ACS_CREDENTIAL_CLIENT_ID: 'not-a-guid' }).join(), /ACS_CREDENTIAL_CLIENT_ID/);
 });
 
@@ -158,6 +167,7 @@ t.test('AUTH_ISSUERS: each entry checked, problems name the entry; also from a f
   t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', subjectClaim: '' }]), /"subjectClaim" must be a claim name/);
   t.match(problems([{ issuer: 'https://a.example.com', audience: 'x', audiences: ['y'] }]), /unknown field "audiences"/);
   t.match(problems([{ issuer: 'https://a.example.com', audience: 'x' }, { issuer: 'https://a.example.com', audience: 'y' }]), /AUTH_ISSUERS\[1\] \(https:\/\/a\.example\.com\): the issuer is listed twice/);
+  t.match(problems([{ issuer: 'https://a.example.com', audience: 'x' }, { issuer: 'https://a.example.com/', audience: 'y' }]), /AUTH_ISSUERS\[1\].*listed twice/, 'a trailing slash does not make another issuer');
   t.match(problems([{ issuer: `https://login.microsoftonline.com/${minimal.AZURE_TENANT_ID}/v2.0`, audience: 'x' }]), /is an Entra ID tenant of AZURE_TENANT_ID/);
 
   const dir = mkdtempSync(join(tmpdir(), 'acs-issuers-'));

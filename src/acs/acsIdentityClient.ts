@@ -3,7 +3,7 @@
 // a circuit breaker, and errors classified (AcsError). The SDK's own retries are off: its
 // default policy retries POSTs, which could create an identity twice.
 import { CommunicationIdentityClient } from '@azure/communication-identity';
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { AcsConfig } from '../config.js';
 import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
@@ -20,6 +20,20 @@ export interface IssuedToken {
 
 export interface CreatedIdentity extends IssuedToken {
   acsUserId: string;
+}
+
+/**
+ * The Entra credential that calls ACS without an access key. With ACS_CREDENTIAL_CLIENT_ID,
+ * that identity exactly: DefaultAzureCredential would prefer AZURE_CLIENT_ID and
+ * AZURE_CLIENT_SECRET, which are this service's own app registration (set for Teams).
+ */
+export function entraCredential(clientId: string | undefined): TokenCredential {
+  if (!clientId) return new DefaultAzureCredential();
+  // Kubernetes workload identity projects a token file (AZURE_FEDERATED_TOKEN_FILE; the tenant
+  // is AZURE_TENANT_ID); elsewhere (App Service, Container Apps, VMs) a user-assigned managed identity.
+  return process.env.AZURE_FEDERATED_TOKEN_FILE
+    ? new WorkloadIdentityCredential({ clientId })
+    : new ManagedIdentityCredential({ clientId });
 }
 
 export class AcsIdentityClient {
@@ -39,10 +53,7 @@ export class AcsIdentityClient {
     this.client = config.connectionString
       ? new CommunicationIdentityClient(config.connectionString, options)
       // No access key: an Entra credential (managed identity, workload identity, environment…).
-      : new CommunicationIdentityClient(config.endpoint.origin, new DefaultAzureCredential({
-        managedIdentityClientId: config.credentialClientId,
-        workloadIdentityClientId: config.credentialClientId,
-      }), options);
+      : new CommunicationIdentityClient(config.endpoint.origin, entraCredential(config.credentialClientId), options);
     this.breaker = new CircuitBreaker(config.circuitBreaker.threshold, config.circuitBreaker.cooldownMs);
   }
 
