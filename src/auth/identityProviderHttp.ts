@@ -2,6 +2,7 @@
 // sets, and MSAL's token requests. Every request has a timeout and a size limit, and the
 // authority's TLS certificate may be checked against a CA given in configuration
 // (AZURE_AUTHORITY_CA_FILE) — for this client only, never by loosening TLS process-wide.
+import { rootCertificates } from 'node:tls';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -31,7 +32,8 @@ export class IdentityProviderHttp {
         method,
         headers: { accept: 'application/json', ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        ...(target.protocol === 'https:' && this.options.ca ? { ca: this.options.ca } : {}),
+        // The configured CA in addition to the system's: other issuers keep their public certificates.
+        ...(target.protocol === 'https:' && this.options.ca ? { ca: [...rootCertificates, this.options.ca] } : {}),
       }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;

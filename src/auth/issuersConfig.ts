@@ -1,5 +1,5 @@
 // AUTH_ISSUERS: OpenID Connect issuers trusted beside Entra ID (Entra External ID, Azure AD
-// B2C, Auth0, Keycloak, Okta, Google…), as a JSON array. Every entry is checked at start, and a
+// B2C, Auth0, Keycloak, Okta…: issuers of JWT access tokens), as a JSON array. Every entry is checked at start, and a
 // problem names the entry, so that a typo stops the service instead of locking users out.
 
 /** The signature algorithms another issuer may use (asymmetric only: never a shared secret). */
@@ -85,7 +85,9 @@ export function parseAuthIssuers(
     }
     if (given.scope !== undefined && (typeof given.scope !== 'string' || !/^\S{1,200}$/.test(given.scope))) problem('"scope" must be one scope name (no spaces)');
     if (given.subjectClaim !== undefined && (typeof given.subjectClaim !== 'string' || !CLAIM_NAME.test(given.subjectClaim))) problem('"subjectClaim" must be a claim name');
-    if (issuers.some((other) => other.issuer === given.issuer)) problem('the issuer is listed twice');
+    // Their keys are cached per issuer without its trailing slash: these two would share them.
+    const bare = (issuer: unknown) => String(issuer).replace(/\/$/, '');
+    if (issuers.some((other) => bare(other.issuer) === bare(given.issuer))) problem('the issuer is listed twice (with or without a trailing slash)');
     if (problems.length > before) return;
 
     issuers.push({

@@ -9,6 +9,7 @@
 // random `kid`s cannot become a stream of fetches, and cannot keep a newly published key out
 // either, because the refresh it spends caches all of the issuer's keys.
 import buildGetJwks from 'get-jwks';
+import { isLoopbackHost } from '../config.js';
 import { AuthError } from './authError.js';
 import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
@@ -127,6 +128,11 @@ export class SigningKeys {
     if (jwksUri === undefined) {
       const discovery = await this.http.getJson(source.discoveryUrl!);
       if (typeof discovery.jwks_uri !== 'string') throw new Error(`${source.discoveryUrl} has no jwks_uri`);
+      const url = new URL(discovery.jwks_uri);
+      // Keys only over TLS (plain http only from this machine, as for configured URLs).
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+        throw new Error(`${source.discoveryUrl} names keys at ${url.protocol}// off loopback`);
+      }
       jwksUri = discovery.jwks_uri;
     }
     const { keys } = await this.http.getJson(jwksUri);

@@ -48,6 +48,15 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Header fields that would let a token name its own key: never honoured, always refused.
 const KEY_BEARING_HEADER_FIELDS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
 
+/**
+ * The text that stands for a user in hashes and rate-limit keys, unambiguous for every issuer:
+ * an Entra tenant is a GUID (no "/"), but another issuer's URL and subject may both hold "/",
+ * so theirs is length-prefixed.
+ */
+export function userKey(user: { tenantId: string; objectId: string }): string {
+  return GUID.test(user.tenantId) ? `${user.tenantId}/${user.objectId}` : `${user.tenantId.length}:${user.tenantId}/${user.objectId}`;
+}
+
 /** The header checks every issuer shares: an allowed algorithm, no key of its own, a `kid`. */
 export function checkHeader(header: Record<string, unknown>, algorithms: readonly string[]): { alg: string; kid: string } {
   const { alg, kid } = header;

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { AuditTrail } from '../audit/auditTrail.js';
+import { userKey } from '../auth/trustedIssuers.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +23,7 @@ export default fp(async function audit(app, { config }: { config: Config['audit'
   app.decorate('hashUser', (user: { tenantId: string; objectId: string }) => {
     let hash = hashes.get(user);
     if (hash === undefined) {
-      hash = createHmac('sha256', config.hashKey).update(`${user.tenantId}/${user.objectId}`).digest('base64url');
+      hash = createHmac('sha256', config.hashKey).update(userKey(user)).digest('base64url');
       hashes.set(user, hash);
     }
     return hash;

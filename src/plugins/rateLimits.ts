@@ -3,6 +3,7 @@
 // are shared by all replicas; without it each process counts alone. When Redis is down the
 // limits fail open (requests pass), and the rate_limit_store_up metric says so.
 import { createHash } from 'node:crypto';
+import { userKey } from '../auth/trustedIssuers.js';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
@@ -67,6 +68,6 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     // A plain digest, not the audit HMAC: every replica must derive the same key, with or
     // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
     perUser: await limit('user', config.userMax, (request) =>
-      `user:${createHash('sha256').update(`${request.user.tenantId}/${request.user.objectId}`).digest('base64url')}`),
+      `user:${createHash('sha256').update(userKey(request.user)).digest('base64url')}`),
   });
 }, { name: 'rate-limits', dependencies: ['metrics'] });
