@@ -64,7 +64,8 @@ export class AuditTrail {
     if (!this.nextWrite) {
       const next = this.lastWrite.then(() => { this.nextWrite = undefined; return this.write(); });
       this.nextWrite = next;
-      this.lastWrite = next;
+      // A write that threw must not stop every later one.
+      this.lastWrite = next.catch(() => undefined);
     }
     return this.nextWrite;
   }
