@@ -64,7 +64,7 @@ if (!existsSync(CHROMIUM)) {
     // Keyboard only: the name field has its label, Enter submits.
     await page.getByLabel('User name').fill('alice');
     await page.getByLabel('User name').press('Enter');
-    await page.getByText('Signed in as alice').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Signed in as alice' }).waitFor();
     const identity = page.locator('#identity-value');
     await identity.filter({ hasText: /^8:acs:|No ACS identity yet/ }).waitFor();
 

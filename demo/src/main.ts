@@ -4,6 +4,7 @@
 // refusal is shown as the service's problem+json title and detail.
 import { AzureCommunicationTokenCredential } from '@azure/communication-common';
 import { PublicClientApplication, InteractionRequiredAuthError, type AccountInfo } from '@azure/msal-browser';
+import { broadcastResponseToMainFrame } from '@azure/msal-browser/redirect-bridge';
 
 interface DemoConfig {
   mode: 'local' | 'entra';
@@ -246,7 +247,15 @@ async function startEntra(config: DemoConfig): Promise<void> {
   });
 }
 
+/** This page opened by MSAL as its popup or hidden frame, with Entra ID's answer in the URL. */
+function isMsalRedirect(): boolean {
+  const answered = /[#&?](code|error)=/.test(window.location.hash + window.location.search);
+  return answered && (window.opener !== null || window.parent !== window);
+}
+
 async function start(): Promise<void> {
+  // MSAL 5: the redirect page hands Entra ID's answer back to the page that asked, and stops.
+  if (isMsalRedirect()) return broadcastResponseToMainFrame();
   wireActions();
   const config = (await (await fetch('/demo/config.json')).json()) as DemoConfig;
   element('mode').textContent = config.mode === 'local'

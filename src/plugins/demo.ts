@@ -43,7 +43,8 @@ export default fp(async function demo(app, options: DemoOptions) {
     `connect-src 'self'${options.mode === 'entra' ? ` ${options.auth.authorityHost}` : ''}`,
     // MSAL renews tokens silently in a hidden frame of the authority.
     `frame-src ${options.mode === 'entra' ? options.auth.authorityHost : "'none'"}`,
-    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+    // 'self': MSAL loads this page in a hidden frame of its own to renew tokens silently.
+    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'self'",
   ].join('; ');
   const config = pageConfig(options);
   const cache = new Map<string, Buffer>();
