@@ -62,6 +62,8 @@ t.test('the same subject at two issuers, or as an Entra oid, is three users', as
     ids.push(answer.json.acsUserIdentity);
   }
   t.equal(new Set(ids).size, 3, 'three ACS identities');
+  // Issuer URLs and subjects may both hold "/": their users' hashes must not meet.
+  t.not(svc.app.hashUser({ tenantId: 'https://idp.example.com/a', objectId: 'b' }), svc.app.hashUser({ tenantId: 'https://idp.example.com', objectId: 'a/b' }));
 });
 
 t.test('keys of one issuer never verify a token claiming another, even with the same kid', async (t) => {
