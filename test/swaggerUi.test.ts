@@ -31,6 +31,8 @@ if (!existsSync(CHROMIUM)) {
     const blocked: string[] = [];
     page.on('console', (message) => { if (/Content Security Policy|Refused to/.test(message.text())) blocked.push(message.text()); });
     await page.goto(`${base}/docs/`, { waitUntil: 'networkidle' });
+    // Swagger UI renders after the network is idle: wait for the operations to be there.
+    await page.locator('[id$="-getToken"]').first().waitFor({ timeout: 15_000 });
 
     for (const operationId of ['getToken', 'getUser', 'createUser', 'deleteUser', 'revokeTokens', 'exchangeTeamsToken']) {
       t.ok(await page.locator(`[id$="-${operationId}"]`).count(), `lists ${operationId}`);
