@@ -3,7 +3,10 @@
 // rules and the key set before any key is fetched; keys of one issuer never verify another's
 // tokens, even when their `kid`s collide; an unlisted issuer costs no fetch; users are keyed
 // by (issuer, subject).
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import Fastify from 'fastify';
 import t from 'tap';
 import { startEntraEmulator, type EntraEmulator } from '../src/emulators/entraEmulator.js';
 import { signJwt } from '../src/emulators/jwtSigner.js';
@@ -95,6 +98,33 @@ t.test('keys of one issuer never verify a token claiming another, even with the 
   }
   t.same(await svc.snapshot(), before, 'nothing changed');
   t.equal(svc.acs.counters.requests, 0, 'ACS never called');
+});
+
+// The machine's own address off loopback: it reaches this test's server, yet is not loopback.
+const offLoopback = Object.values(networkInterfaces()).flat().find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+
+t.test('keys named over plain http (off loopback) by a discovery document are not fetched', { skip: offLoopback ? false : 'no address off loopback' }, async (t) => {
+  // An issuer on this machine whose discovery document names its keys at http://<this
+  // machine's own address>: reachable, valid keys, but not over TLS and not loopback.
+  let keys: Record<string, unknown>[] = [];
+  const fetched: string[] = [];
+  const idp = Fastify();
+  idp.addHook('onRequest', async (request) => { fetched.push(request.url); });
+  idp.get('/.well-known/openid-configuration', async () => ({ issuer: issuerUrl, jwks_uri: `http://${offLoopback}:${port}/jwks` }));
+  idp.get('/jwks', async () => ({ keys }));
+  await idp.listen({ port: 0, host: '0.0.0.0' });
+  t.teardown(() => idp.close());
+  const { port } = idp.server.address() as AddressInfo;
+  const issuerUrl = `http://127.0.0.1:${port}`;
+
+  const svc = await startTestService(t, (entra) => {
+    keys = [{ ...createPublicKey(entra.oidc.privateKey).export({ format: 'jwk' }), kid: entra.oidc.kid, alg: 'ES256', use: 'sig' }];
+    return { AUTH_ISSUERS: JSON.stringify([{ issuer: issuerUrl, audience: entra.oidc.audience, algorithms: ['ES256'] }]) };
+  });
+  const answer = await svc.request({ url: '/api/token', token: svc.entra.oidc.mintToken({ claims: { iss: issuerUrl } }) });
+  t.equal(answer.statusCode, 503, 'the keys cannot be had');
+  t.equal(answer.json.code, 'keys_unavailable');
+  t.same(fetched, ['/.well-known/openid-configuration'], 'the keys were never fetched over plain http');
 });
 
 t.test('a token of an issuer not listed is refused without any outbound request', async (t) => {
