@@ -4,16 +4,12 @@
 // the ACS emulator: LOCAL_ACS_TOKEN_SECONDS), revoke, get a Teams token, delete and see the
 // identity gone, and a refusal (ACS down) shown as the service's problem title and detail. Screenshots go
 // to test/artifacts/ (git-ignored). Also: /demo is off in configured mode unless DEMO_ENABLED.
-import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import t from 'tap';
-import { buildApp } from '../src/app.js';
-import { startLocalEnvironment } from '../src/local/localMode.js';
 import { projectFile } from '../src/projectFiles.js';
+import { chromiumMissing, startLocalWithBrowser } from './helpers/localBrowser.js';
 import { buildDemo } from '../scripts/buildDemo.js';
 import { startTestService } from './helpers/testService.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 await buildDemo();
 
@@ -36,21 +32,11 @@ t.test('configured mode: no /demo unless DEMO_ENABLED; then the page signs in wi
   t.equal((await on.app.inject({ url: '/demo' })).headers.location, '/demo/');
 });
 
-if (!existsSync(CHROMIUM)) {
-  t.test('the demo in a browser', { skip: `Chromium is not installed at ${CHROMIUM} (.ci/run installs Debian's chromium), so the browser test cannot run` }, () => {});
+if (chromiumMissing) {
+  t.test('the demo in a browser', { skip: chromiumMissing }, () => {});
 } else {
   t.test('the demo in a browser, local mode: the whole flow', async (t) => {
-    const { chromium } = await import('playwright-core');
-    const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn', LOCAL_ACS_TOKEN_SECONDS: '8' });
-    const app = await buildApp(local.config, { localTokenIssuer: local.entra });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    t.teardown(async () => { await browser.close(); await app.close(); await local.close(); });
+    const { local, browser, base } = await startLocalWithBrowser(t, { LOCAL_ACS_TOKEN_SECONDS: '8' });
     mkdirSync(projectFile('test', 'artifacts'), { recursive: true });
     const screenshot = (name: string) => page.screenshot({ path: projectFile('test', 'artifacts', `demo-${name}.png`), fullPage: true });
 

@@ -1,29 +1,15 @@
 // Swagger UI (/docs) in a real browser: Debian's Chromium driven by playwright-core. The page
 // loads under its Content-Security-Policy, lists the operations, and "Try it out" on getToken
 // with a local-mode user token answers 200. A screenshot is left in test/artifacts/.
-import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import t from 'tap';
-import { buildApp } from '../src/app.js';
-import { startLocalEnvironment } from '../src/local/localMode.js';
 import { projectFile } from '../src/projectFiles.js';
+import { chromiumMissing, startLocalWithBrowser } from './helpers/localBrowser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-if (!existsSync(CHROMIUM)) {
-  t.test('Swagger UI in a browser', { skip: `Chromium is not installed at ${CHROMIUM} (.ci/run installs Debian's chromium), so the browser test cannot run` }, () => {});
+if (chromiumMissing) {
+  t.test('Swagger UI in a browser', { skip: chromiumMissing }, () => {});
 } else {
-  const { chromium } = await import('playwright-core');
-  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' });
-  const app = await buildApp(local.config, { localTokenIssuer: local.entra });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  t.teardown(async () => { await browser.close(); await app.close(); await local.close(); });
+  const { app, browser, base } = await startLocalWithBrowser(t);
 
   t.test('the page lists the operations, and Try it out on getToken answers 200', async (t) => {
     const token = JSON.parse((await app.inject({ url: '/local/token?user=swagger' })).body).token as string;
