@@ -46,6 +46,8 @@ t.test('with Redis, two processes share one budget; Redis down, limits fail open
   };
   const replicas = await Promise.all([startServiceProcess(t, env), startServiceProcess(t, env)]);
   t.ok(replicas.every((replica) => replica.url), 'two processes listening');
+  // A replica waits for Redis before it listens, so its first request is already counted there.
+  for (const replica of replicas) t.match(await (await fetch(`${replica.url}/metrics`)).text(), /rate_limit_store_up 1/, 'Redis ready once listening');
   const objectId = randomUUID();
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) {

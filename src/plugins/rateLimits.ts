@@ -17,6 +17,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long a starting replica waits for Redis before it starts with the limits open. */
+const STARTUP_WAIT_MS = 2000;
+
 export default fp(async function rateLimits(app, { config }: { config: Config['rateLimits'] }) {
   let redis: Redis | undefined;
   if (config.redisUrl) {
@@ -25,8 +28,9 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 1000,
-      // A silent Redis must cost a request little: the limits then fail open.
-      commandTimeout: 100,
+      // A silent Redis must cost a request little: the limits then fail open. Not much below
+      // this: a busy replica's event loop alone can delay an answer by 100 ms.
+      commandTimeout: 250,
       lazyConnect: false,
     });
     const storeUp = app.metrics.rateLimitStoreUp;
@@ -40,6 +44,14 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     });
     redis.on('ready', () => { warned = false; });
     app.addHook('onClose', async () => { redis!.disconnect(); });
+    // Start counting in Redis from the first request: wait (bounded) for the connection, so a
+    // replica that has just started does not let its first requests pass uncounted.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, STARTUP_WAIT_MS);
+      function done(): void { clearTimeout(timer); redis!.off('ready', done); redis!.off('error', done); resolve(); }
+      redis!.once('ready', done);
+      redis!.once('error', done);
+    });
   }
 
   const options = {
