@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
 import { classifyDatabaseError } from './databaseErrors.js';
+import { IdentityLookups, type IdentityRow } from './identityLookups.js';
 import { withTransaction } from './pool.js';
 
 export interface StoredIdentity {
@@ -27,12 +28,6 @@ export interface PendingDeletion {
   attempts: number;
 }
 
-interface IdentityRow {
-  acs_user_id: string;
-  created_at: Date;
-  tokens_revoked_at: Date | null;
-}
-
 const toIdentity = (row: IdentityRow): StoredIdentity => ({ acsUserId: row.acs_user_id, createdAt: row.created_at, tokensRevokedAt: row.tokens_revoked_at });
 const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at';
 
@@ -40,15 +35,16 @@ const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at';
 const CREATE_LOCK_NAMESPACE = 7_310;
 
 export class IdentityStore {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly lookups: IdentityLookups;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.lookups = new IdentityLookups(pool);
+  }
 
   async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
     try {
-      const { rows } = await this.pool.query<IdentityRow>(
-        `SELECT ${IDENTITY_COLUMNS} FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
-        [user.tenantId, user.objectId],
-      );
-      return rows[0] && toIdentity(rows[0]);
+      const row = await this.lookups.find(user.tenantId, user.objectId);
+      return row && toIdentity(row);
     } catch (error) {
       return classifyDatabaseError(error);
     }

@@ -1,0 +1,78 @@
+// The warm path's lookups, batched: requests that arrive together share one statement, and
+// each still gets its own user's identity, never a neighbour's; a revocation or deletion
+// committed before a request arrives is seen by it.
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { startTcpProxy } from './helpers/tcpProxy.js';
+import { createTestDatabase } from './helpers/testDatabase.js';
+import { startTestService } from './helpers/testService.js';
+
+const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300' });
+const newUser = () => svc.userToken({ objectId: randomUUID() });
+
+async function queriesSent(): Promise<number> {
+  const text = (await svc.app.inject({ url: '/metrics' })).body;
+  return Number(/^database_queries_total (\S+)$/m.exec(text)?.[1]);
+}
+
+t.test('thirty concurrent lookups: one identity each, fewer statements than requests', async (t) => {
+  const known = Array.from({ length: 30 }, () => newUser());
+  const identities = new Map<string, string>();
+  for (const token of known) {
+    const created = await svc.request({ method: 'POST', url: '/api/user', token });
+    t.equal(created.statusCode, 201);
+    identities.set(token, created.json.acsUserIdentity);
+  }
+  t.equal(new Set(identities.values()).size, 30, 'thirty identities');
+  const unknown = Array.from({ length: 5 }, () => newUser());
+
+  const before = await queriesSent();
+  const tokens = [...known, ...unknown].sort(() => Math.random() - 0.5);
+  const answers = await Promise.all(tokens.map((token) => svc.request({ url: '/api/user', token })));
+  const statements = (await queriesSent()) - before;
+
+  answers.forEach((answer, index) => {
+    const expected = identities.get(tokens[index]!);
+    if (expected) t.same([answer.statusCode, answer.json.acsUserIdentity], [200, expected], 'its own identity');
+    else t.same([answer.statusCode, answer.json.code], [404, 'identity_not_found'], 'no identity yet: 404');
+  });
+  t.ok(statements >= 1 && statements < tokens.length, `${tokens.length} lookups in ${statements} statement(s)`);
+});
+
+t.test('a lookup sent with others still sees a revocation and a deletion made just before', async (t) => {
+  const [alice, bob, carol] = [newUser(), newUser(), newUser()];
+  const first = await Promise.all([alice, bob, carol].map((token) => svc.request({ url: '/api/token', token })));
+  // Past the clock margin, so that the revocation is clearly later than the tokens.
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  t.equal((await svc.request({ method: 'POST', url: '/api/token/revoke', token: alice })).statusCode, 204);
+  t.equal((await svc.request({ method: 'DELETE', url: '/api/user', token: bob })).statusCode, 204);
+
+  const [afterAlice, afterBob, afterCarol] = await Promise.all([alice, bob, carol].map((token) => svc.request({ url: '/api/token', token })));
+  t.not(afterAlice!.json.token, first[0]!.json.token, 'alice: a new token after her revocation');
+  t.equal(afterAlice!.json.user.communicationUserId, first[0]!.json.user.communicationUserId, 'alice: the same identity');
+  t.not(afterBob!.json.user.communicationUserId, first[1]!.json.user.communicationUserId, 'bob: a new identity after his deletion');
+  t.equal(afterCarol!.json.token, first[2]!.json.token, 'carol: her recent token, reused');
+});
+
+t.test('the database gone under a batch: each request in it gets its own clear 503, then all are served again', async (t) => {
+  const database = await createTestDatabase();
+  const proxy = await startTcpProxy(database.url);
+  t.teardown(async () => { await proxy.close(); await database.drop(); });
+  const cut = await startTestService(t, { DATABASE_URL: proxy.url, DATABASE_TIMEOUT_MS: '1000' });
+  const tokens = [cut.userToken({ objectId: randomUUID() }), cut.userToken({ objectId: randomUUID() }), cut.userToken({ objectId: randomUUID() })];
+  for (const token of tokens) t.equal((await cut.request({ method: 'POST', url: '/api/user', token })).statusCode, 201);
+
+  await proxy.cut();
+  const answers = await Promise.all(tokens.map((token) => cut.request({ url: '/api/user', token })));
+  t.same(answers.map((answer) => [answer.statusCode, answer.json.code]), tokens.map(() => [503, 'database_unavailable']));
+  t.equal(new Set(answers.map((answer) => answer.headers['x-request-id'])).size, 3, 'three answers, one per request');
+
+  await proxy.restore();
+  let served: number[] = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    served = (await Promise.all(tokens.map((token) => cut.request({ url: '/api/user', token })))).map((answer) => answer.statusCode);
+    if (served.every((status) => status === 200)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.same(served, [200, 200, 200], 'served again without a restart');
+});
