@@ -17,8 +17,8 @@ declare module 'fastify' {
 const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 
 export default fp(async function audit(app, { config }: { config: Config['audit'] }) {
-  // Remembered per user object (one per request), which the log line, the audit trail and the
-  // per-user rate limit each ask for.
+  // Remembered per user object (authentication keeps one per cached token), which the log line
+  // and the audit trail each ask for.
   const hashes = new WeakMap<object, string>();
   app.decorate('hashUser', (user: { tenantId: string; objectId: string }) => {
     let hash = hashes.get(user);

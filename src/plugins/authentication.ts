@@ -83,6 +83,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
 
   app.decorate('signingKeys', signingKeys);
   app.decorate('identityProviderHttp', identityProviderHttp);
+  // A token served from fast-jwt's cache comes back as the same payload object: its caller is
+  // worked out once, and so are the hashes remembered per user object (log, rate limit).
+  const users = new WeakMap<object, AuthenticatedUser>();
   app.decorate('authenticate', async (request: FastifyRequest) => {
     let payload: Record<string, unknown>;
     try {
@@ -90,6 +93,11 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     } catch (error) {
       throw toAuthError(error);
     }
-    request.user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+    let user = users.get(payload);
+    if (!user) {
+      user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+      users.set(payload, user);
+    }
+    request.user = user;
   });
 }, { name: 'authentication' });

@@ -74,12 +74,20 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     });
     return hook!;
   };
+  // Remembered per user object, which authentication keeps for as long as the token is cached.
+  const userKeys = new WeakMap<object, string>();
   app.decorate('rateLimitHooks', {
     // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
     perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`),
     // A plain digest, not the audit HMAC: every replica must derive the same key, with or
     // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
-    perUser: await limit('user', config.userMax, (request) =>
-      `user:${createHash('sha256').update(userKey(request.user)).digest('base64url')}`),
+    perUser: await limit('user', config.userMax, (request) => {
+      let key = userKeys.get(request.user);
+      if (key === undefined) {
+        key = `user:${createHash('sha256').update(userKey(request.user)).digest('base64url')}`;
+        userKeys.set(request.user, key);
+      }
+      return key;
+    }),
   });
 }, { name: 'rate-limits', dependencies: ['metrics'] });
