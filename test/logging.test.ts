@@ -1,6 +1,7 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
 // headers never appear, whatever the log level.
 import t from 'tap';
+import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
 import { startTestService } from './helpers/testService.js';
 
 const lines: string[] = [];
@@ -33,4 +34,29 @@ t.test('no token, no credential header, and a request id everywhere', async (t) 
     t.equal(typeof requestLines[0]?.user, withUser ? 'string' : 'undefined', `${id}: the caller as a hash when known`);
   }
   t.same(answers.map((a) => a.headers['x-request-id']), ['log-test-1', 'log-test-2', 'log-test-3']);
+});
+
+t.test('a flood of unidentified refusals: some lines, the rest counted in a summary; identified callers always logged', async (t) => {
+  const metric = async () => Number(/^http_requests_total\{method="GET",route="\/api\/token",status="401"\} (\S+)$/m
+    .exec((await svc.app.inject({ url: '/metrics' })).body)?.[1] ?? 0);
+  const before = await metric();
+  const start = lines.length;
+  const flood = 300;
+  const answers = await Promise.all(Array.from({ length: flood }, (_, i) =>
+    svc.app.inject({ url: '/api/token', headers: { authorization: `Bearer a.b.${i}` } })));
+  t.ok(answers.every((answer) => answer.statusCode === 401), 'all refused');
+  const identified = await svc.request({ url: '/api/user', token: svc.userToken({ objectId: '0b6c1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d' }) });
+  t.equal(identified.statusCode, 404);
+
+  // The summary comes within a second.
+  const entries = () => lines.slice(start).map((line) => JSON.parse(line));
+  for (let i = 0; i < 40 && !entries().some((entry) => entry.untold); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const logged = entries().filter((entry) => entry.msg === 'request' && entry.status === 401).length;
+  const untold = entries().filter((entry) => entry.untold).reduce((sum, entry) => sum + (entry.untold['401 invalid_token'] ?? 0), 0);
+  // The flood may straddle two seconds: at most two seconds' worth of lines.
+  t.ok(logged >= 1 && logged <= 2 * UNIDENTIFIED_REFUSAL_LINES_PER_SECOND, `${logged} refusals logged one by one`);
+  t.equal(logged + untold, flood, `and ${untold} counted in the summary: none lost`);
+  t.equal(await metric() - before, flood, 'metrics count every one');
+  t.ok(entries().some((entry) => entry.msg === 'request' && entry.status === 404 && typeof entry.user === 'string'),
+    'an identified caller\'s refusal is logged during the flood');
 });
