@@ -43,10 +43,13 @@ if (local) {
 closeWithGrace({ delay: config.shutdownDelayMs + IN_FLIGHT_GRACE_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an uncaught error');
   else app.log.info({ signal, delayMs: config.shutdownDelayMs }, 'closing');
-  await app.shutdown(err ? 0 : config.shutdownDelayMs);
-  // Local mode's emulators and embedded database go last: the app's own closing (the audit
-  // trail's last flush, pending deletions) still needs them.
-  await local?.close();
+  try {
+    await app.shutdown(err ? 0 : config.shutdownDelayMs);
+  } finally {
+    // Local mode's emulators and embedded database go last: the app's own closing (the audit
+    // trail's last flush, pending deletions) still needs them.
+    await local?.close();
+  }
 });
 
 // Timeouts set on purpose: a slow client cannot hold a connection forever, and idle

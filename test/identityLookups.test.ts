@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startTcpProxy } from './helpers/tcpProxy.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
-import { startTestService } from './helpers/testService.js';
+import { startOtherReplica, startTestService } from './helpers/testService.js';
 
 const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300' });
 const newUser = () => svc.userToken({ objectId: randomUUID() });
@@ -39,13 +39,16 @@ t.test('thirty concurrent lookups: one identity each, fewer statements than requ
   t.ok(statements >= 1 && statements < tokens.length, `${tokens.length} lookups in ${statements} statement(s)`);
 });
 
-t.test('a lookup sent with others still sees a revocation and a deletion made just before', async (t) => {
+t.test('a lookup sent with others sees a revocation and a deletion made just before on another replica', async (t) => {
+  const other = await startOtherReplica(t, svc, { ACS_TOKEN_REUSE_SECONDS: '300' });
   const [alice, bob, carol] = [newUser(), newUser(), newUser()];
   const first = await Promise.all([alice, bob, carol].map((token) => svc.request({ url: '/api/token', token })));
   // Past the clock margin, so that the revocation is clearly later than the tokens.
   await new Promise((resolve) => setTimeout(resolve, 2100));
-  t.equal((await svc.request({ method: 'POST', url: '/api/token/revoke', token: alice })).statusCode, 204);
-  t.equal((await svc.request({ method: 'DELETE', url: '/api/user', token: bob })).statusCode, 204);
+  const onOther = (method: 'POST' | 'DELETE', url: string, token: string) =>
+    other.inject({ method, url, headers: { authorization: `Bearer ${token}` } }).then((answer) => answer.statusCode);
+  t.equal(await onOther('POST', '/api/token/revoke', alice), 204, 'alice revokes on the other replica');
+  t.equal(await onOther('DELETE', '/api/user', bob), 204, 'bob deletes himself there');
 
   const [afterAlice, afterBob, afterCarol] = await Promise.all([alice, bob, carol].map((token) => svc.request({ url: '/api/token', token })));
   t.not(afterAlice!.json.token, first[0]!.json.token, 'alice: a new token after her revocation');
@@ -65,7 +68,6 @@ t.test('the database gone under a batch: each request in it gets its own clear 5
   await proxy.cut();
   const answers = await Promise.all(tokens.map((token) => cut.request({ url: '/api/user', token })));
   t.same(answers.map((answer) => [answer.statusCode, answer.json.code]), tokens.map(() => [503, 'database_unavailable']));
-  t.equal(new Set(answers.map((answer) => answer.headers['x-request-id'])).size, 3, 'three answers, one per request');
 
   await proxy.restore();
   let served: number[] = [];

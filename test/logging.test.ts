@@ -36,27 +36,38 @@ t.test('no token, no credential header, and a request id everywhere', async (t) 
   t.same(answers.map((a) => a.headers['x-request-id']), ['log-test-1', 'log-test-2', 'log-test-3']);
 });
 
-t.test('a flood of unidentified refusals: some lines, the rest counted in a summary; identified callers always logged', async (t) => {
+t.test('a flood of refusals from one unidentified client: some lines, the rest summed up; other clients and identified callers still logged', async (t) => {
   const metric = async () => Number(/^http_requests_total\{method="GET",route="\/api\/token",status="401"\} (\S+)$/m
     .exec((await svc.app.inject({ url: '/metrics' })).body)?.[1] ?? 0);
   const before = await metric();
   const start = lines.length;
   const flood = 300;
-  const answers = await Promise.all(Array.from({ length: flood }, (_, i) =>
-    svc.app.inject({ url: '/api/token', headers: { authorization: `Bearer a.b.${i}` } })));
+  const attacker = '198.51.100.9';
+  const [identified, bystander, ...answers] = await Promise.all([
+    svc.request({ url: '/api/user', token: svc.userToken({ objectId: '0b6c1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d' }) }),
+    svc.app.inject({ url: '/api/token', headers: { authorization: 'Bearer x.y.z', 'x-request-id': 'bystander' }, remoteAddress: '192.0.2.7' }),
+    ...Array.from({ length: flood }, (_, i) =>
+      svc.app.inject({ url: '/api/token', headers: { authorization: `Bearer a.b.${i}` }, remoteAddress: attacker })),
+  ]);
   t.ok(answers.every((answer) => answer.statusCode === 401), 'all refused');
-  const identified = await svc.request({ url: '/api/user', token: svc.userToken({ objectId: '0b6c1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d' }) });
-  t.equal(identified.statusCode, 404);
+  t.equal(identified!.statusCode, 404);
+  t.equal(bystander!.statusCode, 401);
 
-  // The summary comes within a second.
+  // Every refusal is either on a line of its own or in a summary (one a second): wait for all.
   const entries = () => lines.slice(start).map((line) => JSON.parse(line));
-  for (let i = 0; i < 40 && !entries().some((entry) => entry.untold); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  const logged = entries().filter((entry) => entry.msg === 'request' && entry.status === 401).length;
-  const untold = entries().filter((entry) => entry.untold).reduce((sum, entry) => sum + (entry.untold['401 invalid_token'] ?? 0), 0);
+  const count = () => {
+    const flooded = entries().filter((entry) => entry.msg === 'request' && entry.status === 401 && entry.reqId !== 'bystander').length;
+    const summed = entries().filter((entry) => entry.untold).reduce((sum, entry) => sum + (entry.untold['401 invalid_token /api/token'] ?? 0), 0);
+    return { flooded, summed };
+  };
+  for (let i = 0; i < 60 && count().flooded + count().summed < flood; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const { flooded, summed } = count();
   // The flood may straddle two seconds: at most two seconds' worth of lines.
-  t.ok(logged >= 1 && logged <= 2 * UNIDENTIFIED_REFUSAL_LINES_PER_SECOND, `${logged} refusals logged one by one`);
-  t.equal(logged + untold, flood, `and ${untold} counted in the summary: none lost`);
-  t.equal(await metric() - before, flood, 'metrics count every one');
+  t.ok(flooded >= 1 && flooded <= 2 * UNIDENTIFIED_REFUSAL_LINES_PER_SECOND, `${flooded} of the flood's refusals logged one by one`);
+  t.equal(flooded + summed, flood, `and ${summed} summed up: none lost`);
+  t.ok(entries().filter((entry) => entry.untold).every((entry) => entry.clients === 1), 'the summary says one client');
+  t.equal(await metric() - before, flood + 1, 'metrics count every one');
+  t.ok(entries().some((entry) => entry.reqId === 'bystander' && entry.msg === 'request'), 'another client\'s refusal is logged during the flood');
   t.ok(entries().some((entry) => entry.msg === 'request' && entry.status === 404 && typeof entry.user === 'string'),
-    'an identified caller\'s refusal is logged during the flood');
+    'so is an identified caller\'s refusal');
 });

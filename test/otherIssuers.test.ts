@@ -87,6 +87,9 @@ t.test('keys of one issuer never verify a token claiming another, even with the 
     { name: 'another audience', detail: /audience/, token: svc.entra.oidc.mintToken({ audience: 'someone-else' }) },
     { name: 'Entra\'s audience at an OIDC issuer', detail: /audience/, token: svc.entra.oidc.mintToken({ audience: svc.entra.clientId }) },
     { name: 'no subject', detail: /"sub"/, token: svc.entra.oidc.mintToken({ claims: { sub: undefined } }) },
+    // PostgreSQL's text cannot hold NUL: such a subject would fail the lookup of every request
+    // that shares its statement.
+    { name: 'a control character in the subject', detail: /"sub"/, token: svc.entra.oidc.mintToken({ subject: 'mallory\u0000' }) },
     { name: 'expired', detail: /expired/, token: svc.entra.oidc.mintToken({ lifetimeSeconds: -600 }) },
     { name: 'a key of its own in the header', detail: /"jwk"/, token: svc.entra.oidc.mintToken({ header: { jwk: { kty: 'EC' } } }) },
   ];

@@ -1,10 +1,7 @@
 // ACS token reuse: a recent token is served again to the same identity for the same scopes and
 // lifetime, so reload storms cost ACS nothing; revoking stops it at once, on every replica.
 import t from 'tap';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { startTestService } from './helpers/testService.js';
-import { TEST_DATABASE_ENV } from './helpers/testDatabase.js';
+import { startOtherReplica, startTestService } from './helpers/testService.js';
 
 const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300' });
 
@@ -25,14 +22,7 @@ t.test('a reload storm costs ACS one token', async (t) => {
 
 t.test('revocation stops reuse, on this replica and on another', async (t) => {
   // A second replica: another app on the same database and ACS.
-  const other = await buildApp(loadConfig({
-    ...TEST_DATABASE_ENV,
-    DATABASE_URL: svc.database.url, ACS_CONNECTION_STRING: svc.acs.connectionString,
-    AZURE_TENANT_ID: svc.entra.tenantId, AZURE_CLIENT_ID: svc.entra.clientId, AZURE_AUTHORITY_HOST: svc.entra.authorityHost,
-    ACS_TOKEN_REUSE_SECONDS: '300', LOG_LEVEL: 'silent',
-  }));
-  await other.ready();
-  t.teardown(() => other.close());
+  const other = await startOtherReplica(t, svc, { ACS_TOKEN_REUSE_SECONDS: '300' });
   const token = svc.userToken();
   const call = async (app: typeof other, url = '/api/token', method: 'GET' | 'POST' = 'GET') => {
     const response = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });

@@ -7,6 +7,8 @@ import type { KeySetSource } from './signingKeys.js';
 import { checkHeader, type AuthenticatedUser, type DecodedJwt, type KeyToVerify, type TrustedIssuer } from './trustedIssuers.js';
 
 const MAX_SUBJECT_LENGTH = 255;
+// A subject is an identifier, never text with control characters (PostgreSQL refuses NUL).
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** The token's scopes: `scope` or `scp`, space-separated, or a list (as Okta writes `scp`). */
 function grantedScopes(payload: Record<string, unknown>): string[] {
@@ -43,7 +45,7 @@ export class OidcIssuer implements TrustedIssuer {
   authenticatedUser(payload: Record<string, unknown>): AuthenticatedUser {
     const { subjectClaim, scope, issuer } = this.config;
     const subject = payload[subjectClaim];
-    if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH) {
+    if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || CONTROL_CHARACTER.test(subject)) {
       throw AuthError.invalidToken(`The token has no valid "${subjectClaim}" claim.`);
     }
     if (scope !== undefined && !grantedScopes(payload).includes(scope)) {

@@ -18,7 +18,7 @@ interface Lookup {
   reject(error: unknown): void;
 }
 
-/** Enough for any burst one process reads in one turn; more wait for the next statement. */
+/** Keys per statement: a larger burst goes out as several statements, side by side. */
 const MAX_BATCH = 256;
 
 // One row per key that has a mapping, with the key's position in the arrays.

@@ -73,8 +73,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       clockTolerance: rules.clockToleranceMs,
       extractToken: extractBearerToken,
       // fast-jwt remembers tokens it verified (by hash, until their exp, per signing key): a
-      // client's repeated requests skip the RSA check. The checks before the key lookup, and
-      // the scope and user checks after, still run on every request.
+      // client's repeated requests skip the RSA check. The checks before the key lookup still
+      // run on every request; the scope and user checks once per cached token (below), and
+      // again each time for a token that fails them.
       cache: 10_000,
     },
     // fast-jwt's messages name the failed check (signature, aud, iss) and nothing secret.

@@ -45,7 +45,8 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     redis.on('ready', () => { warned = false; });
     app.addHook('onClose', async () => { redis!.disconnect(); });
     // Start counting in Redis from the first request: wait (bounded) for the connection, so a
-    // replica that has just started does not let its first requests pass uncounted.
+    // replica that has just started does not let its first requests pass uncounted. A Redis
+    // that refuses the connection ends the wait at once: the limits then start open.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, STARTUP_WAIT_MS);
       function done(): void { clearTimeout(timer); redis!.off('ready', done); redis!.off('error', done); resolve(); }

@@ -1,23 +1,31 @@
 // One structured log line per request: route, status, latency, request id, the caller as a
 // keyed hash (never the token, never the clear tid/oid), and for a refusal its code and detail.
 // Refusals of callers who were not identified (bad or missing tokens, the per-IP limit,
-// unknown routes) come in floods: up to UNIDENTIFIED_REFUSAL_LINES_PER_SECOND of them are
-// logged line by line, the others are counted and summed up in one line a second. Metrics
-// count every request; server errors (5xx) and identified callers are always logged.
+// unknown routes) come in floods: each client address gets UNIDENTIFIED_REFUSAL_LINES_PER_SECOND
+// lines a second, its other refusals are counted and summed up in one line a second. So a
+// flood hides only its own lines, not other clients'. Metrics count every request; server
+// errors (5xx) and identified callers are always logged.
 import fp from 'fastify-plugin';
 
-export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 100;
+export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 20;
+/** Client addresses with a budget in one second; beyond, a new address gets none (a spread flood). */
+const MAX_CLIENTS_PER_SECOND = 10_000;
 
 export default fp(async function requestLog(app) {
-  let linesLeft = UNIDENTIFIED_REFUSAL_LINES_PER_SECOND;
-  // "<status> <code>" → refusals not logged one by one in this second.
+  // Client address → lines it may still have this second.
+  const linesLeft = new Map<string, number>();
+  // "<status> <code> <route>" → refusals not logged one by one this second; and by how many clients.
   const untold = new Map<string, number>();
+  const untoldClients = new Set<string>();
   const sumUp = () => {
-    linesLeft = UNIDENTIFIED_REFUSAL_LINES_PER_SECOND;
+    linesLeft.clear();
     if (untold.size === 0) return;
     const counts = Object.fromEntries(untold);
+    const clients = untoldClients.size;
     untold.clear();
-    app.log.warn({ untold: counts }, `more than ${UNIDENTIFIED_REFUSAL_LINES_PER_SECOND} refusals of unidentified callers in a second: counted here, not logged one by one`);
+    untoldClients.clear();
+    app.log.warn({ untold: counts, clients },
+      `more than ${UNIDENTIFIED_REFUSAL_LINES_PER_SECOND} refusals a second for a client not identified: counted here, not logged one by one`);
   };
   const timer = setInterval(sumUp, 1000);
   timer.unref();
@@ -28,18 +36,21 @@ export default fp(async function requestLog(app) {
     const identified = Boolean(user?.tenantId && user.objectId);
     const { problem } = reply;
     const status = reply.statusCode;
+    const route = request.routeOptions.url ?? 'unmatched';
     if (!identified && status >= 400 && status < 500) {
-      if (linesLeft === 0) {
-        const key = `${status} ${problem?.code ?? 'unknown'}`;
+      const left = linesLeft.get(request.ip) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);
+      if (left === 0) {
+        const key = `${status} ${problem?.code ?? 'unknown'} ${route}`;
         untold.set(key, (untold.get(key) ?? 0) + 1);
+        if (untoldClients.size < MAX_CLIENTS_PER_SECOND) untoldClients.add(request.ip);
         done();
         return;
       }
-      linesLeft -= 1;
+      linesLeft.set(request.ip, left - 1);
     }
     request.log.info({
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       status,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       // hashUser comes from the audit plugin, registered after this one but before any request.

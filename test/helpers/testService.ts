@@ -58,6 +58,23 @@ export interface TestServiceOptions {
   entra?: EntraEmulatorOptions;
 }
 
+/**
+ * Another replica of `svc`: a second app on the same database and emulators, with `env` on top
+ * of the same settings. Closed at `t`'s teardown.
+ */
+export async function startOtherReplica(t: Tap, svc: TestService, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const other = await buildApp(loadConfig({
+    ...TEST_DATABASE_ENV,
+    DATABASE_URL: svc.database.url, ACS_CONNECTION_STRING: svc.acs.connectionString,
+    AZURE_TENANT_ID: svc.entra.tenantId, AZURE_CLIENT_ID: svc.entra.clientId, AZURE_AUTHORITY_HOST: svc.entra.authorityHost,
+    LOG_LEVEL: 'silent',
+    ...env,
+  }));
+  await other.ready();
+  t.teardown(() => other.close());
+  return other;
+}
+
 /** `env` may depend on the Entra ID emulator (its issuers' URLs are known once it listens). */
 export async function startTestService(
   t: Tap, env: Record<string, string> | ((entra: EntraEmulator) => Record<string, string>) = {}, options: TestServiceOptions = {},
