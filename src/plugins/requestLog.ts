@@ -6,10 +6,14 @@
 // flood hides only its own lines, not other clients'. Metrics count every request; server
 // errors (5xx) and identified callers are always logged.
 import fp from 'fastify-plugin';
+import { normalizeIP } from '@fastify/rate-limit';
 
 export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 20;
-/** Client addresses with a budget in one second; beyond, a new address gets none (a spread flood). */
-const MAX_CLIENTS_PER_SECOND = 10_000;
+/**
+ * Client addresses with a budget in one second; beyond, a new address gets none: a flood spread
+ * over many addresses writes at most this many times the budget a second.
+ */
+const MAX_CLIENTS_PER_SECOND = 1000;
 
 export default fp(async function requestLog(app) {
   // Client address → lines it may still have this second.
@@ -38,15 +42,17 @@ export default fp(async function requestLog(app) {
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? 'unmatched';
     if (!identified && status >= 400 && status < 500) {
-      const left = linesLeft.get(request.ip) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);
+      // IPv6 clients by their /64, as the per-IP rate limit counts them.
+      const client = normalizeIP(request.ip, 64);
+      const left = linesLeft.get(client) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);
       if (left === 0) {
         const key = `${status} ${problem?.code ?? 'unknown'} ${route}`;
         untold.set(key, (untold.get(key) ?? 0) + 1);
-        if (untoldClients.size < MAX_CLIENTS_PER_SECOND) untoldClients.add(request.ip);
+        if (untoldClients.size < MAX_CLIENTS_PER_SECOND) untoldClients.add(client);
         done();
         return;
       }
-      linesLeft.set(request.ip, left - 1);
+      linesLeft.set(client, left - 1);
     }
     request.log.info({
       method: request.method,
