@@ -71,3 +71,14 @@ t.test('a flood of refusals from one unidentified client: some lines, the rest s
   t.ok(entries().some((entry) => entry.msg === 'request' && entry.status === 404 && typeof entry.user === 'string'),
     'so is an identified caller\'s refusal');
 });
+
+t.test('a signed token refused for its claims is nobody: no user on its line, whatever its claims say', async (t) => {
+  const start = lines.length;
+  // Claims named like the service's own user fields, in a token that lacks the scope.
+  const token = svc.userToken({ scope: 'User.Read', claims: { tenantId: 'forged-tenant', objectId: 'forged-object' } });
+  const answer = await svc.request({ url: '/api/user', token, headers: { 'x-request-id': 'log-test-forged' } });
+  t.equal(answer.statusCode, 403);
+  const line = lines.slice(start).map((entry) => JSON.parse(entry)).find((entry) => entry.reqId === 'log-test-forged' && entry.msg === 'request');
+  t.ok(line, 'its request line');
+  t.equal(line?.user, undefined, 'no user hash: the caller was not identified');
+});

@@ -96,7 +96,14 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     }
     let user = users.get(payload);
     if (!user) {
-      user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+      try {
+        user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+      } catch (error) {
+        // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
+        // whatever its claims say (the log line and the audit trail read request.user).
+        request.user = null as never;
+        throw error;
+      }
       users.set(payload, user);
     }
     request.user = user;
