@@ -2,10 +2,10 @@
 // Starts what it needs — a database on the PostgreSQL server (BENCH_DATABASE_URL's server),
 // the ACS emulator in its own process (ACS_LATENCY_MS), the built service in its own process,
 // and the floor server — then runs each scenario with autocannon on loopback in the same
-// invocation (so that their ratios mean something on a noisy machine), prints one table and
-// writes bench/results.json.
+// invocation, each between two runs of the floor (so that their ratios mean something on a
+// noisy machine), prints one table and writes bench/results.json.
 //   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (20), ACS_LATENCY_MS (0),
-//   BENCH_SCENARIOS (comma list, default all but soak), BENCH_ROUNDS (1; the median round is kept),
+//   BENCH_SCENARIOS (comma list, default all but soak), BENCH_ROUNDS (1; the median round and ratio are kept),
 //   BENCH_SOAK_SECONDS (300; `npm run bench:soak` runs the soak alone, see runSoak),
 //   BENCH_CPU_PROF=1 (profile the service).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -225,22 +225,40 @@ async function main() {
     return stop();
   }
 
+  // Each service scenario runs between two runs of the floor, and its ratios are taken against
+  // their mean: this machine's speed drifts by tens of percent from one minute to the next, so
+  // only a floor measured seconds before and after says what "the same machine" could do.
+  // With BENCH_ROUNDS > 1 the table keeps, per scenario, the round with the median req/s, and
+  // each ratio is the median of the rounds' ratios.
+  const RATIO_KEYS = ['req/s', 'p99 ms', 'CPU µs/req'] as const;
   const rounds: Array<Array<Record<string, unknown>>> = [];
+  const ratiosByScenario = new Map<string, Array<Record<string, number>>>();
+  const floorScenario = scenarios[0]!;
   for (let round = 0; round < ROUNDS; round++) {
     const rows: Array<Record<string, unknown>> = [];
+    let floorBefore = await runScenario(floorScenario);
+    rows.push(floorBefore);
     // "first token" spends its new users: it runs in the first round only.
-    for (const scenario of scenarios.filter((s) => isChosen(s.name) && !(round > 0 && s.amount))) rows.push(await runScenario(scenario));
+    for (const scenario of scenarios.slice(1).filter((s) => isChosen(s.name) && !(round > 0 && s.amount))) {
+      const row = await runScenario(scenario);
+      const floorAfter = await runScenario(floorScenario);
+      const ratios = Object.fromEntries(RATIO_KEYS.map((key) =>
+        [key, (row[key] as number) / (((floorBefore[key] as number) + (floorAfter[key] as number)) / 2)]));
+      ratiosByScenario.set(scenario.name, [...(ratiosByScenario.get(scenario.name) ?? []), ratios]);
+      rows.push(row, floorAfter);
+      floorBefore = floorAfter;
+    }
     rounds.push(rows);
   }
-  const results = rounds[0]!.map((first) => {
-    const runs = rounds.flatMap((rows) => rows.filter((row) => row.scenario === first.scenario));
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+  const results = [...new Set(rounds[0]!.map((row) => row.scenario as string))].map((name) => {
+    const runs = rounds.flatMap((rows) => rows.filter((row) => row.scenario === name));
     return runs.sort((a, b) => (a['req/s'] as number) - (b['req/s'] as number))[Math.floor((runs.length - 1) / 2)]!;
   });
 
-  const floorRow = results[0]!;
-  const ratio = (name: string, key: string) => {
-    const row = results.find((r) => r.scenario === name);
-    return row ? +((row[key] as number) / (floorRow[key] as number)).toFixed(2) : 'not run';
+  const ratio = (name: string, key: typeof RATIO_KEYS[number]) => {
+    const perRound = ratiosByScenario.get(name);
+    return perRound ? +median(perRound.map((ratios) => ratios[key]!)).toFixed(2) : 'not run';
   };
   const summary = {
     'warm/floor req/s (target ≥ 0.5)': ratio('warm token', 'req/s'),
@@ -249,10 +267,14 @@ async function main() {
     'warm/floor CPU µs/req': ratio('warm token', 'CPU µs/req'),
     'bad-token/floor CPU µs/req': ratio('bad tokens', 'CPU µs/req'),
   };
+  // Every round's ratios, to show how far they spread.
+  const spread = Object.fromEntries([...ratiosByScenario].map(([name, perRound]) =>
+    [name, perRound.map((ratios) => RATIO_KEYS.map((key) => `${key} ${ratios[key]!.toFixed(2)}`).join(', ')).join(' | ')]));
   console.table(results);
   console.table(summary);
+  process.stdout.write(`Ratios to the floor, round by round:\n${Object.entries(spread).map(([name, text]) => `  ${name}: ${text}`).join('\n')}\n`);
   const machine = { cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
-  writeFileSync(projectFile('bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, connections: CONNECTIONS, results, summary }, null, 2)}\n`);
+  writeFileSync(projectFile('bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, summary, ratiosByRound: Object.fromEntries(ratiosByScenario) }, null, 2)}\n`);
   process.stdout.write('Written: bench/results.json\n');
 
   await stop();
