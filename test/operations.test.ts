@@ -152,6 +152,28 @@ t.test('the audit trail records each event, the user only as a keyed hash', asyn
   t.equal(await svc.app.audit.deleteOlderThan(90), 1, 'retention cleanup deletes old events');
 });
 
+t.test('a recent token served again is counted per user and flush, not written a row each', async (t) => {
+  const svc = await startTestService(t, { AUDIT_FLUSH_INTERVAL_MS: '60000', ACS_TOKEN_REUSE_SECONDS: '300' });
+  const alice = { objectId: randomUUID() };
+  const bob = { objectId: randomUUID() };
+  for (let i = 0; i < 4; i++) t.equal((await svc.request({ url: '/api/token?scopes=chat', token: svc.userToken(alice) })).statusCode, 200);
+  for (let i = 0; i < 2; i++) t.equal((await svc.request({ url: '/api/token?scopes=chat', token: svc.userToken(bob) })).statusCode, 200);
+  t.equal((await svc.request({ url: '/api/token?scopes=voip', token: svc.userToken(alice) })).statusCode, 200);
+  await svc.app.audit.flush();
+
+  const { rows } = await svc.db.query<{ user_hash: string; details: Record<string, unknown> }>(
+    "SELECT user_hash, details FROM audit_events WHERE event = 'token_issued' ORDER BY id");
+  const hashOf = (user: { objectId: string }) => svc.app.hashUser({ tenantId: svc.entra.tenantId, objectId: user.objectId });
+  const of = (user: { objectId: string }) => rows.filter((row) => row.user_hash === hashOf(user)).map((row) => row.details);
+  t.match(of(alice), [
+    { scopes: ['chat'], reused: false },
+    { scopes: ['voip'], reused: false },
+    { scopes: ['chat'], reused: true, count: 3, since: String },
+  ], 'alice: each token issued once, then three serves of her chat token in one row');
+  t.match(of(bob), [{ scopes: ['chat'], reused: false }, { scopes: ['chat'], reused: true, count: 1 }], 'bob: his own rows');
+  t.equal(rows.length, 5, 'five rows for seven tokens served');
+});
+
 t.test('events of requests in flight at shutdown are written too', async (t) => {
   const svc = await startTestService(t, { AUDIT_FLUSH_INTERVAL_MS: '60000' });
   await svc.app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,9 +1,10 @@
 // The audit trail, written in batches: events wait in memory for at most `flushIntervalMs`
 // (or until `maxBatch` are waiting) and go to the database in one INSERT, so that auditing
 // adds no database round trip to a request. A crash can lose at most one interval of events;
-// a database outage keeps them (up to a bound) until it is back. Events of unidentified callers
-// (a flood of bad tokens, say) are tallied instead: one row per kind and interval, with a count,
-// so that refusing them costs the database nothing per request.
+// a database outage keeps them (up to a bound) until it is back. Events that come in floods are
+// tallied instead: one row per kind (and user) and interval, with a `count` and the `since` of
+// the first, so that they cost the database nothing per request: refusals of unidentified
+// callers (a flood of bad tokens), and a user's recent token served again (a reload storm).
 import type pg from 'pg';
 
 export type AuditEventName =
@@ -26,7 +27,7 @@ const MAX_PENDING = 10_000;
 
 export class AuditTrail {
   private pending: PendingEvent[] = [];
-  private readonly tallies = new Map<string, { since: Date; event: AuditEventName; details: Record<string, string | number>; count: number }>();
+  private readonly tallies = new Map<string, { since: Date; event: AuditEventName; userHash: string | null; details: Record<string, unknown>; count: number }>();
   private lastWrite: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
   private dropped = 0;
@@ -47,12 +48,16 @@ export class AuditTrail {
     else this.pending.push(event);
   }
 
-  /** Counts an event of an unidentified caller; written as one row per kind with `count` and `since`. */
-  tally(event: AuditEventName, details: Record<string, string | number>): void {
-    const key = `${event}\u0000${Object.values(details).join('\u0000')}`;
+  /**
+   * Counts an event (of `userHash`, or of an unidentified caller); written at the next flush as
+   * one row per event, user and details, with `count` and `since`.
+   */
+  tally(event: AuditEventName, details: Record<string, unknown>, userHash?: string): void {
+    const key = `${event}\u0000${userHash ?? ''}\u0000${Object.values(details).join('\u0000')}`;
     const tally = this.tallies.get(key);
     if (tally) tally.count++;
-    else this.tallies.set(key, { since: new Date(), event, details, count: 1 });
+    else if (this.tallies.size >= MAX_PENDING) this.dropped++;
+    else this.tallies.set(key, { since: new Date(), event, userHash: userHash ?? null, details, count: 1 });
   }
 
   /**
@@ -94,7 +99,7 @@ export class AuditTrail {
 
   private pendTallies(): void {
     // Not through record(): a write must not start another write.
-    for (const { since, event, details, count } of this.tallies.values()) this.enqueue({ at: new Date(), event, userHash: null, details: { ...details, count, since } });
+    for (const { since, event, userHash, details, count } of this.tallies.values()) this.enqueue({ at: new Date(), event, userHash, details: { ...details, count, since } });
     this.tallies.clear();
   }
 

@@ -31,7 +31,12 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
       if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt);
       issued ??= reused!;
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
-      request.server.audit.record('token_issued', request.server.hashUser(user), { scopes, expiresInMinutes, reused: reused !== undefined });
+      // A token served again is counted, not written a row each: a reload storm would otherwise
+      // be a row per request (measured: warm requests at 0.36 of the floor's speed with a row
+      // each, 0.44 without; the INSERTs' work in PostgreSQL shares the machine).
+      const { audit, hashUser } = request.server;
+      if (reused) audit.tally('token_issued', { scopes, expiresInMinutes, reused: true }, hashUser(user));
+      else audit.record('token_issued', hashUser(user), { scopes, expiresInMinutes, reused: false });
 
       return reply.header('cache-control', 'no-store').code(200).send({
         token: issued.token,
