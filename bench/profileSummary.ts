@@ -1,14 +1,17 @@
-// `tsx bench/profileSummary.ts <file.cpuprofile> [--last-seconds N]`: where a CPU profile's
-// busy time went, by package, by function (self time) and by function including its callees.
-// --last-seconds keeps only the samples of the profile's last N seconds (the bench's last
-// scenario), so that start-up and set-up do not blur the picture. Percentages are of the busy
-// samples (idle excluded).
+// `tsx bench/profileSummary.ts <file.cpuprofile> [--last-seconds N] [--top N]`: where a CPU
+// profile's busy time went, by package, by function (self time) and by function including its
+// callees (the first N, 40 by default). --last-seconds keeps only the samples of the profile's
+// last N seconds, so that start-up and set-up do not blur the picture: the bench's last
+// scenario and the floor run after it (the service idles then), so twice BENCH_SECONDS and a
+// little. Percentages are of the busy samples (idle excluded).
 import { readFileSync } from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 const profile = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[]; endTime: number; startTime: number };
 const lastSecondsAt = process.argv.indexOf('--last-seconds');
 const since = lastSecondsAt > 0 ? profile.endTime - Number(process.argv[lastSecondsAt + 1]) * 1e6 : -Infinity;
+const topAt = process.argv.indexOf('--top');
+const lines = topAt > 0 ? Number(process.argv[topAt + 1]) : 40;
 
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const parentOf = new Map<number, number>();
@@ -49,4 +52,4 @@ profile.samples.forEach((id, i) => {
 });
 const top = (map: Map<string, number>, n: number) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n)
   .map(([key, hits]) => `${((100 * hits) / busy).toFixed(1).padStart(5)} %  ${key}`).join('\n');
-process.stdout.write(`${busy} busy samples.\n\nSelf time by package:\n${top(byPackage, 12)}\n\nTop functions (self):\n${top(self, 25)}\n\nTop functions (with callees):\n${top(inclusive, 40)}\n`);
+process.stdout.write(`${busy} busy samples.\n\nSelf time by package:\n${top(byPackage, 12)}\n\nTop functions (self):\n${top(self, Math.round(lines * 0.6))}\n\nTop functions (with callees):\n${top(inclusive, lines)}\n`);
