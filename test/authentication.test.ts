@@ -142,6 +142,31 @@ t.test('an unknown kid refreshes the key set at most once per cooldown', async (
   t.equal(still.statusCode, 200, 'known keys keep working meanwhile');
 });
 
+t.test('while every key set is fresh, an unknown kid is refused on its header alone', async (t) => {
+  // One tenant, whose keys the service read when it started. The header names a kid it never
+  // published; the claims are not even JSON. The full check would stop at the claims
+  // ("invalid"); the header alone already says "unknown key".
+  const single = await startTestService(t);
+  const tokenWith = (kid: string) => `Bearer ${Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid })).toString('base64url')}.bm90LWpzb24.${validSignature}`;
+  t.equal((await single.request({ url: '/api/user', token: single.userToken() })).statusCode, 404, 'keys loaded');
+  const keyRequests = single.entra.requests.length;
+  const response = await single.request({ url: '/api/token', headers: { authorization: tokenWith(randomUUID()) } });
+  t.equal(response.statusCode, 401);
+  t.equal(response.json.code, 'invalid_token');
+  t.match(response.json.detail, /unknown key/);
+  t.equal(single.entra.requests.length, keyRequests, 'no key fetch');
+  // A published kid goes through every check.
+  const checked = await single.request({ url: '/api/token', headers: { authorization: tokenWith(single.entra.signingKey.kid) } });
+  t.equal(checked.statusCode, 401);
+  t.match(checked.json.detail, /payload is not a valid/, 'a published kid: refused for its claims');
+  // With two tenants, one of whose key sets was never read, the header alone decides nothing:
+  // a key that tenant has just published must still be found.
+  const keyRequestsTwo = svc.entra.requests.length;
+  const unread = await svc.request({ url: '/api/token', headers: { authorization: tokenWith(randomUUID()) } });
+  t.match(unread.json.detail, /payload is not a valid/, 'refused for its claims, not its kid');
+  t.equal(svc.entra.requests.length, keyRequestsTwo, 'and no key fetch either');
+});
+
 t.test('accepted variants', async (t) => {
   const lowercase = await svc.request({ url: '/api/user', headers: { authorization: `bearer ${svc.userToken()}` } });
   t.equal(lowercase.statusCode, 404, 'the scheme is case-insensitive (RFC 7235)');

@@ -13,6 +13,8 @@ import { isLoopbackHost } from '../config.js';
 import { AuthError } from './authError.js';
 import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
+export const UNKNOWN_KEY = 'The token is signed with an unknown key.';
+
 /** Keys are read again at least this often, so that a withdrawn key stops verifying. */
 const KEY_CACHE_TTL_MS = 60 * 60 * 1000;
 
@@ -56,6 +58,9 @@ export class SigningKeys {
   private readonly refreshing = new Map<string, Promise<void>>();
   // get-jwks converts the JWK to PEM on every lookup; the PEM of a cached JWK is kept here.
   private readonly pems = new Map<string, { jwk: unknown; pem: string }>();
+  // Every kid any trusted key set has published since the start (a few; only ever added to): a
+  // superset of the kids that can find a key, cached or stale.
+  private readonly publishedKids = new Set<string>();
   private loaded = false;
 
   /**
@@ -76,6 +81,21 @@ export class SigningKeys {
     await this.refresh(this.sources[0]!);
   }
 
+  /**
+   * True when `kid` is surely unknown: no trusted key set has ever published it, and none may
+   * be read again yet (each was read successfully within the cooldown, none is being read).
+   * publicKeyFor would then refuse it too, with the same words; a flood of tokens signed with
+   * made-up keys is refused on the header alone, without decoding their claims.
+   */
+  isSurelyUnknown(kid: string): boolean {
+    if (this.publishedKids.has(kid)) return false;
+    const now = Date.now();
+    return this.sources.every((source) => {
+      const last = this.lastRefresh.get(source.id);
+      return last !== undefined && !last.failed && !this.refreshing.has(source.id) && now - last.at < this.cooldownSeconds * 1000;
+    });
+  }
+
   /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
   async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
     const domain = source.id;
@@ -87,7 +107,7 @@ export class SigningKeys {
       try {
         // Within the cooldown no refresh is made: after one that worked, the kid is unknown;
         // after one that failed, the keys cannot be checked at all.
-        if (coolingDown && !last.failed) throw AuthError.invalidToken('The token is signed with an unknown key.');
+        if (coolingDown && !last.failed) throw AuthError.invalidToken(UNKNOWN_KEY);
         if (coolingDown) throw new Error('the last key-set refresh failed');
         await (inFlight ?? this.refresh(source));
       } catch (error) {
@@ -97,7 +117,7 @@ export class SigningKeys {
         if (stale === undefined) throw new KeySetUnavailableError(error);
         this.jwks.cache.set(cacheKey, stale);
       }
-      if (this.jwks.cache.get(cacheKey) === undefined) throw AuthError.invalidToken('The token is signed with an unknown key.');
+      if (this.jwks.cache.get(cacheKey) === undefined) throw AuthError.invalidToken(UNKNOWN_KEY);
     }
     const jwk = this.jwks.cache.get(cacheKey);
     const known = this.pems.get(cacheKey);
@@ -141,6 +161,7 @@ export class SigningKeys {
       const alg = algorithmOf(key, source.algorithms);
       if (alg === undefined) continue;
       this.jwks.cache.set(this.jwks.generateCacheKey(alg, key.kid as string, source.id), key as never);
+      this.publishedKids.add(key.kid as string);
       usable++;
     }
     if (usable === 0) throw new Error(`${jwksUri} lists no signing keys for ${source.algorithms.join(', ')}`);
