@@ -88,6 +88,9 @@ t.test('security headers and size limits', async (t) => {
   t.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
   t.notOk(response.headers['x-powered-by']);
   t.notOk(response.headers['access-control-allow-origin'], 'no CORS unless configured');
+  const preflight = await svc.app.inject({ method: 'OPTIONS', url: '/api/token', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+  t.equal(preflight.statusCode, 404, 'no preflight answered unless configured');
+  t.notOk(preflight.headers['access-control-allow-origin']);
 
   const longUrl = await svc.app.inject({ url: `/api/user?x=${'a'.repeat(3000)}`, headers: { authorization: `Bearer ${svc.userToken()}` } });
   t.equal(longUrl.statusCode, 414);

@@ -34,8 +34,10 @@ export default fp(async function httpSecurity(app, { corsOrigins }: { corsOrigin
     reply.headers(headers);
     done();
   });
-  await app.register(cors, {
-    origin: corsOrigins.length > 0 ? corsOrigins : false,
+  // Without listed origins there is nothing to grant: no CORS hook on every request (it was
+  // 1.4 % of a refusal's time), and a preflight is an unknown route (404), as it was.
+  if (corsOrigins.length > 0) await app.register(cors, {
+    origin: corsOrigins,
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'teams-user-aad-token', 'x-request-id'],
     exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
