@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { signJwt, type SigningAlgorithm } from '../src/emulators/jwtSigner.js';
+import { VerifiedTokens } from '../src/auth/verifiedTokens.js';
 import { startTestService } from './helpers/testService.js';
 
 const OTHER_ALLOWED_TENANT = randomUUID();
@@ -165,6 +166,33 @@ t.test('while every key set is fresh, an unknown kid is refused on its header al
   const unread = await svc.request({ url: '/api/token', headers: { authorization: tokenWith(randomUUID()) } });
   t.match(unread.json.detail, /payload is not a valid/, 'refused for its claims, not its kid');
   t.equal(svc.entra.requests.length, keyRequestsTwo, 'and no key fetch either');
+});
+
+t.test('a remembered token is served again only while it would pass again', async (t) => {
+  // Over HTTP: remembered, then expired (no clock tolerance here, so exp is the edge).
+  const strict = await startTestService(t, { AUTH_CLOCK_TOLERANCE_SECONDS: '0' });
+  const shortLived = strict.userToken({ claims: { exp: now() + 2 } });
+  t.equal((await strict.request({ url: '/api/user', token: shortLived })).statusCode, 404, 'accepted');
+  t.equal((await strict.request({ url: '/api/user', token: shortLived })).statusCode, 404, 'accepted again, remembered');
+  await new Promise((resolve) => setTimeout(resolve, (now() + 1) * 1000 - Date.now() + 1100));
+  const late = await strict.request({ url: '/api/user', token: shortLived });
+  t.equal(late.statusCode, 401, 'refused once expired, although remembered');
+  t.match(late.json.detail, /expired/);
+
+  // The bounds, with the service's own signing keys: the key must still be cached, and the
+  // token inside its nbf/exp.
+  const tokens = new VerifiedTokens(svc.app.signingKeys, 0);
+  const user = { kind: 'entra' as const, tenantId: svc.entra.tenantId, objectId: randomUUID() };
+  const key = (kid: string) => ({ keySet: { id: `${svc.entra.issuer()}/`, algorithms: ['RS256'] }, alg: 'RS256', kid });
+  tokens.set('fresh', user, { exp: now() + 60 }, key(realKid));
+  tokens.set('withdrawn key', user, { exp: now() + 60 }, key(randomUUID()));
+  tokens.set('expired', user, { exp: now() - 1 }, key(realKid));
+  tokens.set('not yet valid', user, { exp: now() + 60, nbf: now() + 30 }, key(realKid));
+  t.equal(tokens.get('fresh'), user, 'a fresh token under a cached key: its caller');
+  for (const name of ['withdrawn key', 'expired', 'not yet valid', 'never seen']) t.equal(tokens.get(name), undefined, `${name}: not served`);
+  for (let i = 0; i < 10_000; i++) tokens.set(`token ${i}`, user, { exp: now() + 60 }, key(realKid));
+  t.equal(tokens.get('fresh'), undefined, 'bounded: the oldest goes first');
+  t.equal(tokens.get('token 9999'), user);
 });
 
 t.test('accepted variants', async (t) => {

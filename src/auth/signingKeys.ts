@@ -96,6 +96,11 @@ export class SigningKeys {
     });
   }
 
+  /** True while the key is among `keySet`'s cached keys (it verifies without a lookup). */
+  hasKey({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): boolean {
+    return this.jwks.cache.get(this.jwks.generateCacheKey(alg, kid, keySet.id)) !== undefined;
+  }
+
   /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
   async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
     const domain = source.id;

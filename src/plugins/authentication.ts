@@ -5,7 +5,7 @@
 // signature, exp/nbf, issuer and audience; the issuer then says who the caller is.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { AuthConfig } from '../config.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
@@ -13,6 +13,7 @@ import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY } from '../auth/signingKeys.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
 import { EntraIssuer, TrustedIssuers, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
+import { VerifiedTokens, type VerifyingKey } from '../auth/verifiedTokens.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -23,7 +24,7 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    authenticate: (request: FastifyRequest) => Promise<void>;
+    authenticate: onRequestHookHandler;
     signingKeys: SigningKeys;
     identityProviderHttp: IdentityProviderHttp;
   }
@@ -61,9 +62,10 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   await app.register(fastifyJwt, {
     decode: { complete: true },
     // The token's issuer picks the rules and the key set; only then is a key looked up.
-    secret: async (_request: FastifyRequest, token: unknown) => {
-      const { keySet, alg, kid } = issuers.issuerOf(token as DecodedJwt).keyToVerify(token as DecodedJwt);
-      return signingKeys.publicKeyFor(keySet, alg, kid);
+    secret: async (request: FastifyRequest, token: unknown) => {
+      const key = issuers.issuerOf(token as DecodedJwt).keyToVerify(token as DecodedJwt);
+      verifyingKeys.set(request, key);
+      return signingKeys.publicKeyFor(key.keySet, key.alg, key.kid);
     },
     verify: {
       algorithms: rules.algorithms as never,
@@ -72,11 +74,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       requiredClaims: rules.requiredClaims,
       clockTolerance: rules.clockToleranceMs,
       extractToken: extractBearerToken,
-      // fast-jwt remembers tokens it verified (by hash, until their exp, per signing key): a
-      // client's repeated requests skip the RSA check. The checks before the key lookup still
-      // run on every request; the scope and user checks once per cached token (below), and
-      // again each time for a token that fails them.
-      cache: 10_000,
+      // Verified tokens are remembered by VerifiedTokens (below), in front of all this: a
+      // cache in fast-jwt too would hold the same tokens twice.
+      cache: false,
     },
     // fast-jwt's messages name the failed check (signature, aud, iss) and nothing secret.
     messages: { authorizationTokenInvalid: (error: Error) => error.message },
@@ -84,33 +84,56 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
 
   app.decorate('signingKeys', signingKeys);
   app.decorate('identityProviderHttp', identityProviderHttp);
-  // A token served from fast-jwt's cache comes back as the same payload object: its caller is
-  // worked out once, and so are the hashes remembered per user object (log, rate limit).
-  const users = new WeakMap<object, AuthenticatedUser>();
-  app.decorate('authenticate', async (request: FastifyRequest) => {
+  // The key each request's token named (set by `secret` above), for VerifiedTokens.
+  const verifyingKeys = new WeakMap<FastifyRequest, VerifyingKey>();
+  // A client's repeated requests with one token get the same user object back, so the hashes
+  // remembered per user object (log, audit, rate limit) are worked out once per token too.
+  const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
+  // A callback hook: a remembered token (most requests) is served without a promise.
+  app.decorate('authenticate', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    let token: string;
+    try {
+      token = extractBearerToken(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    const known = verifiedTokens.get(token);
+    if (known) {
+      request.user = known;
+      done();
+      return;
+    }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
     // made-up kids costs a header parse each (measured: see bench/RESULTS.md).
-    const kid = headerKid(extractBearerToken(request));
-    if (kid !== undefined && signingKeys.isSurelyUnknown(kid)) throw AuthError.invalidToken(UNKNOWN_KEY);
+    const kid = headerKid(token);
+    if (kid !== undefined && signingKeys.isSurelyUnknown(kid)) {
+      done(AuthError.invalidToken(UNKNOWN_KEY));
+      return;
+    }
+    verify(request, token).then(() => done(), done);
+  });
+
+  /** The full check of a token not remembered; sets request.user or rejects with the refusal. */
+  async function verify(request: FastifyRequest, token: string): Promise<void> {
     let payload: Record<string, unknown>;
     try {
       payload = (await request.jwtVerify()) as unknown as Record<string, unknown>;
     } catch (error) {
       throw toAuthError(error);
     }
-    let user = users.get(payload);
-    if (!user) {
-      try {
-        user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
-      } catch (error) {
-        // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
-        // whatever its claims say (the log line and the audit trail read request.user).
-        request.user = null as never;
-        throw error;
-      }
-      users.set(payload, user);
+    let user: AuthenticatedUser;
+    try {
+      user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+    } catch (error) {
+      // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
+      // whatever its claims say (the log line and the audit trail read request.user).
+      request.user = null as never;
+      throw error;
     }
+    // Only a token that passed every check is remembered.
+    verifiedTokens.set(token, user, payload, verifyingKeys.get(request)!);
     request.user = user;
-  });
+  }
 }, { name: 'authentication' });

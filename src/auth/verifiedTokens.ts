@@ -1,0 +1,53 @@
+// Tokens this process has verified, and who their caller is: a client's next requests with the
+// same token skip @fastify/jwt's decode, its callbacks and the key lookup (measured: warm token
+// 0.42 → 0.52 of the floor's speed). An entry holds only while the token itself would pass
+// again: within its nbf/exp (with the clock tolerance), for at most CACHE_TTL_MS (as
+// fast-jwt's own cache), and while the key that verified it is still among the issuer's cached
+// keys (a withdrawn key stops verifying, as it does for an uncached token).
+import type { AuthenticatedUser } from './trustedIssuers.js';
+import type { KeySetSource, SigningKeys } from './signingKeys.js';
+
+/** Entries kept; beyond, the oldest goes. */
+const MAX_ENTRIES = 10_000;
+/** A token is verified anew at least this often (fast-jwt's default cache TTL). */
+const CACHE_TTL_MS = 600_000;
+
+/** The key that verified a token. */
+export interface VerifyingKey {
+  keySet: KeySetSource;
+  alg: string;
+  kid: string;
+}
+
+interface Entry {
+  user: AuthenticatedUser;
+  notBeforeMs: number;
+  notAfterMs: number;
+  key: VerifyingKey;
+}
+
+export class VerifiedTokens {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly signingKeys: SigningKeys, private readonly clockToleranceMs: number) {}
+
+  /** The caller of `token` if it was verified here and would pass again now; else undefined. */
+  get(token: string): AuthenticatedUser | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    const now = Date.now();
+    if (now >= entry.notBeforeMs && now <= entry.notAfterMs && this.signingKeys.hasKey(entry.key)) return entry.user;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  /** Remembers a token that passed every check, with its claims' time bounds. */
+  set(token: string, user: AuthenticatedUser, payload: Record<string, unknown>, key: VerifyingKey): void {
+    const now = Date.now();
+    const notBeforeMs = typeof payload.nbf === 'number' ? payload.nbf * 1000 - this.clockToleranceMs : 0;
+    let notAfterMs = now + CACHE_TTL_MS;
+    if (typeof payload.exp === 'number') notAfterMs = Math.min(notAfterMs, payload.exp * 1000 + this.clockToleranceMs);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { user, notBeforeMs, notAfterMs, key });
+  }
+}
