@@ -3,8 +3,10 @@
 // committed before a request arrives is seen by it.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { IdentityLookups } from '../src/db/identityLookups.js';
+import { createPool } from '../src/db/pool.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
-import { createTestDatabase } from './helpers/testDatabase.js';
+import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
 
 const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300' });
@@ -77,4 +79,42 @@ t.test('the database gone under a batch: each request in it gets its own clear 5
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.same(served, [200, 200, 200], 'served again without a restart');
+});
+
+t.test('a pooler that drops the prepared statement: the lookup is sent again unprepared, once and for all', {
+  // PGlite is one session shared by every connection: the service's own lookups prepared it
+  // there already (which the fallback handles too, as "already exists").
+  skip: TEST_DATABASE === 'pglite' ? 'needs a session per connection' : false,
+}, async (t) => {
+  // One connection, so that what is done to it behind pg's back is what the lookups meet.
+  const pool = createPool({ connectionString: svc.database.url, max: 1, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
+  t.teardown(() => pool.end());
+  const objectId = randomUUID();
+  const created = await svc.request({ method: 'POST', url: '/api/user', token: svc.userToken({ objectId }) });
+  const warnings: unknown[] = [];
+  const lookups = new IdentityLookups(pool, (error) => warnings.push(error));
+  const find = async () => (await lookups.find(svc.entra.tenantId, objectId))?.acs_user_id;
+
+  t.equal(await find(), created.json.acsUserIdentity, 'found, prepared');
+  const prepared = await pool.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'identity_lookups'");
+  t.equal(prepared.rows[0].n, 1, 'the connection holds the prepared statement');
+  // As when PgBouncer hands the next transaction another server connection: pg believes the
+  // statement is there, the server has none ("prepared statement does not exist").
+  await pool.query('DEALLOCATE identity_lookups');
+  t.equal(await find(), created.json.acsUserIdentity, 'found again, sent unprepared');
+  t.equal(warnings.length, 1, 'said once');
+  t.match(warnings[0], { code: '26000' });
+  t.equal(await find(), created.json.acsUserIdentity, 'and so on');
+  t.equal(warnings.length, 1);
+  const left = await pool.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'identity_lookups'");
+  t.equal(left.rows[0].n, 0, 'nothing prepared since');
+
+  // The other symptom: a server connection that already has it ("already exists").
+  const other = createPool({ connectionString: svc.database.url, max: 1, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
+  t.teardown(() => other.end());
+  await other.query("PREPARE identity_lookups AS SELECT 1");
+  const otherWarnings: unknown[] = [];
+  const otherLookups = new IdentityLookups(other, (error) => otherWarnings.push(error));
+  t.equal((await otherLookups.find(svc.entra.tenantId, objectId))?.acs_user_id, created.json.acsUserIdentity, 'found, unprepared');
+  t.match(otherWarnings, [{ code: '42P05' }], 'said once');
 });

@@ -3,6 +3,12 @@
 // twenty round trips into one; alone, a lookup waits for nothing but `setImmediate`.
 // Each lookup is still sent after its request arrived, so it sees every revocation and
 // deletion committed before that, on any replica.
+// The statement is prepared once per connection (named): PostgreSQL then skips parsing and
+// planning it (measured: warm token 0.46 → 0.49 and 0.55 of the floor, two runs). Behind a
+// pooler that does not keep prepared statements across transactions (PgBouncer before 1.21
+// in transaction mode, or with max_prepared_statements = 0) the first statement that finds
+// its prepared statement missing, or already there, turns preparing off for this process
+// and is sent again unnamed: lookups then work as they did before.
 import type pg from 'pg';
 
 export interface IdentityRow {
@@ -26,10 +32,17 @@ const BATCH_QUERY = `SELECT k.position::int AS position, a.acs_user_id, a.create
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(tenant_id, object_id, position)
   JOIN acs_identities a ON a.tenant_id = k.tenant_id AND a.object_id = k.object_id`;
 
+const STATEMENT_NAME = 'identity_lookups';
+// What a pooler that drops prepared statements leads to: "prepared statement does not exist"
+// (another server connection) and "prepared statement already exists" (one that has it).
+const PREPARED_STATEMENT_LOST = new Set(['26000', '42P05']);
+
 export class IdentityLookups {
   private waiting: Lookup[] = [];
+  private prepare = true;
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** `onPreparingOff`: called once, with the error, if preparing turns off. */
+  constructor(private readonly pool: pg.Pool, private readonly onPreparingOff: (error: unknown) => void = () => {}) {}
 
   /** The mapping row of (tenantId, objectId), or undefined; rejects with the database's error. */
   find(tenantId: string, objectId: string): Promise<IdentityRow | undefined> {
@@ -44,14 +57,25 @@ export class IdentityLookups {
 
   private async send(batch: Lookup[]): Promise<void> {
     try {
-      const { rows } = await this.pool.query<IdentityRow & { position: number }>(BATCH_QUERY, [
-        batch.map((lookup) => lookup.tenantId),
-        batch.map((lookup) => lookup.objectId),
-      ]);
+      const rows = await this.query(batch).catch((error: unknown) => {
+        if (!this.prepare || !PREPARED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+        this.prepare = false;
+        this.onPreparingOff(error);
+        return this.query(batch);
+      });
       const found = new Map(rows.map((row) => [row.position, row]));
       batch.forEach((lookup, index) => lookup.resolve(found.get(index + 1)));
     } catch (error) {
       for (const lookup of batch) lookup.reject(error);
     }
+  }
+
+  private async query(batch: Lookup[]): Promise<Array<IdentityRow & { position: number }>> {
+    const { rows } = await this.pool.query<IdentityRow & { position: number }>({
+      text: BATCH_QUERY,
+      ...(this.prepare ? { name: STATEMENT_NAME } : {}),
+      values: [batch.map((lookup) => lookup.tenantId), batch.map((lookup) => lookup.objectId)],
+    });
+    return rows;
   }
 }

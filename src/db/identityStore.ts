@@ -37,8 +37,9 @@ const CREATE_LOCK_NAMESPACE = 7_310;
 export class IdentityStore {
   private readonly lookups: IdentityLookups;
 
-  constructor(private readonly pool: pg.Pool) {
-    this.lookups = new IdentityLookups(pool);
+  /** `onPreparingOff`: see IdentityLookups (a pooler that drops prepared statements). */
+  constructor(private readonly pool: pg.Pool, onPreparingOff?: (error: unknown) => void) {
+    this.lookups = new IdentityLookups(pool, onPreparingOff);
   }
 
   async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {

@@ -38,5 +38,6 @@ export default fp(async function database(app, { config }: { config: Config }) {
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
   }
   app.decorate('pool', pool);
-  app.decorate('identityStore', new IdentityStore(pool));
+  app.decorate('identityStore', new IdentityStore(pool, (error) => app.log.warn({ err: error },
+    'the database (or a pooler in front of it) did not keep a prepared statement: identity lookups are sent unprepared from now on')));
 }, { name: 'database', dependencies: ['metrics'] });
