@@ -117,4 +117,18 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   const otherLookups = new IdentityLookups(other, (error) => otherWarnings.push(error));
   t.equal((await otherLookups.find(svc.entra.tenantId, objectId))?.acs_user_id, created.json.acsUserIdentity, 'found, unprepared');
   t.match(otherWarnings, [{ code: '42P05' }], 'said once');
+
+  // Two batches out together on two connections, both of which lost it: each is sent again.
+  const two = createPool({ connectionString: svc.database.url, max: 2, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
+  t.teardown(() => two.end());
+  const twoWarnings: unknown[] = [];
+  const twoLookups = new IdentityLookups(two, (error) => twoWarnings.push(error));
+  const findTwice = () => Promise.all([
+    twoLookups.find(svc.entra.tenantId, objectId),
+    new Promise((resolve) => setImmediate(resolve)).then(() => twoLookups.find(svc.entra.tenantId, objectId)),
+  ]);
+  t.same((await findTwice()).map((row) => row?.acs_user_id), [created.json.acsUserIdentity, created.json.acsUserIdentity], 'prepared on both');
+  await Promise.all([two.query('SELECT pg_sleep(0.05); DEALLOCATE ALL'), two.query('SELECT pg_sleep(0.05); DEALLOCATE ALL')]);
+  t.same((await findTwice()).map((row) => row?.acs_user_id), [created.json.acsUserIdentity, created.json.acsUserIdentity], 'both found after the loss');
+  t.equal(twoWarnings.length, 1, 'said once');
 });

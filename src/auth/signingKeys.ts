@@ -96,9 +96,12 @@ export class SigningKeys {
     });
   }
 
-  /** True while the key is among `keySet`'s cached keys (it verifies without a lookup). */
-  hasKey({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): boolean {
-    return this.jwks.cache.get(this.jwks.generateCacheKey(alg, kid, keySet.id)) !== undefined;
+  /**
+   * The cached key (JWK object) of `keySet` under `alg` and `kid`, or undefined. A refresh
+   * caches new objects, so the same object means the same key, unchanged since.
+   */
+  cachedKey({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): unknown {
+    return this.jwks.cache.get(this.jwks.generateCacheKey(alg, kid, keySet.id));
   }
 
   /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */

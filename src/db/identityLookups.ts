@@ -57,11 +57,16 @@ export class IdentityLookups {
 
   private async send(batch: Lookup[]): Promise<void> {
     try {
-      const rows = await this.query(batch).catch((error: unknown) => {
-        if (!this.prepare || !PREPARED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
-        this.prepare = false;
-        this.onPreparingOff(error);
-        return this.query(batch);
+      // Whether this batch went prepared, decided when it is sent: batches out at the same
+      // time may all meet the loss, and each is sent again.
+      const prepared = this.prepare;
+      const rows = await this.query(batch, prepared).catch((error: unknown) => {
+        if (!prepared || !PREPARED_STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+        if (this.prepare) {
+          this.prepare = false;
+          this.onPreparingOff(error);
+        }
+        return this.query(batch, false);
       });
       const found = new Map(rows.map((row) => [row.position, row]));
       batch.forEach((lookup, index) => lookup.resolve(found.get(index + 1)));
@@ -70,10 +75,10 @@ export class IdentityLookups {
     }
   }
 
-  private async query(batch: Lookup[]): Promise<Array<IdentityRow & { position: number }>> {
+  private async query(batch: Lookup[], prepared: boolean): Promise<Array<IdentityRow & { position: number }>> {
     const { rows } = await this.pool.query<IdentityRow & { position: number }>({
       text: BATCH_QUERY,
-      ...(this.prepare ? { name: STATEMENT_NAME } : {}),
+      ...(prepared ? { name: STATEMENT_NAME } : {}),
       values: [batch.map((lookup) => lookup.tenantId), batch.map((lookup) => lookup.objectId)],
     });
     return rows;

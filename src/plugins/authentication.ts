@@ -132,8 +132,8 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       request.user = null as never;
       throw error;
     }
+    request.user = user;
     // Only a token that passed every check is remembered.
     verifiedTokens.set(token, user, payload, verifyingKeys.get(request)!);
-    request.user = user;
   }
 }, { name: 'authentication' });
