@@ -87,8 +87,13 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   skip: TEST_DATABASE === 'pglite' ? 'needs a session per connection' : false,
 }, async (t) => {
   // One connection, so that what is done to it behind pg's back is what the lookups meet.
-  const pool = createPool({ connectionString: svc.database.url, max: 1, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
-  t.teardown(() => pool.end());
+  // Pools of their own on the test database, of `max` connections.
+  const poolOf = (max: number) => {
+    const pool = createPool({ connectionString: svc.database.url, max, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
+    t.teardown(() => pool.end());
+    return pool;
+  };
+  const pool = poolOf(1);
   const objectId = randomUUID();
   const created = await svc.request({ method: 'POST', url: '/api/user', token: svc.userToken({ objectId }) });
   const warnings: unknown[] = [];
@@ -110,8 +115,7 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   t.equal(left.rows[0].n, 0, 'nothing prepared since');
 
   // The other symptom: a server connection that already has it ("already exists").
-  const other = createPool({ connectionString: svc.database.url, max: 1, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
-  t.teardown(() => other.end());
+  const other = poolOf(1);
   await other.query("PREPARE identity_lookups AS SELECT 1");
   const otherWarnings: unknown[] = [];
   const otherLookups = new IdentityLookups(other, (error) => otherWarnings.push(error));
@@ -119,8 +123,7 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   t.match(otherWarnings, [{ code: '42P05' }], 'said once');
 
   // Two batches out together on two connections, both of which lost it: each is sent again.
-  const two = createPool({ connectionString: svc.database.url, max: 2, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
-  t.teardown(() => two.end());
+  const two = poolOf(2);
   const twoWarnings: unknown[] = [];
   const twoLookups = new IdentityLookups(two, (error) => twoWarnings.push(error));
   const findTwice = () => Promise.all([
