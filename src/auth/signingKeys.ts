@@ -100,8 +100,13 @@ export class SigningKeys {
    * The cached key (JWK object) of `keySet` under `alg` and `kid`, or undefined. A refresh
    * caches new objects, so the same object means the same key, unchanged since.
    */
-  cachedKey({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): unknown {
-    return this.jwks.cache.get(this.jwks.generateCacheKey(alg, kid, keySet.id));
+  cachedKey(cacheKey: string): unknown {
+    return this.jwks.cache.get(cacheKey);
+  }
+
+  /** Where the key of `keySet` under `alg` and `kid` is cached, for cachedKey. */
+  cacheKeyOf({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): string {
+    return this.jwks.generateCacheKey(alg, kid, keySet.id);
   }
 
   /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
