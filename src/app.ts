@@ -20,6 +20,7 @@ import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
+import { stdoutLogDestination } from './logDestination.js';
 import teams from './plugins/teams.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -43,7 +44,7 @@ export const REDACTED_LOG_PATHS = [
 ];
 
 export interface BuildOptions {
-  /** Where log lines go (default: stdout). Redaction and level still apply. */
+  /** Where log lines go (default: stdout, see logDestination.ts). Redaction and level still apply. */
   logStream?: { write(line: string): void };
   /** Local mode only: the Entra ID emulator that GET /local/token mints user tokens with. */
   localTokenIssuer?: EntraEmulator;
@@ -60,7 +61,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: {
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      stream: options.logStream ?? stdoutLogDestination(),
     },
     // A client may bring its own request id for correlation, if it is a plain short string.
     requestIdHeader: false,

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { LOG_FLUSH_INTERVAL_MS } from '../src/logDestination.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
@@ -47,6 +48,13 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.equal((await fetch(`${service.url}/readyz`)).status, 200);
   const first = await fetch(`${service.url}/api/token?scopes=chat`, { headers: auth });
   t.equal(first.status, 200);
+  // Log lines are written in batches (logDestination.ts): even alone, a request's line is on
+  // stdout within the flush interval.
+  const requestLine = new RegExp(`"reqId":"${first.headers.get('x-request-id')}".*"msg":"request"`);
+  const answered = Date.now();
+  while (!requestLine.test(service.output().stdout) && Date.now() - answered < 2000) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.match(service.output().stdout, requestLine, `the request's log line was written (${Date.now() - answered} ms after the answer)`);
+  t.ok(Date.now() - answered < LOG_FLUSH_INTERVAL_MS + 400, 'within the flush interval, give or take the machine');
   t.notOk(service.output().stdout.includes(((await first.json()) as { token: string }).token.split('.')[2]!), 'the ACS token is not logged');
 
   // A request held slow by ACS is in flight when SIGTERM arrives.
@@ -60,10 +68,12 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.equal(readiness.status, 503, 'readiness turns 503 first');
   t.match(await readiness.json(), { code: 'not_ready', detail: /shutting down/ });
   t.equal((await fetch(`${service.url}/healthz`)).status, 200, 'still serving during the delay');
-  t.equal((await inFlight).status, 200, 'the request in flight completed');
+  const lastAnswer = await inFlight;
+  t.equal(lastAnswer.status, 200, 'the request in flight completed');
 
   t.equal(await service.exited, 0, 'exit code 0');
   t.ok(Date.now() - signalled < 6000, `exited ${Date.now() - signalled} ms after SIGTERM`);
   await t.rejects(fetch(`${service.url}/healthz`), 'no longer accepting connections');
   t.match(service.output().stdout, /"signal":"SIGTERM"/);
+  t.match(service.output().stdout, new RegExp(`"reqId":"${lastAnswer.headers.get('x-request-id')}".*"msg":"request"`), "the last request's log line was written before the exit");
 });
