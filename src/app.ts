@@ -20,7 +20,7 @@ import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
-import { stdoutLogDestination } from './logDestination.js';
+import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS, stdoutLogDestination } from './logging.js';
 import teams from './plugins/teams.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -31,20 +31,8 @@ import { userHandlers } from './routes/userRoutes.js';
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Never log credentials, whatever a later log call includes. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers["teams-user-aad-token"]',
-  'headers.authorization',
-  'headers["teams-user-aad-token"]',
-  'token',
-  '*.token',
-  'accessToken',
-  '*.accessToken',
-];
-
 export interface BuildOptions {
-  /** Where log lines go (default: stdout, see logDestination.ts). Redaction and level still apply. */
+  /** Where log lines go (default: stdout, see logging.ts). Redaction and level still apply. */
   logStream?: { write(line: string): void };
   /** Local mode only: the Entra ID emulator that GET /local/token mints user tokens with. */
   localTokenIssuer?: EntraEmulator;
@@ -60,7 +48,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACTED_LOG_PATHS, censor: LOG_CENSOR },
+      formatters: { log: censorNestedCredentials },
       stream: options.logStream ?? stdoutLogDestination(),
     },
     // A client may bring its own request id for correlation, if it is a plain short string.

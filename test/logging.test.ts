@@ -1,6 +1,7 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
 // headers never appear, whatever the log level.
 import t from 'tap';
+import { LOG_CENSOR } from '../src/logging.js';
 import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -81,4 +82,27 @@ t.test('a signed token refused for its claims is nobody: no user on its line, wh
   const line = lines.slice(start).map((entry) => JSON.parse(entry)).find((entry) => entry.reqId === 'log-test-forged' && entry.msg === 'request');
   t.ok(line, 'its request line');
   t.equal(line?.user, undefined, 'no user hash: the caller was not identified');
+});
+
+t.test('credentials a log call might include are censored: at the top, one level down, and in headers', async (t) => {
+  const start = lines.length;
+  const failure = Object.assign(new Error('ACS said no'), { token: 'secret-error-token' });
+  svc.app.log.info({
+    token: 'secret-top', accessToken: 'secret-top-access',
+    issued: { token: 'secret-nested', expiresOn: 'soon' }, exchange: { accessToken: 'secret-nested-access' },
+    err: failure,
+    req: { headers: { authorization: 'Bearer secret-req', 'teams-user-aad-token': 'secret-req-teams', accept: 'application/json' } },
+    headers: { authorization: 'Bearer secret-headers', 'teams-user-aad-token': 'secret-headers-teams' },
+  }, 'censoring check');
+  const text = lines.slice(start).join('');
+  t.notOk(/secret-/.test(text), 'no credential on the line');
+  const line = JSON.parse(text.split('\n').find((entry) => entry.includes('censoring check'))!);
+  t.match(line, {
+    token: LOG_CENSOR, accessToken: LOG_CENSOR,
+    issued: { token: LOG_CENSOR, expiresOn: 'soon' }, exchange: { accessToken: LOG_CENSOR },
+    err: { message: 'ACS said no', token: LOG_CENSOR, stack: /ACS said no/ },
+    headers: { authorization: LOG_CENSOR, 'teams-user-aad-token': LOG_CENSOR },
+  }, 'each censored where it was, the rest kept (an error keeps its message and stack)');
+  // (`req` goes through Fastify's request serializer, which keeps no headers at all.)
+  t.equal(failure.token, 'secret-error-token', 'the logged object itself is untouched');
 });

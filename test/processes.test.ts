@@ -4,7 +4,7 @@
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
-import { LOG_FLUSH_INTERVAL_MS } from '../src/logDestination.js';
+import { LOG_FLUSH_INTERVAL_MS } from '../src/logging.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
@@ -48,7 +48,7 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.equal((await fetch(`${service.url}/readyz`)).status, 200);
   const first = await fetch(`${service.url}/api/token?scopes=chat`, { headers: auth });
   t.equal(first.status, 200);
-  // Log lines are written in batches (logDestination.ts): even alone, a request's line is on
+  // Log lines are written in batches (logging.ts): even alone, a request's line is on
   // stdout within the flush interval.
   const requestLine = new RegExp(`"reqId":"${first.headers.get('x-request-id')}".*"msg":"request"`);
   const answered = Date.now();
