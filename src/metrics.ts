@@ -29,6 +29,10 @@ export class Metrics {
   readonly databaseQueries = new Counter({
     name: 'database_queries_total', help: 'Statements sent to PostgreSQL (each one round trip), transaction control included.', registers: [this.registry],
   });
+  readonly auditEventsDropped = new Counter({
+    name: 'audit_events_dropped_total', help: 'Audit events not kept: more than 10 000 were waiting to be written (a long database outage, or a flood of distinct users in one flush).',
+    registers: [this.registry],
+  });
   readonly identitiesCreated = new Counter({ name: 'acs_identities_created_total', help: 'ACS identities created for users.', registers: [this.registry] });
   readonly tokensIssued = new Counter({
     name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user: issued by ACS; reused: a recent one served again; teams).',

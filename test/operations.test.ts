@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { MAX_PENDING } from '../src/audit/auditTrail.js';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
@@ -153,6 +154,25 @@ t.test('the audit trail records each event, the user only as a keyed hash', asyn
 
   await svc.db.query("INSERT INTO audit_events (at, event) VALUES (now() - interval '400 days', 'identity_created')");
   t.equal(await svc.app.audit.deleteOlderThan(90), 1, 'retention cleanup deletes old events');
+});
+
+t.test('audit events beyond the bound are dropped, counted in a metric and logged at the next flush', async (t) => {
+  const lines: string[] = [];
+  const svc = await startTestService(t, { AUDIT_FLUSH_INTERVAL_MS: '60000' }, { logStream: { write: (line) => { lines.push(line); } } });
+  const dropsMetric = async () => Number(/^audit_events_dropped_total (\S+)$/m.exec((await svc.app.inject({ url: '/metrics' })).body)?.[1]);
+  t.equal(await dropsMetric(), 0, 'none dropped yet');
+  // As many distinct users with a reused token in one flush as the bound allows, and five more.
+  for (let i = 0; i < MAX_PENDING + 5; i++) svc.app.audit.tally('token_issued', { scopes: ['chat'], expiresInMinutes: 60, reused: true }, `user-hash-${i}`);
+  await svc.app.audit.flush();
+  const written = await svc.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_events WHERE event = 'token_issued'");
+  t.equal(written.rows[0]!.n, MAX_PENDING, 'as many as the bound written');
+  t.equal(await dropsMetric(), 5, 'the rest counted');
+  const reported = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry.dropped !== undefined);
+  t.match(reported(), [{ level: 50, dropped: 5, msg: /audit events dropped/ }], 'and logged once, as an error');
+
+  await svc.app.audit.flush();
+  t.equal(await dropsMetric(), 5, 'a flush with nothing dropped since counts nothing more');
+  t.equal(reported().length, 1, 'and logs nothing more');
 });
 
 t.test('a recent token served again is counted per user and flush, not written a row each', async (t) => {

@@ -23,7 +23,8 @@ interface PendingEvent {
   details: Record<string, unknown>;
 }
 
-const MAX_PENDING = 10_000;
+/** Events (and tallies) kept waiting at most; beyond, new ones are dropped and counted. */
+export const MAX_PENDING = 10_000;
 
 export class AuditTrail {
   private pending: PendingEvent[] = [];
@@ -34,7 +35,9 @@ export class AuditTrail {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly onError: (error: unknown, dropped: number) => void,
+    private readonly onError: (error: unknown) => void,
+    /** Called at a flush with the events dropped since the last one, if any. */
+    private readonly onDropped: (count: number) => void,
     private readonly maxBatch = 500,
   ) {}
 
@@ -82,6 +85,10 @@ export class AuditTrail {
    */
   private async write(): Promise<void> {
     this.pendTallies();
+    if (this.dropped > 0) {
+      this.onDropped(this.dropped);
+      this.dropped = 0;
+    }
     for (let left = this.pending.length; left > 0; left -= this.maxBatch) {
       const batch = this.pending.splice(0, Math.min(left, this.maxBatch));
       const values = batch.flatMap((e) => [e.at, e.event, e.userHash, JSON.stringify(e.details)]);
@@ -91,7 +98,7 @@ export class AuditTrail {
       } catch (error) {
         // Keep them for the next flush (the bound above protects memory).
         this.pending.unshift(...batch);
-        this.onError(error, this.dropped);
+        this.onError(error);
         return;
       }
     }

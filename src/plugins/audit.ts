@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { AuditTrail } from '../audit/auditTrail.js';
+import { AuditTrail, MAX_PENDING } from '../audit/auditTrail.js';
 import { userKey } from '../auth/trustedIssuers.js';
 
 declare module 'fastify' {
@@ -29,7 +29,14 @@ export default fp(async function audit(app, { config }: { config: Config['audit'
     return hash;
   });
 
-  const trail = new AuditTrail(app.pool, (error, dropped) => app.log.warn({ err: error, dropped }, 'audit events not written yet'));
+  const trail = new AuditTrail(
+    app.pool,
+    (error) => app.log.warn({ err: error }, 'audit events not written yet'),
+    (count) => {
+      app.metrics.auditEventsDropped.inc(count);
+      app.log.error({ dropped: count }, `audit events dropped: more than ${MAX_PENDING} were waiting to be written`);
+    },
+  );
   app.decorate('audit', trail);
 
   const flushTimer = setInterval(() => void trail.flush(), config.flushIntervalMs);
@@ -47,4 +54,4 @@ export default fp(async function audit(app, { config }: { config: Config['audit'
     clearInterval(cleanupTimer);
     await trail.flush();
   });
-}, { name: 'audit', dependencies: ['database'] });
+}, { name: 'audit', dependencies: ['database', 'metrics'] });
