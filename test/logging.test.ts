@@ -1,7 +1,7 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
 // headers never appear, whatever the log level.
 import t from 'tap';
-import { LOG_CENSOR } from '../src/logging.js';
+import { censorNestedCredentials, LOG_CENSOR } from '../src/logging.js';
 import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -90,6 +90,7 @@ t.test('credentials a log call might include are censored: at the top, one level
   svc.app.log.info({
     token: 'secret-top', accessToken: 'secret-top-access',
     issued: { token: 'secret-nested', expiresOn: 'soon' }, exchange: { accessToken: 'secret-nested-access' },
+    settings: Object.freeze({ token: 'secret-frozen', port: 9464 }),
     err: failure,
     req: { headers: { authorization: 'Bearer secret-req', 'teams-user-aad-token': 'secret-req-teams', accept: 'application/json' } },
     headers: { authorization: 'Bearer secret-headers', 'teams-user-aad-token': 'secret-headers-teams' },
@@ -100,9 +101,14 @@ t.test('credentials a log call might include are censored: at the top, one level
   t.match(line, {
     token: LOG_CENSOR, accessToken: LOG_CENSOR,
     issued: { token: LOG_CENSOR, expiresOn: 'soon' }, exchange: { accessToken: LOG_CENSOR },
-    err: { message: 'ACS said no', token: LOG_CENSOR, stack: /ACS said no/ },
+    settings: { token: LOG_CENSOR, port: 9464 },
+    err: { type: 'Error', message: 'ACS said no', token: LOG_CENSOR },
     headers: { authorization: LOG_CENSOR, 'teams-user-aad-token': LOG_CENSOR },
-  }, 'each censored where it was, the rest kept (an error keeps its message and stack)');
+  }, 'each censored where it was, the rest kept (a frozen object is copied)');
   // (`req` goes through Fastify's request serializer, which keeps no headers at all.)
   t.equal(failure.token, 'secret-error-token', 'the logged object itself is untouched');
+  // The copy of an error is still that error, for pino's serializer: same prototype, message, stack.
+  const copy = censorNestedCredentials({ err: failure }).err as Error & { token: string };
+  t.ok(copy instanceof Error && copy !== failure, 'an error is copied as an Error');
+  t.same([copy.message, copy.stack, copy.token], [failure.message, failure.stack, LOG_CENSOR], 'with its message and stack');
 });

@@ -173,6 +173,13 @@ t.test('audit events beyond the bound are dropped, counted in a metric and logge
   await svc.app.audit.flush();
   t.equal(await dropsMetric(), 5, 'a flush with nothing dropped since counts nothing more');
   t.equal(reported().length, 1, 'and logs nothing more');
+
+  // A tally that finds the queue full when it is written is dropped with all it counted.
+  for (let i = 0; i < MAX_PENDING; i++) svc.app.audit.record('token_issued', 'user-hash-x');
+  for (let i = 0; i < 3; i++) svc.app.audit.tally('request_refused', { reason: 'invalid_token', status: 401, route: '/api/token' });
+  await svc.app.audit.flush();
+  t.equal(await dropsMetric(), 8, 'a dropped tally counts its three events');
+  t.match(reported().at(-1), { dropped: 3 });
 });
 
 t.test('a recent token served again is counted per user and flush, not written a row each', async (t) => {

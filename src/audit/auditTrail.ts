@@ -46,8 +46,9 @@ export class AuditTrail {
     if (this.pending.length >= this.maxBatch) void this.flush();
   }
 
-  private enqueue(event: PendingEvent): void {
-    if (this.pending.length >= MAX_PENDING) this.dropped++;
+  /** `events`: how many events the row stands for (a tally's count), for the drop count. */
+  private enqueue(event: PendingEvent, events = 1): void {
+    if (this.pending.length >= MAX_PENDING) this.dropped += events;
     else this.pending.push(event);
   }
 
@@ -106,7 +107,7 @@ export class AuditTrail {
 
   private pendTallies(): void {
     // Not through record(): a write must not start another write.
-    for (const { since, event, userHash, details, count } of this.tallies.values()) this.enqueue({ at: new Date(), event, userHash, details: { ...details, count, since } });
+    for (const { since, event, userHash, details, count } of this.tallies.values()) this.enqueue({ at: new Date(), event, userHash, details: { ...details, count, since } }, count);
     this.tallies.clear();
   }
 
