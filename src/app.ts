@@ -20,7 +20,7 @@ import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
-import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS, stdoutLogDestination } from './logging.js';
+import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './logRedaction.js';
 import teams from './plugins/teams.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -32,7 +32,7 @@ import { userHandlers } from './routes/userRoutes.js';
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface BuildOptions {
-  /** Where log lines go (default: stdout, see logging.ts). Redaction and level still apply. */
+  /** Where log lines go (default: stdout). Redaction and level still apply. */
   logStream?: { write(line: string): void };
   /** Local mode only: the Entra ID emulator that GET /local/token mints user tokens with. */
   localTokenIssuer?: EntraEmulator;
@@ -50,7 +50,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: LOG_CENSOR },
       formatters: { log: censorNestedCredentials },
-      stream: options.logStream ?? stdoutLogDestination(),
+      ...(options.logStream ? { stream: options.logStream } : {}),
     },
     // A client may bring its own request id for correlation, if it is a plain short string.
     requestIdHeader: false,

@@ -4,7 +4,6 @@
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
-import { LOG_FLUSH_INTERVAL_MS } from '../src/logging.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
@@ -48,12 +47,11 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.equal((await fetch(`${service.url}/readyz`)).status, 200);
   const first = await fetch(`${service.url}/api/token?scopes=chat`, { headers: auth });
   t.equal(first.status, 200);
-  // Log lines are written in batches (logging.ts): even alone, a request's line is on
-  // stdout within the flush interval.
+  // The line is written asynchronously: wait for it, so that the check below reads it.
   const requestLine = new RegExp(`"reqId":"${first.headers.get('x-request-id')}".*"msg":"request"`);
   const answered = Date.now();
   while (!requestLine.test(service.output().stdout) && Date.now() - answered < 2000) await new Promise((resolve) => setTimeout(resolve, 10));
-  t.match(service.output().stdout, requestLine, `the request's log line was written with no further traffic (${Date.now() - answered} ms after the answer; the interval is ${LOG_FLUSH_INTERVAL_MS} ms)`);
+  t.match(service.output().stdout, requestLine, `the request's log line was written (${Date.now() - answered} ms after the answer)`);
   t.notOk(service.output().stdout.includes(((await first.json()) as { token: string }).token.split('.')[2]!), 'the ACS token is not logged');
 
   // A request held slow by ACS is in flight when SIGTERM arrives.
