@@ -30,9 +30,14 @@ export function censorNestedCredentials(entry: Record<string, unknown>): Record<
   for (const name in entry) {
     const value = entry[name];
     if (value === null || typeof value !== 'object' || !NESTED_CREDENTIAL_KEYS.some((key) => Object.hasOwn(value, key))) continue;
-    // A copy with the same prototype and every own property (an Error keeps its message and
-    // stack), the credentials replaced in the descriptors: a frozen object is copied too.
+    // A copy with the same prototype and every own property, the credentials replaced in the
+    // descriptors (so a frozen object is copied too). An accessor is read from the original and
+    // copied as its value: on Node 24 an Error's `stack` is a getter that answers only for the
+    // error itself.
     const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
+    for (const [key, descriptor] of Object.entries(descriptors)) {
+      if (descriptor.get || descriptor.set) descriptors[key] = { value: (value as Record<string, unknown>)[key], enumerable: descriptor.enumerable, writable: true, configurable: true };
+    }
     for (const key of NESTED_CREDENTIAL_KEYS) {
       if (descriptors[key]) descriptors[key] = { value: LOG_CENSOR, enumerable: true, writable: true, configurable: true };
     }
