@@ -26,6 +26,8 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const WARM_USERS = 1000;
+/** The middle value (the lower of the two middle ones for an even count); sorts `values`. */
+const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 const children: ChildProcess[] = [];
 const pids = new Map<string, number>();
@@ -218,10 +220,8 @@ async function main() {
     // Garbage collection swings RSS by tens of MB between two samples, so growth compares the
     // median of the second minute's samples with the median of the last minute's, not two
     // single samples (which are printed too).
-    const medianRss = (from: number, to: number) => {
-      const values = samples.filter((s) => s.seconds >= from && s.seconds <= to).map((s) => s.rssMb).sort((a, b) => a - b);
-      return values[Math.floor((values.length - 1) / 2)] ?? samples.at(-1)!.rssMb;
-    };
+    const medianRss = (from: number, to: number) =>
+      median(samples.filter((s) => s.seconds >= from && s.seconds <= to).map((s) => s.rssMb)) ?? samples.at(-1)!.rssMb;
     const growth = (from: number, to: number) => `${(((to - from) / from) * 100).toFixed(1)} %`;
     const secondMinute = medianRss(60, 120);
     const lastMinute = medianRss(SOAK_SECONDS - 60, SOAK_SECONDS);
@@ -274,7 +274,6 @@ async function main() {
   // creations leave PostgreSQL (autovacuum of what they wrote) and the service's caches
   // changed for minutes, which would be measured in the scenarios after it (see RESULTS.md).
   for (const scenario of scenarios.filter((s) => s.amount && isChosen(s.name))) await runBetweenFloors(scenario, rounds.at(-1)!);
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
   const results = [...new Set(rounds.flat().map((row) => row.scenario as string))].map((name) => {
     const runs = rounds.flatMap((rows) => rows.filter((row) => row.scenario === name));
     return runs.sort((a, b) => (a['req/s'] as number) - (b['req/s'] as number))[Math.floor((runs.length - 1) / 2)]!;
@@ -282,7 +281,7 @@ async function main() {
 
   const ratio = (name: string, key: typeof RATIO_KEYS[number]) => {
     const perRound = ratiosByScenario.get(name);
-    return perRound ? +median(perRound.map((ratios) => ratios[key]!)).toFixed(2) : 'not run';
+    return perRound ? +median(perRound.map((ratios) => ratios[key]!))!.toFixed(2) : 'not run';
   };
   const summary = {
     'warm/floor req/s (target ≥ 0.5)': ratio('warm token', 'req/s'),

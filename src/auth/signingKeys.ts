@@ -97,7 +97,7 @@ export class SigningKeys {
   }
 
   /**
-   * The cached key (JWK object) of `keySet` under `alg` and `kid`, or undefined. A refresh
+   * The cached key (JWK object) at `cacheKey` (from cacheKeyOf), or undefined. A refresh
    * caches new objects, so the same object means the same key, unchanged since.
    */
   cachedKey(cacheKey: string): unknown {
@@ -112,8 +112,8 @@ export class SigningKeys {
   /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
   async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
     const domain = source.id;
-    const cacheKey = this.jwks.generateCacheKey(alg, kid, domain);
-    if (this.jwks.cache.get(cacheKey) === undefined) {
+    const cacheKey = this.cacheKeyOf({ keySet: source, alg, kid });
+    if (this.cachedKey(cacheKey) === undefined) {
       const inFlight = this.refreshing.get(domain);
       const last = this.lastRefresh.get(domain);
       const coolingDown = !inFlight && last && Date.now() - last.at < this.cooldownSeconds * 1000;
@@ -130,9 +130,9 @@ export class SigningKeys {
         if (stale === undefined) throw new KeySetUnavailableError(error);
         this.jwks.cache.set(cacheKey, stale);
       }
-      if (this.jwks.cache.get(cacheKey) === undefined) throw AuthError.invalidToken(UNKNOWN_KEY);
+      if (this.cachedKey(cacheKey) === undefined) throw AuthError.invalidToken(UNKNOWN_KEY);
     }
-    const jwk = this.jwks.cache.get(cacheKey);
+    const jwk = this.cachedKey(cacheKey);
     const known = this.pems.get(cacheKey);
     if (known && known.jwk === jwk) return known.pem;
     const pem = await this.jwks.getPublicKey({ domain, alg, kid });
@@ -173,7 +173,7 @@ export class SigningKeys {
     for (const key of Array.isArray(keys) ? (keys as Jwk[]) : []) {
       const alg = algorithmOf(key, source.algorithms);
       if (alg === undefined) continue;
-      this.jwks.cache.set(this.jwks.generateCacheKey(alg, key.kid as string, source.id), key as never);
+      this.jwks.cache.set(this.cacheKeyOf({ keySet: source, alg, kid: key.kid as string }), key as never);
       this.publishedKids.add(key.kid as string);
       usable++;
     }
