@@ -163,7 +163,7 @@ const envJsonSchema = {
     AUTH_AUDIENCE: { type: 'string' },
     AUTH_REQUIRED_SCOPE: { type: 'string', pattern: '^[^\\s]+$', default: 'access_as_user' },
     AUTH_CLOCK_TOLERANCE_SECONDS: { type: 'integer', minimum: 0, maximum: 300, default: 120 },
-    AUTH_KEY_REFRESH_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    AUTH_KEY_REFRESH_COOLDOWN_SECONDS: { type: 'integer', minimum: 1, maximum: 10, default: 5 },
     AZURE_AUTHORITY_CA_FILE: { type: 'string' },
     AUTH_ISSUERS: { type: 'string' },
   },

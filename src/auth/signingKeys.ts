@@ -1,13 +1,16 @@
 // The public keys that verify callers' tokens (DESIGN §3 rule 3). They come from the key set
-// of a trusted issuer (per allowed Entra tenant, or per AUTH_ISSUERS entry) — never from a URL
-// found in a token — and are cached per key set, so a `kid` of one issuer never finds a key of
-// another.
+// of a trusted issuer (Entra ID's, shared by all its tenants, or an AUTH_ISSUERS entry's) —
+// never from a URL found in a token.
 //
-// A refresh reads the whole key set (discovery document, then jwks_uri, or jwks_uri directly,
-// each with a timeout) and caches every usable key in get-jwks' cache, which also turns them
-// into PEM. An unknown `kid` may cause at most one refresh per cooldown period: a stream of
-// random `kid`s cannot become a stream of fetches, and cannot keep a newly published key out
-// either, because the refresh it spends caches all of the issuer's keys.
+// Each key set has a cache of its own (a get-jwks instance), so one issuer's keys can never
+// evict another's, and a key is found only under the issuer that published it. A read replaces
+// the whole set: a withdrawn key stops verifying, a new one verifies at once. A read that fails
+// changes nothing: the last good set keeps verifying (up to KEY_RETENTION_MS).
+//
+// Reads: every KEY_SET_MAX_AGE_MS in the background, and when a token names a kid the set does
+// not hold — at most once per cooldown period per key set, whatever the number of such tokens,
+// so a stream of random kids costs a bounded number of fetches, and a key rotated in a moment
+// after a read is found one cooldown later.
 import buildGetJwks from 'get-jwks';
 import { isLoopbackHost } from '../config.js';
 import { AuthError } from './authError.js';
@@ -15,16 +18,33 @@ import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
 export const UNKNOWN_KEY = 'The token is signed with an unknown key.';
 
-/** Keys are read again at least this often, so that a withdrawn key stops verifying. */
-const KEY_CACHE_TTL_MS = 60 * 60 * 1000;
+/** A key set is read again in the background once its last good read is this old. */
+const KEY_SET_MAX_AGE_MS = 60 * 60 * 1000;
+/** How long a key keeps verifying while its key set cannot be read again. */
+const KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Keys cached per key set (identity providers publish a handful); more are not used. */
+const MAX_KEYS_PER_SET = 100;
 
 /** Where an issuer's keys are, and which algorithms its tokens may use. */
 export interface KeySetSource {
-  /** Names the key set in the cache (a URL ending in "/"). */
+  /** Names the key set (a URL ending in "/"). */
   id: string;
   discoveryUrl?: string;
   jwksUri?: string;
   algorithms: readonly string[];
+}
+
+/** A key named by a token: its key set, algorithm and id. */
+export interface KeyReference {
+  keySet: KeySetSource;
+  alg: string;
+  kid: string;
+}
+
+/** Where a key is cached, for cachedKey (worked out once, kept by VerifiedTokens). */
+export interface CachedKeyRef {
+  readonly cache: { get(cacheKey: string): unknown };
+  readonly cacheKey: string;
 }
 
 interface Jwk {
@@ -33,6 +53,10 @@ interface Jwk {
   use?: unknown;
   alg?: unknown;
   crv?: unknown;
+  n?: unknown;
+  e?: unknown;
+  x?: unknown;
+  y?: unknown;
 }
 
 /** The algorithm a published key verifies, if it is one of `algorithms` (else the key is unused). */
@@ -44,6 +68,11 @@ function algorithmOf(key: Jwk, algorithms: readonly string[]): string | undefine
   return alg !== undefined && algorithms.includes(alg) ? alg : undefined;
 }
 
+/** Two JWKs hold the same public key (what a re-read of an unchanged set publishes again). */
+function sameKeyMaterial(a: Jwk, b: Jwk): boolean {
+  return a.kty === b.kty && a.n === b.n && a.e === b.e && a.crv === b.crv && a.x === b.x && a.y === b.y;
+}
+
 /** The signing keys could not be fetched: the service answers 503, not 401. */
 export class KeySetUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -52,23 +81,50 @@ export class KeySetUnavailableError extends Error {
   }
 }
 
+/** One key set: its own cache, and when it was last read. */
+class KeySet {
+  readonly jwks: ReturnType<typeof buildGetJwks>;
+  /** When the last good read ended (undefined: never read). */
+  readAt: number | undefined;
+  /** The last read attempted (reads are counted from the attempt, so failures are spaced too). */
+  lastAttempt: { at: number; failed: boolean } | undefined;
+  reading: Promise<void> | undefined;
+  /** The keys URL its discovery document named, and when. */
+  discovered: { jwksUri: string; at: number } | undefined;
+  /** The cache keys of the keys the last good read published. */
+  published = new Set<string>();
+
+  constructor(readonly source: KeySetSource) {
+    this.jwks = buildGetJwks({ max: MAX_KEYS_PER_SET, ttl: KEY_RETENTION_MS, issuersWhitelist: [source.id] });
+  }
+
+  cacheKeyOf(alg: string, kid: string): string {
+    return this.jwks.generateCacheKey(alg, kid, this.source.id);
+  }
+
+  /** True while a read may not be made: one was attempted within the cooldown, or is running. */
+  coolingDown(cooldownMs: number, now: number): boolean {
+    return this.reading !== undefined || (this.lastAttempt !== undefined && now - this.lastAttempt.at < cooldownMs);
+  }
+}
+
 export class SigningKeys {
-  private readonly jwks: ReturnType<typeof buildGetJwks>;
-  private readonly lastRefresh = new Map<string, { at: number; failed: boolean }>();
-  private readonly refreshing = new Map<string, Promise<void>>();
-  // get-jwks converts the JWK to PEM on every lookup; the PEM of a cached JWK is kept here.
-  private readonly pems = new Map<string, { jwk: unknown; pem: string }>();
+  private readonly keySets = new Map<string, KeySet>();
+  private readonly cooldownMs: number;
+  // get-jwks converts the JWK to PEM on every lookup; the PEM of each cached JWK is kept here.
+  private readonly pems = new WeakMap<object, string>();
   // Every kid any trusted key set has published since the start (a few; only ever added to): a
-  // superset of the kids that can find a key, cached or stale.
+  // superset of the kids that can find a key.
   private readonly publishedKids = new Set<string>();
   private loaded = false;
 
   /**
-   * `sources`: every key set this service trusts (get-jwks refuses any other); the first is
-   * the one readiness waits for (the first Entra tenant's).
+   * `sources`: every key set this service trusts; the first is the one readiness waits for
+   * (Entra ID's).
    */
-  constructor(private readonly sources: KeySetSource[], private readonly cooldownSeconds: number, private readonly http: IdentityProviderHttp) {
-    this.jwks = buildGetJwks({ ttl: KEY_CACHE_TTL_MS, issuersWhitelist: sources.map((source) => source.id) });
+  constructor(sources: KeySetSource[], cooldownSeconds: number, private readonly http: IdentityProviderHttp) {
+    for (const source of sources) this.keySets.set(source.id, new KeySet(source));
+    this.cooldownMs = cooldownSeconds * 1000;
   }
 
   /** True once a key set has been read successfully (for /readyz). */
@@ -78,7 +134,7 @@ export class SigningKeys {
 
   /** Reads the first key set, so that readiness reflects whether keys can be had. */
   async load(): Promise<void> {
-    await this.refresh(this.sources[0]!);
+    await this.read(this.keySets.values().next().value!);
   }
 
   /**
@@ -90,94 +146,118 @@ export class SigningKeys {
   isSurelyUnknown(kid: string): boolean {
     if (this.publishedKids.has(kid)) return false;
     const now = Date.now();
-    return this.sources.every((source) => {
-      const last = this.lastRefresh.get(source.id);
-      return last !== undefined && !last.failed && !this.refreshing.has(source.id) && now - last.at < this.cooldownSeconds * 1000;
-    });
+    for (const keySet of this.keySets.values()) {
+      const last = keySet.lastAttempt;
+      if (last === undefined || last.failed || keySet.reading !== undefined || now - last.at >= this.cooldownMs) return false;
+    }
+    return true;
+  }
+
+  /** Where the key named by `key` is cached, for cachedKey. */
+  cacheKeyOf({ keySet, alg, kid }: KeyReference): CachedKeyRef {
+    const cached = this.keySetOf(keySet);
+    return { cache: cached.jwks.cache, cacheKey: cached.cacheKeyOf(alg, kid) };
   }
 
   /**
-   * The cached key (JWK object) at `cacheKey` (from cacheKeyOf), or undefined. A refresh
-   * caches new objects, so the same object means the same key, unchanged since.
+   * The cached key (JWK object) at `ref`, or undefined. A read caches a new object only for a
+   * new or changed key, so the same object means the same key, unchanged since.
    */
-  cachedKey(cacheKey: string): unknown {
-    return this.jwks.cache.get(cacheKey);
+  cachedKey(ref: CachedKeyRef): unknown {
+    return ref.cache.get(ref.cacheKey);
   }
 
-  /** Where the key of `keySet` under `alg` and `kid` is cached, for cachedKey. */
-  cacheKeyOf({ keySet, alg, kid }: { keySet: KeySetSource; alg: string; kid: string }): string {
-    return this.jwks.generateCacheKey(alg, kid, keySet.id);
-  }
-
-  /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError. */
+  /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error. */
   async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
-    const domain = source.id;
-    const cacheKey = this.cacheKeyOf({ keySet: source, alg, kid });
-    if (this.cachedKey(cacheKey) === undefined) {
-      const inFlight = this.refreshing.get(domain);
-      const last = this.lastRefresh.get(domain);
-      const coolingDown = !inFlight && last && Date.now() - last.at < this.cooldownSeconds * 1000;
-      try {
-        // Within the cooldown no refresh is made: after one that worked, the kid is unknown;
-        // after one that failed, the keys cannot be checked at all.
-        if (coolingDown && !last.failed) throw AuthError.invalidToken(UNKNOWN_KEY);
-        if (coolingDown) throw new Error('the last key-set refresh failed');
-        await (inFlight ?? this.refresh(source));
-      } catch (error) {
-        if (error instanceof AuthError) throw error;
-        // The identity provider is down: a key read before still verifies until it answers.
-        const stale = this.jwks.staleCache.get(cacheKey);
-        if (stale === undefined) throw new KeySetUnavailableError(error);
-        this.jwks.cache.set(cacheKey, stale);
+    const keySet = this.keySetOf(source);
+    const cacheKey = keySet.cacheKeyOf(alg, kid);
+    const now = Date.now();
+    let jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+    if (jwk !== undefined) {
+      if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
+        // Due again: read in the background; the key found now verifies meanwhile.
+        this.read(keySet).catch(() => undefined);
       }
-      if (this.cachedKey(cacheKey) === undefined) throw AuthError.invalidToken(UNKNOWN_KEY);
+    } else {
+      let readError: unknown;
+      if (keySet.reading || !keySet.coolingDown(this.cooldownMs, now)) {
+        await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
+      }
+      jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+      if (jwk === undefined) {
+        // Published at the last read, or not: 401. No read to tell (it failed): 503.
+        if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${source.id} failed`));
+        throw AuthError.invalidToken(UNKNOWN_KEY);
+      }
     }
-    const jwk = this.cachedKey(cacheKey);
-    const known = this.pems.get(cacheKey);
-    if (known && known.jwk === jwk) return known.pem;
-    const pem = await this.jwks.getPublicKey({ domain, alg, kid });
-    this.pems.set(cacheKey, { jwk, pem });
+    let pem = this.pems.get(jwk);
+    if (pem === undefined) {
+      pem = await keySet.jwks.getPublicKey({ domain: source.id, alg, kid });
+      this.pems.set(jwk, pem);
+    }
     return pem;
   }
 
-  /** Reads a key set; concurrent callers share one fetch. */
-  private refresh(source: KeySetSource): Promise<void> {
-    const domain = source.id;
-    let refreshing = this.refreshing.get(domain);
-    if (!refreshing) {
-      // Counted from the attempt, so that failures are rate-limited too.
-      const attempt = { at: Date.now(), failed: false };
-      this.lastRefresh.set(domain, attempt);
-      refreshing = this.fetchKeySet(source)
-        .catch((error: unknown) => { attempt.failed = true; throw error; })
-        .finally(() => this.refreshing.delete(domain));
-      this.refreshing.set(domain, refreshing);
-    }
-    return refreshing;
+  private keySetOf(source: KeySetSource): KeySet {
+    const keySet = this.keySets.get(source.id);
+    if (keySet === undefined) throw new Error(`${source.id} is not a trusted key set`);
+    return keySet;
   }
 
-  private async fetchKeySet(source: KeySetSource): Promise<void> {
-    let jwksUri = source.jwksUri;
-    if (jwksUri === undefined) {
-      const discovery = await this.http.getJson(source.discoveryUrl!);
-      if (typeof discovery.jwks_uri !== 'string') throw new Error(`${source.discoveryUrl} has no jwks_uri`);
-      const url = new URL(discovery.jwks_uri);
-      // Keys only over TLS (plain http only from this machine, as for configured URLs).
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-        throw new Error(`${source.discoveryUrl} names keys at ${url.protocol}// off loopback`);
-      }
-      jwksUri = discovery.jwks_uri;
+  /** Reads a key set; concurrent callers share one read. */
+  private read(keySet: KeySet): Promise<void> {
+    if (!keySet.reading) {
+      const attempt = { at: Date.now(), failed: false };
+      keySet.lastAttempt = attempt;
+      keySet.reading = this.fetchKeySet(keySet)
+        .catch((error: unknown) => { attempt.failed = true; throw error; })
+        .finally(() => { keySet.reading = undefined; });
     }
-    const { keys } = await this.http.getJson(jwksUri);
-    let usable = 0;
+    return keySet.reading;
+  }
+
+  /** The keys URL: configured, or named by the discovery document (read again hourly). */
+  private async jwksUriOf(keySet: KeySet): Promise<string> {
+    const { source, discovered } = keySet;
+    if (source.jwksUri !== undefined) return source.jwksUri;
+    if (discovered && Date.now() - discovered.at < KEY_SET_MAX_AGE_MS) return discovered.jwksUri;
+    const discovery = await this.http.getJson(source.discoveryUrl!);
+    if (typeof discovery.jwks_uri !== 'string') throw new Error(`${source.discoveryUrl} has no jwks_uri`);
+    const url = new URL(discovery.jwks_uri);
+    // Keys only over TLS (plain http only from this machine, as for configured URLs).
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      throw new Error(`${source.discoveryUrl} names keys at ${url.protocol}// off loopback`);
+    }
+    keySet.discovered = { jwksUri: discovery.jwks_uri, at: Date.now() };
+    return discovery.jwks_uri;
+  }
+
+  private async fetchKeySet(keySet: KeySet): Promise<void> {
+    const { source, jwks } = keySet;
+    const jwksUri = await this.jwksUriOf(keySet);
+    let keys: unknown;
+    try {
+      ({ keys } = await this.http.getJson(jwksUri));
+    } catch (error) {
+      // The keys moved, perhaps: the next read asks the discovery document again.
+      keySet.discovered = undefined;
+      throw error;
+    }
+    const published = new Map<string, Jwk>();
     for (const key of Array.isArray(keys) ? (keys as Jwk[]) : []) {
       const alg = algorithmOf(key, source.algorithms);
-      if (alg === undefined) continue;
-      this.jwks.cache.set(this.cacheKeyOf({ keySet: source, alg, kid: key.kid as string }), key as never);
-      this.publishedKids.add(key.kid as string);
-      usable++;
+      if (alg !== undefined && published.size < MAX_KEYS_PER_SET) published.set(keySet.cacheKeyOf(alg, key.kid as string), key);
     }
-    if (usable === 0) throw new Error(`${jwksUri} lists no signing keys for ${source.algorithms.join(', ')}`);
+    if (published.size === 0) throw new Error(`${jwksUri} lists no signing keys for ${source.algorithms.join(', ')}`);
+    // The set is replaced whole: keys no longer published go, unchanged ones keep their object.
+    for (const cacheKey of keySet.published) if (!published.has(cacheKey)) jwks.cache.delete(cacheKey);
+    keySet.published = new Set(published.keys());
+    for (const [cacheKey, key] of published) {
+      const cached = jwks.cache.get(cacheKey) as Jwk | undefined;
+      jwks.cache.set(cacheKey, (cached !== undefined && sameKeyMaterial(cached, key) ? cached : key) as never);
+      this.publishedKids.add(key.kid as string);
+    }
+    keySet.readAt = Date.now();
     this.loaded = true;
   }
 }

@@ -73,21 +73,19 @@ export function checkHeader(header: Record<string, unknown>, algorithms: readonl
 export class EntraIssuer implements TrustedIssuer {
   /** The issuer (`iss`) of each allowed tenant. */
   readonly issuers: string[];
-  /** Each allowed tenant's issuer and key set (the v2.0 discovery document of the authority), worked out once. */
-  private readonly tenants: Map<string, { issuer: string; keySet: KeySetSource }>;
+  /**
+   * Entra ID's key set: one for every tenant, read once through the first allowed tenant's
+   * v2.0 discovery document (never once per tenant).
+   */
+  readonly keySet: KeySetSource;
+  /** Each allowed tenant's issuer, worked out once: a token's tenant binds its issuer. */
+  private readonly issuerOfTenant: Map<string, string>;
 
   constructor(private readonly auth: AuthConfig) {
-    this.tenants = new Map(auth.allowedTenants.map((tenant) => {
-      const issuer = `${auth.authorityHost}/${tenant}/v2.0`;
-      const id = `${issuer}/`;
-      return [tenant, { issuer, keySet: { id, discoveryUrl: `${id}.well-known/openid-configuration`, algorithms: ['RS256'] } }];
-    }));
-    this.issuers = [...this.tenants.values()].map(({ issuer }) => issuer);
-  }
-
-  /** The key sets of the allowed tenants. */
-  get keySets(): KeySetSource[] {
-    return [...this.tenants.values()].map(({ keySet }) => keySet);
+    this.issuerOfTenant = new Map(auth.allowedTenants.map((tenant) => [tenant, `${auth.authorityHost}/${tenant}/v2.0`]));
+    this.issuers = [...this.issuerOfTenant.values()];
+    const id = `${this.issuers[0]}/`;
+    this.keySet = { id, discoveryUrl: `${id}.well-known/openid-configuration`, algorithms: ['RS256'] };
   }
 
   /**
@@ -98,15 +96,15 @@ export class EntraIssuer implements TrustedIssuer {
     const { alg, kid } = checkHeader(header, ['RS256']);
     const tenantId = payload.tid;
     if (typeof tenantId !== 'string' || !GUID.test(tenantId)) throw AuthError.invalidToken('The token has no valid "tid" claim.');
-    const tenant = this.tenants.get(tenantId);
-    if (!tenant) throw AuthError.invalidToken('The token\'s tenant is not allowed.');
+    const issuer = this.issuerOfTenant.get(tenantId);
+    if (issuer === undefined) throw AuthError.invalidToken('The token\'s tenant is not allowed.');
     // The issuer is bound to the token's own tenant: a token of tenant A may not claim B's issuer.
-    if (payload.iss !== tenant.issuer) throw AuthError.invalidToken('The token issuer is not accepted.');
+    if (payload.iss !== issuer) throw AuthError.invalidToken('The token issuer is not accepted.');
     if (typeof payload.aud !== 'string') throw AuthError.invalidToken('The token audience must be a single string.');
     if (!this.auth.audiences.includes(payload.aud)) throw AuthError.invalidToken('The token audience is not accepted.');
     if (typeof payload.exp !== 'number') throw AuthError.invalidToken('The token has no "exp" claim.');
     if (typeof payload.nbf !== 'number') throw AuthError.invalidToken('The token has no "nbf" claim.');
-    return { keySet: tenant.keySet, alg, kid };
+    return { keySet: this.keySet, alg, kid };
   }
 
   /** Maps a verified payload to the caller, enforcing the scope and the user-key claims. */

@@ -7,7 +7,7 @@
 // Entries are found by the token's SHA-256, as fast-jwt's were: tokens are not stored.
 import { hash } from 'node:crypto';
 import type { AuthenticatedUser } from './trustedIssuers.js';
-import type { KeySetSource, SigningKeys } from './signingKeys.js';
+import type { CachedKeyRef, KeyReference, SigningKeys } from './signingKeys.js';
 
 /** Entries kept; beyond, the oldest goes. */
 const MAX_ENTRIES = 10_000;
@@ -15,18 +15,14 @@ const MAX_ENTRIES = 10_000;
 const CACHE_TTL_MS = 600_000;
 
 /** The key that verified a token. */
-export interface VerifyingKey {
-  keySet: KeySetSource;
-  alg: string;
-  kid: string;
-}
+export type VerifyingKey = KeyReference;
 
 interface Entry {
   user: AuthenticatedUser;
   notBeforeMs: number;
   notAfterMs: number;
   /** Where the key that verified it is cached: worked out once (it was 1.4 % of a warm request's profile). */
-  keyCacheKey: string;
+  keyCacheKey: CachedKeyRef;
   /** The cached key object that verified it. */
   jwk: unknown;
 }

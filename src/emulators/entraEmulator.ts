@@ -74,8 +74,11 @@ export interface EntraEmulator {
   mintTeamsToken(options?: { tenantId?: string; objectId?: string; appId?: string; lifetimeSeconds?: number }): string;
   issuer(tenantId?: string): string;
   mintAccessToken(options?: MintOptions): string;
-  /** Adds a new signing key, published beside the old one, and uses it for new tokens. */
-  rotateKey(): SigningKey;
+  /**
+   * Adds a new signing key and uses it for new tokens. It is published beside the old ones, or,
+   * with `retireOld`, instead of them (an issuer that withdraws its key at once).
+   */
+  rotateKey(options?: { retireOld?: boolean }): SigningKey;
   /** A second, generic OpenID Connect issuer on the same server (AUTH_ISSUERS). */
   readonly oidc: OidcIssuerEmulator;
   close(): Promise<void>;
@@ -293,8 +296,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     setTokenEndpointFault(fault) {
       tokenFault = fault;
     },
-    rotateKey() {
+    rotateKey({ retireOld = false } = {}) {
       const key = newSigningKey();
+      if (retireOld) keys.length = 0;
       keys.push(key);
       return key;
     },

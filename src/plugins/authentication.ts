@@ -53,7 +53,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   const issuers = new TrustedIssuers(auth, entra, auth.issuers.map((config) => new OidcIssuer(config)));
   const identityProviderHttp = new IdentityProviderHttp({ ca: auth.authorityCa, timeoutMs: IDENTITY_PROVIDER_TIMEOUT_MS });
   const signingKeys = new SigningKeys(
-    [...entra.keySets, ...issuers.others.map((other) => other.keySet)],
+    [entra.keySet, ...issuers.others.map((other) => other.keySet)],
     auth.unknownKeyRefreshCooldownSeconds,
     identityProviderHttp,
   );
