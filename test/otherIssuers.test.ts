@@ -176,3 +176,35 @@ t.test('a bad AUTH_ISSUERS stops the service at start, naming the entry', async 
     t.match(service.output().stderr, message);
   }
 });
+
+t.test('app-only tokens are refused from every issuer, with or without a required scope', async (t) => {
+  const second = await startEntraEmulator();
+  t.teardown(() => second.close());
+  const svc = await startService(t, second);
+  // What client-credentials tokens look like at Auth0, Okta and RFC 9068 issuers
+  // (oidc-provider), Entra External ID, and Keycloak's service accounts.
+  const clientId = randomUUID();
+  const appOnly = [
+    { name: 'Auth0 (gty)', claims: { gty: 'client-credentials', azp: clientId } },
+    { name: 'RFC 9068 (sub is client_id)', claims: { sub: clientId, client_id: clientId } },
+    { name: 'Okta (sub is cid)', claims: { sub: clientId, cid: clientId } },
+    { name: 'sub is azp', claims: { sub: clientId, azp: clientId } },
+    { name: 'Entra External ID (idtyp app)', claims: { idtyp: 'app' } },
+    { name: 'Keycloak service account', claims: { preferred_username: `service-account-${clientId}`, azp: clientId } },
+  ];
+  for (const { name, claims } of appOnly) {
+    // The second issuer requires no scope; the first requires "tokens", which the token grants.
+    for (const [issuer, scopeInChallenge] of [[second.oidc, undefined], [svc.entra.oidc, 'tokens']] as const) {
+      const answer = await svc.request({ url: '/api/token', token: issuer.mintToken({ scope: 'openid tokens', claims }) });
+      t.equal(answer.statusCode, 403, `${name} at ${issuer === second.oidc ? 'an issuer without' : 'an issuer with'} a scope: 403`);
+      t.equal(answer.json.code, 'insufficient_scope');
+      t.match(answer.json.detail, /App-only tokens are not accepted/);
+      if (scopeInChallenge) t.match(answer.headers['www-authenticate'], `scope="${scopeInChallenge}"`);
+      else t.notMatch(answer.headers['www-authenticate'], /scope=/, 'no scope to name in the challenge');
+    }
+  }
+  t.same((await svc.snapshot()).identities, [], 'no identity created for any of them');
+  // Users of the same clients are let in.
+  const user = await svc.request({ url: '/api/token', token: second.oidc.mintToken({ claims: { azp: clientId, client_id: clientId, cid: clientId } }) });
+  t.equal(user.statusCode, 200, 'a user token naming its client is accepted');
+});

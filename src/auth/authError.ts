@@ -4,8 +4,11 @@ export class AuthError extends Error {
   constructor(
     readonly status: 401 | 403,
     readonly description: string,
-    /** For a 403: the scope the caller's issuer requires (for the challenge). */
-    readonly scope?: string,
+    /**
+     * For a 403: the scope the caller's issuer requires, for the challenge (undefined: the
+     * Entra ID scope; null: none, for an issuer that requires no scope).
+     */
+    readonly scope?: string | null,
   ) {
     // An expected refusal: answered, never debugged. Capturing its stack trace was the largest
     // cost of refusing a flood of bad requests.
@@ -20,7 +23,7 @@ export class AuthError extends Error {
     return new AuthError(401, description);
   }
 
-  static insufficientScope(description: string, scope?: string): AuthError {
+  static insufficientScope(description: string, scope?: string | null): AuthError {
     return new AuthError(403, description, scope);
   }
 }

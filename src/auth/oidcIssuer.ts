@@ -22,8 +22,10 @@ function grantedScopes(payload: Record<string, unknown>): string[] {
 
 export class OidcIssuer implements TrustedIssuer {
   readonly keySet: KeySetSource;
+  readonly requiredScope: string | undefined;
 
   constructor(readonly config: OidcIssuerConfig) {
+    this.requiredScope = config.scope;
     const base = config.issuer.replace(/\/$/, '');
     this.keySet = {
       // Keys are cached per issuer: a `kid` of one issuer can never pick a key of another.

@@ -3,6 +3,7 @@
 // Connect issuers of AUTH_ISSUERS (oidcIssuer.ts), keyed by (iss, subject claim).
 // TrustedIssuers is the one place that picks, from the token's `iss`, whose rules apply.
 import type { AuthConfig } from '../config.js';
+import { appOnlyMarker } from './appOnlyTokens.js';
 import { AuthError } from './authError.js';
 import type { OidcIssuer } from './oidcIssuer.js';
 import type { KeySetSource } from './signingKeys.js';
@@ -40,6 +41,8 @@ export interface KeyToVerify {
 
 /** An issuer's rules: what it checks before the signature, and who the verified caller is. */
 export interface TrustedIssuer {
+  /** The scope its users' tokens must grant, if any (named in a 403's challenge). */
+  readonly requiredScope: string | undefined;
   keyToVerify(token: DecodedJwt): KeyToVerify;
   authenticatedUser(payload: Record<string, unknown>): AuthenticatedUser;
 }
@@ -81,7 +84,10 @@ export class EntraIssuer implements TrustedIssuer {
   /** Each allowed tenant's issuer, worked out once: a token's tenant binds its issuer. */
   private readonly issuerOfTenant: Map<string, string>;
 
+  readonly requiredScope: string;
+
   constructor(private readonly auth: AuthConfig) {
+    this.requiredScope = auth.requiredScope;
     this.issuerOfTenant = new Map(auth.allowedTenants.map((tenant) => [tenant, `${auth.authorityHost}/${tenant}/v2.0`]));
     this.issuers = [...this.issuerOfTenant.values()];
     const id = `${this.issuers[0]}/`;
@@ -145,6 +151,19 @@ export class TrustedIssuers {
       requiredClaims: ['iss', 'aud', 'exp'],
       clockToleranceMs: auth.clockToleranceSeconds * 1000,
     };
+  }
+
+  /**
+   * Who the caller of a verified token is: a user of its issuer, never an application acting
+   * for itself (appOnlyTokens.ts), whoever the issuer; or a 401/403 AuthError.
+   */
+  callerOf(payload: Record<string, unknown>): AuthenticatedUser {
+    const issuer = this.issuerOf({ header: {}, payload });
+    const appOnly = appOnlyMarker(payload);
+    if (appOnly !== undefined) {
+      throw AuthError.insufficientScope(`App-only tokens are not accepted (${appOnly}): a user's token is required.`, issuer.requiredScope ?? null);
+    }
+    return issuer.authenticatedUser(payload);
   }
 
   /** The issuer whose rules apply to this (not yet verified) token, or a 401. */

@@ -125,7 +125,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     }
     let user: AuthenticatedUser;
     try {
-      user = issuers.issuerOf({ header: {}, payload }).authenticatedUser(payload);
+      user = issuers.callerOf(payload);
     } catch (error) {
       // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
       // whatever its claims say (the log line and the audit trail read request.user).

@@ -41,9 +41,9 @@ const DEFAULT_RETRY_AFTER_SECONDS = { throttled: 10, unavailable: 5 } as const;
 
 function bearerChallenge(error: AuthError, requiredScope: string): string {
   const description = error.description.replace(/["\\]/g, "'");
-  return error.status === 403
-    ? `Bearer error="insufficient_scope", error_description="${description}", scope="${error.scope ?? requiredScope}"`
-    : `Bearer error="invalid_token", error_description="${description}"`;
+  if (error.status === 401) return `Bearer error="invalid_token", error_description="${description}"`;
+  const scope = error.scope === null ? '' : `, scope="${error.scope ?? requiredScope}"`;
+  return `Bearer error="insufficient_scope", error_description="${description}"${scope}`;
 }
 
 /** Fastify/Ajv validation errors → which parameter was wrong, and why. */
