@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 import { parseAuthIssuers, type OidcIssuerConfig } from './auth/issuersConfig.js';
+import type { TrustProxySetting } from './trustProxy.js';
 
 export interface AcsConfig {
   /** With an access key; undefined when ACS is reached with an Entra credential instead. */
@@ -83,8 +84,11 @@ export interface Config {
     redisUrl: string | undefined;
     redisPrefix: string;
   };
-  /** Fastify's trustProxy: whether X-Forwarded-For names the client (false, true, hops, or addresses). */
-  trustProxy: boolean | number | string[];
+  /**
+   * Which connections may name the client in X-Forwarded-For (TRUST_PROXY): none, those of the
+   * proxies at these addresses/CIDR ranges, or any, through this many proxy hops.
+   */
+  trustProxy: TrustProxySetting;
   /** Browser origins allowed to call the API (CORS); empty: none. */
   corsOrigins: string[];
   /** The demo page at /demo (always on in local mode). */
@@ -282,17 +286,17 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return checkAcsEndpoint(url, 'ACS_CONNECTION_STRING', problems);
 }
 
-/** false, true, a number of proxy hops, or a list of proxy addresses/CIDRs. */
-function parseTrustProxy(value: string, problems: string[]): boolean | number | string[] {
+/** false, a number of proxy hops, or a list of proxy addresses/CIDRs. */
+function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   if (value === 'false') return false;
   if (value === 'true') {
     // Trusting every hop lets a client pick its own IP: proxies append to X-Forwarded-For.
-    problems.push('TRUST_PROXY=true would let clients choose their IP (proxies append to X-Forwarded-For): give the number of proxy hops or the proxies\' addresses');
+    problems.push('TRUST_PROXY=true would let clients choose their IP (proxies append to X-Forwarded-For): give the proxies\' addresses, or the number of proxy hops');
     return false;
   }
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
   const list = splitList(value);
-  if (list.length === 0) problems.push('TRUST_PROXY must be false, true, a number of hops or a list of proxy addresses');
+  if (list.length === 0) problems.push('TRUST_PROXY must be false, a list of proxy addresses or a number of proxy hops');
   return list;
 }
 

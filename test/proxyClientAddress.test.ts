@@ -16,14 +16,18 @@ interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-/** The service on a real port with this TRUST_PROXY, and nginx in front of it. */
-async function serviceBehindNginx(t: Tap, trustProxy: (nginxAddress: string) => string | undefined) {
+/**
+ * The service on a real port with this TRUST_PROXY (given the address nginx connects from),
+ * and nginx in front of it; with `proxies: 2`, a second nginx in front of the first.
+ */
+async function serviceBehindNginx(t: Tap, trustProxy: (nginxAddress: string) => string | undefined, { proxies = 1 } = {}) {
   const NGINX_ADDRESS = '127.0.0.10';
   const setting = trustProxy(NGINX_ADDRESS);
   const svc = await startTestService(t, { RATE_LIMIT_IP_MAX: String(IP_MAX), ...(setting === undefined ? {} : { TRUST_PROXY: setting }) });
   await svc.app.listen({ host: '127.0.0.1', port: 0 });
   const servicePort = (svc.app.server.address() as AddressInfo).port;
-  const nginx = await startNginxProxy(t, servicePort, NGINX_ADDRESS);
+  let nginx = await startNginxProxy(t, servicePort, NGINX_ADDRESS);
+  if (proxies === 2) nginx = await startNginxProxy(t, nginx.port, '127.0.0.11');
   /** GET /api/token without a token, from `from`: through nginx, or straight to the service. */
   const call = (from: string, { direct = false, forwardedFor }: { direct?: boolean; forwardedFor?: string } = {}) =>
     new Promise<number>((resolve, reject) => {
@@ -85,6 +89,12 @@ if (nginxMissing) {
       t.same(await exhaust('127.0.0.6', { direct: true, forwardedFor: '127.0.0.7' }), SPENT, '127.0.0.6 spends its own budget: 401s, then 429');
       t.equal(await call('127.0.0.7', { direct: true }), 429, 'the address it named is the one charged');
     });
+  });
+
+  t.test('TRUST_PROXY = 2 (two proxies in a row, e.g. a CDN and the ingress)', async (t) => {
+    const { call, exhaust } = await serviceBehindNginx(t, () => '2', { proxies: 2 });
+    t.same(await exhaust('127.0.0.2', { forwardedFor: '127.0.0.3' }), SPENT, '127.0.0.2 spends its own budget: 401s, then 429');
+    t.equal(await call('127.0.0.3'), 401, 'the client it named was charged nothing');
   });
 
   t.test('TRUST_PROXY unset: everyone behind the proxy shares the proxy\'s bucket', async (t) => {
