@@ -2,6 +2,7 @@
 // frozen object. Every variable is documented in .env.example.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 import { parseAuthIssuers, type OidcIssuerConfig } from './auth/issuersConfig.js';
@@ -286,7 +287,22 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return checkAcsEndpoint(url, 'ACS_CONNECTION_STRING', problems);
 }
 
-/** false, a number of proxy hops, or a list of proxy addresses/CIDRs. */
+/** Why `entry` of TRUST_PROXY is not an IP address or CIDR range; undefined when it is one. */
+function proxyAddressProblem(entry: string): string | undefined {
+  const [address = '', prefix, ...more] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || more.length > 0) {
+    return `TRUST_PROXY entry "${entry}" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)`;
+  }
+  const bits = family === 4 ? 32 : 128;
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits)) {
+    // A /0 would trust every address, as TRUST_PROXY=true would.
+    return `TRUST_PROXY entry "${entry}" needs a prefix length from 1 to ${bits}`;
+  }
+  return undefined;
+}
+
+/** false, a number of proxy hops, or a list of proxy addresses/CIDRs (each checked). */
 function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   if (value === 'false') return false;
   if (value === 'true') {
@@ -297,6 +313,10 @@ function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
   const list = splitList(value);
   if (list.length === 0) problems.push('TRUST_PROXY must be false, a list of proxy addresses or a number of proxy hops');
+  for (const entry of list) {
+    const problem = proxyAddressProblem(entry);
+    if (problem) problems.push(problem);
+  }
   return list;
 }
 
