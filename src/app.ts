@@ -22,6 +22,7 @@ import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
 import teams from './plugins/teams.js';
+import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
 import { healthHandlers } from './routes/healthRoutes.js';
@@ -64,8 +65,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // HEAD /api/token would issue a token only to drop it; the contract has no HEAD routes.
     exposeHeadRoutes: false,
     // Off by default: only behind a proxy that sets X-Forwarded-For may it name the client IP.
-    // (A hop count is documented by Fastify, though its types list no number.)
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { maxParamLength: 200 },
   });
 

@@ -2,9 +2,11 @@
 // frozen object. Every variable is documented in .env.example.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 import { parseAuthIssuers, type OidcIssuerConfig } from './auth/issuersConfig.js';
+import type { TrustProxySetting } from './trustProxy.js';
 
 export interface AcsConfig {
   /** With an access key; undefined when ACS is reached with an Entra credential instead. */
@@ -83,8 +85,11 @@ export interface Config {
     redisUrl: string | undefined;
     redisPrefix: string;
   };
-  /** Fastify's trustProxy: whether X-Forwarded-For names the client (false, true, hops, or addresses). */
-  trustProxy: boolean | number | string[];
+  /**
+   * Which connections may name the client in X-Forwarded-For (TRUST_PROXY): none, those of the
+   * proxies at these addresses/CIDR ranges, or any, through this many proxy hops.
+   */
+  trustProxy: TrustProxySetting;
   /** Browser origins allowed to call the API (CORS); empty: none. */
   corsOrigins: string[];
   /** The demo page at /demo (always on in local mode). */
@@ -282,17 +287,36 @@ function parseAcsEndpoint(connectionString: string, problems: string[]): URL {
   return checkAcsEndpoint(url, 'ACS_CONNECTION_STRING', problems);
 }
 
-/** false, true, a number of proxy hops, or a list of proxy addresses/CIDRs. */
-function parseTrustProxy(value: string, problems: string[]): boolean | number | string[] {
+/** Why `entry` of TRUST_PROXY is not an IP address or CIDR range; undefined when it is one. */
+function proxyAddressProblem(entry: string): string | undefined {
+  const [address = '', prefix, ...more] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || more.length > 0) {
+    return `TRUST_PROXY entry "${entry}" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)`;
+  }
+  const bits = family === 4 ? 32 : 128;
+  if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= bits)) {
+    // A /0 would trust every address, as TRUST_PROXY=true would.
+    return `TRUST_PROXY entry "${entry}" needs a prefix length from 1 to ${bits}`;
+  }
+  return undefined;
+}
+
+/** false, a number of proxy hops, or a list of proxy addresses/CIDRs (each checked). */
+function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   if (value === 'false') return false;
   if (value === 'true') {
     // Trusting every hop lets a client pick its own IP: proxies append to X-Forwarded-For.
-    problems.push('TRUST_PROXY=true would let clients choose their IP (proxies append to X-Forwarded-For): give the number of proxy hops or the proxies\' addresses');
+    problems.push('TRUST_PROXY=true would let clients choose their IP (proxies append to X-Forwarded-For): give the proxies\' addresses, or the number of proxy hops');
     return false;
   }
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
   const list = splitList(value);
-  if (list.length === 0) problems.push('TRUST_PROXY must be false, true, a number of hops or a list of proxy addresses');
+  if (list.length === 0) problems.push('TRUST_PROXY must be false, a list of proxy addresses or a number of proxy hops');
+  for (const entry of list) {
+    const problem = proxyAddressProblem(entry);
+    if (problem) problems.push(problem);
+  }
   return list;
 }
 

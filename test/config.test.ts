@@ -88,6 +88,34 @@ t.test('invalid values are each named', async (t) => {
   }
 });
 
+t.test('TRUST_PROXY: proxy addresses (each entry checked), a hop count, or off', async (t) => {
+  const trustProxy = (value: string) => loadConfig({ ...minimal, TRUST_PROXY: value }).trustProxy;
+  t.equal(loadConfig(minimal).trustProxy, false, 'off by default');
+  t.equal(trustProxy('false'), false);
+  t.same(trustProxy(' 10.0.0.7 , 10.240.0.0/16,fd00::/64, ::1, ::ffff:10.1.2.3'), ['10.0.0.7', '10.240.0.0/16', 'fd00::/64', '::1', '::ffff:10.1.2.3']);
+  t.equal(trustProxy('1'), 1);
+  t.equal(trustProxy('2'), 2);
+  t.equal(trustProxy('0'), false, 'no hop trusted: off');
+
+  const cases: Array<[string, string]> = [
+    ['ingress-nginx', 'TRUST_PROXY entry "ingress-nginx" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)'],
+    ['10.0.0.7, 10.0.0.256', 'TRUST_PROXY entry "10.0.0.256" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)'],
+    // Forms that Fastify's proxy-addr would read otherwise: "1" as 0.0.0.1, octal 010 as 8.
+    ['1, 10.0.0.7', 'TRUST_PROXY entry "1" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)'],
+    ['010.0.0.1', 'TRUST_PROXY entry "010.0.0.1" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)'],
+    ['10.0.0.0/8/16', 'TRUST_PROXY entry "10.0.0.0/8/16" is not an IP address or CIDR range (e.g. 10.0.0.7, 10.240.0.0/16, fd00::/64)'],
+    ['10.0.0.0/33', 'TRUST_PROXY entry "10.0.0.0/33" needs a prefix length from 1 to 32'],
+    ['10.0.0.0/255.0.0.0', 'TRUST_PROXY entry "10.0.0.0/255.0.0.0" needs a prefix length from 1 to 32'],
+    ['fd00::/129', 'TRUST_PROXY entry "fd00::/129" needs a prefix length from 1 to 128'],
+    ['0.0.0.0/0', 'TRUST_PROXY entry "0.0.0.0/0" needs a prefix length from 1 to 32'],
+    ['::/0', 'TRUST_PROXY entry "::/0" needs a prefix length from 1 to 128'],
+    [',', 'TRUST_PROXY must be false, a list of proxy addresses or a number of proxy hops'],
+  ];
+  for (const [value, problem] of cases) t.same(problemsOf({ ...minimal, TRUST_PROXY: value }), [problem], value);
+  const problems = problemsOf({ ...minimal, TRUST_PROXY: 'proxy-a, 10.0.0.7, proxy-b' });
+  t.same(problems.map((p) => p.match(/"(.*?)"/)?.[1]), ['proxy-a', 'proxy-b'], 'every bad entry is named');
+});
+
 t.test('secrets from files (NAME_FILE), as Kubernetes mounts them', async (t) => {
   const dir = t.testdir({ 'acs.txt': 'endpoint=https://res.communication.azure.com/;accesskey=ZmlsZQ==\n', 'secret.txt': 's3cret\n' });
   const config = loadConfig({ ...minimal, ACS_CONNECTION_STRING: '', ACS_CONNECTION_STRING_FILE: `${dir}/acs.txt`, AZURE_CLIENT_SECRET_FILE: `${dir}/secret.txt` });

@@ -13,7 +13,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { CONFIG_VARIABLES } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
 import { IN_FLIGHT_GRACE_MS } from '../src/plugins/lifecycle.js';
 import { projectFile } from '../src/projectFiles.js';
 
@@ -122,6 +122,12 @@ for (const folder of ['base', 'overlays/example']) {
     for (const secret of ['DATABASE_URL', 'AUDIT_HASH_KEY', 'METRICS_TOKEN', 'ACS_CONNECTION_STRING', 'AZURE_CLIENT_SECRET']) {
       t.notOk(secret in settings, `${secret} is not in the ConfigMap`);
     }
+    // The settings are accepted as they are (with a database from the Secret). Behind the
+    // ingress, the proxy is trusted by its addresses: the base's NetworkPolicy lets anyone in
+    // on the API port, so with a hop count a client reaching a pod directly could choose its IP.
+    const config = loadConfig({ ...settings, DATABASE_URL: 'postgres://db.example/acs' });
+    if (folder === 'base') t.equal(config.trustProxy, false, 'no proxy trusted in the base');
+    else t.ok(Array.isArray(config.trustProxy), `TRUST_PROXY is a list of proxy addresses (${settings.TRUST_PROXY})`);
 
     // Workload identity: the ServiceAccount's client id is the one the service uses for ACS.
     t.equal(pod.serviceAccountName, find('ServiceAccount').metadata.name);
