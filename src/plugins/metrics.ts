@@ -24,6 +24,7 @@ function sameSecret(given: string, expected: string): boolean {
 export default fp(async function metrics(app, { config }: { config: Config['metrics'] }) {
   const registry = new Metrics();
   app.decorate('metrics', registry);
+  app.server.on('drop', () => registry.connectionsDropped.inc());
 
   // Hooks on the request path take a callback: an async hook costs a promise per request.
   app.addHook('onResponse', (request, reply, done) => {
