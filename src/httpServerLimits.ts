@@ -28,10 +28,23 @@ export function httpServerOptions(limits: Config['http']) {
   };
 }
 
+// At most one sweep of idle connections per this long, however many connections are dropped.
+const IDLE_SWEEP_INTERVAL_MS = 1000;
+
 /**
  * Bounds the connections `server` holds at once: beyond `maxConnections`, Node closes a new
- * connection as soon as it is accepted (and emits 'drop'); requests in progress are not touched.
+ * connection as soon as it is accepted (and emits 'drop'). When that happens, idle keep-alive
+ * connections are closed too (as nginx does when it runs out of connections), so that one
+ * cheap request per connection cannot hold a slot for the whole keep-alive timeout; requests
+ * in progress are not touched.
  */
 export function limitConnections(server: Server, maxConnections: number): void {
   server.maxConnections = maxConnections;
+  let lastSweep = 0;
+  server.on('drop', () => {
+    const now = Date.now();
+    if (now - lastSweep < IDLE_SWEEP_INTERVAL_MS) return;
+    lastSweep = now;
+    server.closeIdleConnections();
+  });
 }

@@ -118,6 +118,27 @@ t.test('beyond HTTP_MAX_CONNECTIONS a new connection is closed at once; existing
   t.match(metrics.body, /^http_connections_dropped_total 1$/m, 'the refused connection is counted');
 });
 
+t.test('at the bound, idle keep-alive connections are closed: one cheap request each cannot hold the slots', async (t) => {
+  const { svc, port, clients } = await startListening(t);
+  // Every slot held by a keep-alive connection that made one unauthenticated request.
+  const idle: Client[] = [];
+  for (let i = 0; i < MAX_CONNECTIONS; i++) {
+    const client = await open(port, clients);
+    client.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    for (let wait = 0; wait < 100 && !client.received().includes('"status":"ok"'); wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+    idle.push(client);
+  }
+  t.ok(idle.every((client) => /^HTTP\/1\.1 200 /.test(client.received()) && !client.socket.destroyed), `${MAX_CONNECTIONS} idle keep-alive connections`);
+
+  const extra = await open(port, clients);
+  t.ok(await closedWithin(extra, 500) !== undefined, `connection ${MAX_CONNECTIONS + 1} is closed at once`);
+  const idleClosedAfter = await Promise.all(idle.map((client) => closedWithin(client, 1000)));
+  t.ok(idleClosedAfter.every((ms) => ms !== undefined), 'the idle connections are closed with it');
+
+  const answer = await get(port, '/api/token', { authorization: `Bearer ${svc.userToken()}` });
+  t.equal(answer.statusCode, 200, 'the next connection serves a valid token');
+});
+
 t.test('slow headers (a header line every 200 ms) are closed within HTTP_HEADERS_TIMEOUT_MS plus the margin', async (t) => {
   const { port, clients } = await startListening(t);
   const client = await open(port, clients);
