@@ -83,7 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
-  await app.register(metrics, { config: config.metrics });
+  await app.register(metrics, { config: config.metrics, httpLimits: config.http });
   await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   await app.register(lifecycle);

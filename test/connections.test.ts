@@ -139,6 +139,18 @@ t.test('at the bound, idle keep-alive connections are closed: one cheap request 
   t.equal(answer.statusCode, 200, 'the next connection serves a valid token');
 });
 
+t.test('the metrics port of its own is bounded and times out slow clients too', async (t) => {
+  const { svc, clients } = await startListening(t, { METRICS_PORT: '0', HOST: '127.0.0.1' });
+  const metricsPort = Number(new URL(svc.app.metricsAddress!).port);
+  const holders: Client[] = [];
+  for (let i = 0; i < 16; i++) holders.push(await open(metricsPort, clients));
+  const extra = await open(metricsPort, clients);
+  t.ok(await closedWithin(extra, 500) !== undefined, 'connection 17 is closed at once');
+  const closedAfter = await Promise.all(holders.map((holder) => closedWithin(holder, HEADERS_TIMEOUT_MS + CHECK_MARGIN_MS + SLACK_MS)));
+  t.ok(closedAfter.every((ms) => ms !== undefined), `silent connections are closed (the last after ${Math.max(...closedAfter.map((ms) => ms ?? Infinity)).toFixed(0)} ms)`);
+  t.equal((await get(metricsPort, '/metrics')).statusCode, 200, 'and then it serves again');
+});
+
 t.test('slow headers (a header line every 200 ms) are closed within HTTP_HEADERS_TIMEOUT_MS plus the margin', async (t) => {
   const { port, clients } = await startListening(t);
   const client = await open(port, clients);
