@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config.js';
 import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
+import { httpServerOptions, limitConnections } from './httpServerLimits.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './logRedaction.js';
 import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
@@ -67,7 +68,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Off by default: only behind a proxy that sets X-Forwarded-For may it name the client IP.
     trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { maxParamLength: 200 },
+    // Timeouts of slow clients and idle keep-alive connections (HTTP_* settings).
+    ...httpServerOptions(config.http),
   });
+  // Set before listening: the server exists once Fastify() returns.
+  limitConnections(app.server, config.http.maxConnections);
 
   // No operation of v1 takes a request body: whatever a client sends (up to bodyLimit, else
   // 413) is read and ignored, so that a stray body or content type is never an error.
@@ -78,7 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
-  await app.register(metrics, { config: config.metrics });
+  await app.register(metrics, { config: config.metrics, httpLimits: config.http });
   await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   await app.register(lifecycle);

@@ -60,6 +60,17 @@ export interface Config {
   migrateOnStart: boolean;
   /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
   shutdownDelayMs: number;
+  /** Limits of the HTTP server: how many connections, and how long a client may take. */
+  http: {
+    /** Connections open at once; beyond it, a new connection is closed at once. */
+    maxConnections: number;
+    /** Bound on receiving a request's headers, from its first byte (or the connection's start). */
+    headersTimeoutMs: number;
+    /** Bound on receiving a whole request, headers and body. */
+    requestTimeoutMs: number;
+    /** How long an idle keep-alive connection is kept (longer than load balancers' idle timeouts). */
+    keepAliveTimeoutMs: number;
+  };
   deletions: {
     /** How often a replica looks for queued ACS deletions that are due. */
     retryIntervalSeconds: number;
@@ -132,6 +143,10 @@ const envJsonSchema = {
     DATABASE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     MIGRATE_ON_START: { type: 'boolean', default: false },
     SHUTDOWN_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
+    HTTP_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+    HTTP_HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
+    HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 300000, default: 30000 },
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 72000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
     RATE_LIMIT_IP_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 600 },
@@ -177,6 +192,7 @@ const envJsonSchema = {
 type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
   DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
+  HTTP_MAX_CONNECTIONS: number; HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
   METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
   RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
@@ -382,6 +398,9 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       problems.push(`AUTH_ISSUERS: ${issuer} is an Entra ID tenant of AZURE_TENANT_ID/AUTH_ALLOWED_TENANTS already; list it in one place only`);
     }
   }
+  if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS (${raw.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${raw.HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request`);
+  }
   const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -394,6 +413,12 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
+    http: Object.freeze({
+      maxConnections: raw.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
     metrics: Object.freeze({ port: raw.METRICS_PORT, host: raw.HOST, token: raw.METRICS_TOKEN }),
     rateLimits: Object.freeze({
       windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS,

@@ -50,6 +50,10 @@ export class Metrics {
     name: 'rate_limit_store_up', help: '1 when the shared rate-limit store (Redis) answers, 0 when limits fail open; absent without Redis.',
     registers: [this.registry],
   });
+  readonly connectionsDropped = new Counter({
+    name: 'http_connections_dropped_total', help: 'Connections closed as soon as accepted: HTTP_MAX_CONNECTIONS were open already.',
+    registers: [this.registry],
+  });
   readonly dbPool = new Gauge({
     name: 'db_pool_connections', help: 'Database pool connections, by state (total, idle, waiting requests).',
     labelNames: ['state'] as const, registers: [this.registry],

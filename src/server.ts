@@ -52,12 +52,6 @@ closeWithGrace({ delay: config.shutdownDelayMs + IN_FLIGHT_GRACE_MS }, async ({ 
   }
 });
 
-// Timeouts set on purpose: a slow client cannot hold a connection forever, and idle
-// keep-alive connections outlive a typical load balancer's (so it closes them first).
-app.server.requestTimeout = 30_000;
-app.server.headersTimeout = 10_000;
-app.server.keepAliveTimeout = 72_000;
-
 await app.listen({ port: config.port, host: config.host });
 if (local) {
   const { port } = app.server.address() as { port: number };

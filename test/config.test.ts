@@ -50,6 +50,13 @@ t.test('defaults', async (t) => {
   t.ok(Object.isFrozen(config));
 });
 
+t.test('HTTP server limits: defaults, and each setting read', async (t) => {
+  t.same(loadConfig(minimal).http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 72000 });
+  const set = loadConfig({ ...minimal, HTTP_MAX_CONNECTIONS: '20', HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '125000' });
+  t.same(set.http, { maxConnections: 20, headersTimeoutMs: 1000, requestTimeoutMs: 1000, keepAliveTimeoutMs: 125000 }, 'equal headers and request timeouts are allowed');
+  t.ok(Object.isFrozen(set.http));
+});
+
 t.test('lists and tenants', async (t) => {
   const other = randomUUID().toUpperCase();
   const config = loadConfig({ ...minimal, AUTH_ALLOWED_TENANTS: ` ${other} ,${tenant}`, AUTH_AUDIENCE: 'api://x, other', ACS_ALLOWED_SCOPES: 'chat,voip,voip.join' });
@@ -81,6 +88,12 @@ t.test('invalid values are each named', async (t) => {
     [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS entry "\*"/],
     [{ NODE_ENV: 'production', AUDIT_HASH_KEY: 'a-long-enough-audit-key' }, /\/metrics must not be public/],
     [{ NODE_ENV: 'production', METRICS_TOKEN: 'a-long-enough-metrics-token' }, /AUDIT_HASH_KEY is required in production/],
+    [{ HTTP_MAX_CONNECTIONS: '0' }, /HTTP_MAX_CONNECTIONS must be >= 1/],
+    [{ HTTP_MAX_CONNECTIONS: 'many' }, /HTTP_MAX_CONNECTIONS must be integer/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '500' }, /HTTP_HEADERS_TIMEOUT_MS must be >= 1000/],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '300001' }, /HTTP_REQUEST_TIMEOUT_MS must be <= 300000/],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '72s' }, /HTTP_KEEP_ALIVE_TIMEOUT_MS must be integer/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, /HTTP_HEADERS_TIMEOUT_MS \(20000\) must not exceed HTTP_REQUEST_TIMEOUT_MS \(10000\)/],
   ];
   for (const [override, expected] of cases) {
     const problems = problemsOf({ ...minimal, ...override });

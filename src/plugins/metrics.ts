@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { httpServerOptions, limitConnections } from '../httpServerLimits.js';
 import { Metrics } from '../metrics.js';
 
 declare module 'fastify' {
@@ -21,9 +22,13 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export default fp(async function metrics(app, { config }: { config: Config['metrics'] }) {
+// Connections of the metrics port: Prometheus keeps one per scraper.
+const METRICS_MAX_CONNECTIONS = 16;
+
+export default fp(async function metrics(app, { config, httpLimits }: { config: Config['metrics']; httpLimits: Config['http'] }) {
   const registry = new Metrics();
   app.decorate('metrics', registry);
+  app.server.on('drop', () => registry.connectionsDropped.inc());
 
   // Hooks on the request path take a callback: an async hook costs a promise per request.
   app.addHook('onResponse', (request, reply, done) => {
@@ -56,7 +61,8 @@ export default fp(async function metrics(app, { config }: { config: Config['metr
     return;
   }
   // A port of its own, e.g. reachable by Prometheus inside the cluster only.
-  const server: FastifyInstance = Fastify({ logger: false });
+  const server: FastifyInstance = Fastify({ logger: false, ...httpServerOptions(httpLimits) });
+  limitConnections(server.server, METRICS_MAX_CONNECTIONS);
   server.get('/metrics', serveMetrics);
   app.addHook('onReady', async () => { metricsAddress = await server.listen({ port: config.port!, host: config.host }); });
   app.addHook('onClose', () => server.close());
