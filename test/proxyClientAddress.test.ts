@@ -4,7 +4,7 @@
 // to lo), through nginx or directly.
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { nginxMissing, startNginxProxy } from './helpers/nginxProxy.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -48,21 +48,26 @@ async function serviceBehindNginx(t: Tap, trustProxy: (nginxAddress: string) => 
   return { call, exhaust };
 }
 
+type Clients = Awaited<ReturnType<typeof serviceBehindNginx>>;
+
+/** What every trusting form must give behind nginx: one budget per client, not per claim. */
+async function clientsBehindNginxAreApart(t: Test, { call, exhaust }: Clients) {
+  await t.test('two clients behind nginx have budgets of their own', async (t) => {
+    t.same(await exhaust('127.0.0.2'), SPENT, '127.0.0.2 spends its own budget: 401s, then 429');
+    t.equal(await call('127.0.0.3'), 401, 'the other client is not limited');
+  });
+  await t.test('a client\'s own X-Forwarded-For does not move it into another client\'s bucket', async (t) => {
+    t.same(await exhaust('127.0.0.4', { forwardedFor: '127.0.0.5' }), SPENT, '127.0.0.4 spends its own budget: 401s, then 429');
+    t.equal(await call('127.0.0.5'), 401, 'the client it named was charged nothing');
+  });
+}
+
 if (nginxMissing) {
   t.test('per-client rate limits behind nginx', { skip: nginxMissing }, () => {});
 } else {
   t.test('TRUST_PROXY = the proxy\'s address (the recommended form)', async (t) => {
     const { call, exhaust } = await serviceBehindNginx(t, (nginx) => `${nginx}, ::1`);
-
-    await t.test('two clients behind nginx have budgets of their own', async (t) => {
-      t.same(await exhaust('127.0.0.2'), SPENT, '127.0.0.2 spends its own budget: 401s, then 429');
-      t.equal(await call('127.0.0.3'), 401, 'the other client is not limited');
-    });
-
-    await t.test('a client\'s own X-Forwarded-For does not move it into another client\'s bucket', async (t) => {
-      t.same(await exhaust('127.0.0.4', { forwardedFor: '127.0.0.5' }), SPENT, '127.0.0.4 spends its own budget: 401s, then 429');
-      t.equal(await call('127.0.0.5'), 401, 'the client it named was charged nothing');
-    });
+    await clientsBehindNginxAreApart(t, { call, exhaust });
 
     await t.test('a client reaching the service directly is counted by its own address, whatever it forwards', async (t) => {
       t.same(await exhaust('127.0.0.6', { direct: true, forwardedFor: '127.0.0.7' }), SPENT, '127.0.0.6 spends its own budget: 401s, then 429');
@@ -73,16 +78,7 @@ if (nginxMissing) {
 
   t.test('TRUST_PROXY = 1 (one hop, for pods that only the proxy can reach)', async (t) => {
     const { call, exhaust } = await serviceBehindNginx(t, () => '1');
-
-    await t.test('two clients behind nginx have budgets of their own', async (t) => {
-      t.same(await exhaust('127.0.0.2'), SPENT, '127.0.0.2 spends its own budget: 401s, then 429');
-      t.equal(await call('127.0.0.3'), 401, 'the other client is not limited');
-    });
-
-    await t.test('a client\'s own X-Forwarded-For does not move it into another client\'s bucket', async (t) => {
-      t.same(await exhaust('127.0.0.4', { forwardedFor: '127.0.0.5' }), SPENT, '127.0.0.4 spends its own budget: 401s, then 429');
-      t.equal(await call('127.0.0.5'), 401, 'the client it named was charged nothing');
-    });
+    await clientsBehindNginxAreApart(t, { call, exhaust });
 
     // Why hops are safe only where nothing but the proxy reaches the service (the NetworkPolicy).
     await t.test('a client reaching the service directly is taken for a proxy: it names its own address', async (t) => {
