@@ -10,6 +10,8 @@ import { VerifiedTokens } from '../src/auth/verifiedTokens.js';
 import { startTestService } from './helpers/testService.js';
 
 const OTHER_ALLOWED_TENANT = randomUUID();
+// An application's own token from Entra ID names it in both `sub` and `oid`.
+const APP_OBJECT_ID = randomUUID();
 const svc = await startTestService(t, { AUTH_ALLOWED_TENANTS: OTHER_ALLOWED_TENANT });
 
 // A server that counts every request: header-supplied key URLs point here.
@@ -98,6 +100,7 @@ const cases: BadCase[] = [
   { name: 'look-alike scope', authorization: `Bearer ${svc.userToken({ scope: 'xaccess_as_user' })}`, status: 403 },
   { name: 'scope with a suffix', authorization: `Bearer ${svc.userToken({ scope: 'access_as_user.all User.Read' })}`, status: 403 },
   { name: 'scope as an array', authorization: `Bearer ${svc.userToken({ claims: { scp: ['access_as_user'] } })}`, status: 403 },
+  { name: 'app-only token, sub is its own oid', authorization: `Bearer ${svc.userToken({ objectId: APP_OBJECT_ID, claims: { sub: APP_OBJECT_ID } })}`, status: 403, detail: /App-only/ },
   { name: 'app-only token (roles, no scp)', authorization: `Bearer ${svc.userToken({ claims: { scp: undefined, roles: ['access_as_user'] } })}`, status: 403, detail: /App-only/ },
 ];
 

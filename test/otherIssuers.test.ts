@@ -190,6 +190,7 @@ t.test('app-only tokens are refused from every issuer, with or without a require
     { name: 'Okta (sub is cid)', claims: { sub: clientId, cid: clientId } },
     { name: 'sub is azp', claims: { sub: clientId, azp: clientId } },
     { name: 'Entra External ID (idtyp app)', claims: { idtyp: 'app' } },
+    { name: 'Entra External ID without idtyp (sub is the app\'s oid)', claims: { sub: clientId, oid: clientId } },
     { name: 'Keycloak service account', claims: { preferred_username: `service-account-${clientId}`, azp: clientId } },
   ];
   for (const { name, claims } of appOnly) {
@@ -204,7 +205,9 @@ t.test('app-only tokens are refused from every issuer, with or without a require
     }
   }
   t.same((await svc.snapshot()).identities, [], 'no identity created for any of them');
-  // Users of the same clients are let in.
-  const user = await svc.request({ url: '/api/token', token: second.oidc.mintToken({ claims: { azp: clientId, client_id: clientId, cid: clientId } }) });
+  // Users of the same clients are let in, whatever their name.
+  const user = await svc.request({ url: '/api/token', token: second.oidc.mintToken({ claims: { azp: clientId, client_id: clientId, cid: clientId, oid: randomUUID() } }) });
   t.equal(user.statusCode, 200, 'a user token naming its client is accepted');
+  const named = second.oidc.mintToken({ claims: { azp: clientId, preferred_username: 'service-account-kiosk@contoso.example' } });
+  t.equal((await svc.request({ url: '/api/token', token: named })).statusCode, 200, 'a user whose name merely starts with service-account- is accepted');
 });
