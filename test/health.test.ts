@@ -1,5 +1,7 @@
 // Probes and documentation: /healthz depends on nothing, /readyz on the database, its schema
 // and the signing keys; outages become fast 503s, not hangs or 500s.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
@@ -63,4 +65,17 @@ t.test('signing keys unreachable: /readyz 503 naming them', async (t) => {
   const ready = await svc.request({ url: '/readyz' });
   t.equal(ready.statusCode, 503);
   t.same(ready.json.checks, { database: 'ok', migrations: 'ok', signingKeys: 'failing' });
+});
+
+t.test('polling /readyz while the keys cannot be read costs no more reads than the cooldown allows', async (t) => {
+  // An identity provider that answers every request with 503, and counts them.
+  let asked = 0;
+  const failing = createServer((_request, response) => { asked++; response.writeHead(503).end(); });
+  await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => failing.close(resolve)));
+  const svc = await startTestService(t, { AZURE_AUTHORITY_HOST: `http://127.0.0.1:${(failing.address() as AddressInfo).port}` });
+  const statuses = new Set<number>();
+  for (let i = 0; i < 30; i++) statuses.add((await svc.request({ url: '/readyz' })).statusCode);
+  t.same([...statuses], [503], 'not ready');
+  t.ok(asked <= 2, `30 probes within one cooldown: ${asked} read(s) of the identity provider`);
 });

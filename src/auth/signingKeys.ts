@@ -116,7 +116,8 @@ export class SigningKeys {
   // Every kid any trusted key set has published since the start (a few; only ever added to): a
   // superset of the kids that can find a key.
   private readonly publishedKids = new Set<string>();
-  private loaded = false;
+  /** The key set readiness waits for. */
+  private readonly first: KeySet;
 
   /**
    * `sources`: every key set this service trusts; the first is the one readiness waits for
@@ -124,17 +125,26 @@ export class SigningKeys {
    */
   constructor(sources: KeySetSource[], cooldownSeconds: number, private readonly http: IdentityProviderHttp) {
     for (const source of sources) this.keySets.set(source.id, new KeySet(source));
+    this.first = this.keySets.values().next().value!;
     this.cooldownMs = cooldownSeconds * 1000;
   }
 
-  /** True once a key set has been read successfully (for /readyz). */
+  /** True once the first key set has been read successfully (for /readyz). */
   get isLoaded(): boolean {
-    return this.loaded;
+    return this.first.readAt !== undefined;
   }
 
-  /** Reads the first key set, so that readiness reflects whether keys can be had. */
+  /**
+   * Reads the first key set, so that readiness reflects whether keys can be had; within the
+   * cooldown, answers with the last read's outcome instead (probes do not add reads).
+   */
   async load(): Promise<void> {
-    await this.read(this.keySets.values().next().value!);
+    const keySet = this.first;
+    if (!keySet.reading && keySet.coolingDown(this.cooldownMs, Date.now())) {
+      if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(new Error(`the last read of ${keySet.source.id} failed`));
+      return;
+    }
+    await (keySet.reading ?? this.read(keySet));
   }
 
   /**
@@ -258,6 +268,5 @@ export class SigningKeys {
       this.publishedKids.add(key.kid as string);
     }
     keySet.readAt = Date.now();
-    this.loaded = true;
   }
 }
