@@ -82,7 +82,7 @@ if (nginxMissing) {
 
     // Why hops are safe only where nothing but the proxy reaches the service (the NetworkPolicy).
     await t.test('a client reaching the service directly is taken for a proxy: it names its own address', async (t) => {
-      t.same(await exhaust('127.0.0.6', { direct: true, forwardedFor: '127.0.0.7' }), SPENT, '127.0.0.6 spends its own budget: 401s, then 429');
+      t.same(await exhaust('127.0.0.6', { direct: true, forwardedFor: '127.0.0.7' }), SPENT, '127.0.0.6 spends the budget of the address it names: 401s, then 429');
       t.equal(await call('127.0.0.7', { direct: true }), 429, 'the address it named is the one charged');
     });
   });

@@ -6,7 +6,7 @@ import type { AuthConfig } from '../config.js';
 import { appOnlyMarker } from './appOnlyTokens.js';
 import { AuthError } from './authError.js';
 import type { OidcIssuer } from './oidcIssuer.js';
-import type { KeySetSource } from './signingKeys.js';
+import type { KeyReference, KeySetSource } from './signingKeys.js';
 
 /** Who the caller is, once the token has been verified. */
 export interface AuthenticatedUser {
@@ -33,11 +33,7 @@ export interface VerificationRules {
 }
 
 /** Which key must verify a token: a key set, and the key's algorithm and id in it. */
-export interface KeyToVerify {
-  keySet: KeySetSource;
-  alg: string;
-  kid: string;
-}
+export type KeyToVerify = KeyReference;
 
 /** An issuer's rules: what it checks before the signature, and who the verified caller is. */
 export interface TrustedIssuer {

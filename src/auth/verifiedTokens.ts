@@ -14,8 +14,6 @@ const MAX_ENTRIES = 10_000;
 /** A token is verified anew at least this often (fast-jwt's default cache TTL). */
 const CACHE_TTL_MS = 600_000;
 
-/** The key that verified a token. */
-export type VerifyingKey = KeyReference;
 
 interface Entry {
   user: AuthenticatedUser;
@@ -46,7 +44,7 @@ export class VerifiedTokens {
   }
 
   /** Remembers a token that passed every check, with its claims' time bounds. */
-  set(token: string, user: AuthenticatedUser, payload: Record<string, unknown>, key: VerifyingKey): void {
+  set(token: string, user: AuthenticatedUser, payload: Record<string, unknown>, key: KeyReference): void {
     const now = Date.now();
     const notBeforeMs = typeof payload.nbf === 'number' ? payload.nbf * 1000 - this.clockToleranceMs : 0;
     let notAfterMs = now + CACHE_TTL_MS;

@@ -10,10 +10,10 @@ import type { AuthConfig } from '../config.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
-import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY } from '../auth/signingKeys.js';
+import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type KeyReference } from '../auth/signingKeys.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
 import { EntraIssuer, TrustedIssuers, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
-import { VerifiedTokens, type VerifyingKey } from '../auth/verifiedTokens.js';
+import { VerifiedTokens } from '../auth/verifiedTokens.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -85,7 +85,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   app.decorate('signingKeys', signingKeys);
   app.decorate('identityProviderHttp', identityProviderHttp);
   // The key each request's token named (set by `secret` above), for VerifiedTokens.
-  const verifyingKeys = new WeakMap<FastifyRequest, VerifyingKey>();
+  const verifyingKeys = new WeakMap<FastifyRequest, KeyReference>();
   // A client's repeated requests with one token get the same user object back, so the hashes
   // remembered per user object (log, audit, rate limit) are worked out once per token too.
   const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);

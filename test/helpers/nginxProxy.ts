@@ -81,7 +81,10 @@ http {
     const child = spawn(NGINX, ['-p', prefix, '-c', temp('nginx.conf'), '-e', temp('error.log')], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     let gone = false;
-    void exited.then(() => { gone = true; });
+    // If the test process is ended before its teardown, nginx (daemon off) must not outlive it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void exited.then(() => { gone = true; process.off('exit', killOnExit); });
     t.teardown(async () => {
       if (!gone) {
         child.kill('SIGTERM');
