@@ -111,8 +111,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const { perIp, perUser } = app.rateLimitHooks;
       return {
         handler: handler as never,
-        // Cheapest first: the IP budget, then the token, then the user's budget.
-        onRequest: requiresAuthentication(contract, path, method) ? [perIp, app.authenticate, perUser] : [],
+        // Cheapest first: a token verified before, else the IP budget and the full check; then
+        // the user's budget.
+        onRequest: requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
       } as never;
     },
   });

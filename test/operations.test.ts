@@ -23,17 +23,31 @@ t.test('per-user limit after authentication, per-IP limit before it', async (t) 
   t.ok(limited.headers['ratelimit-limit'] !== undefined && limited.headers['ratelimit-reset'] !== undefined, 'RateLimit-* headers');
   t.equal((await svc.request({ url: '/api/user', token: svc.userToken() })).statusCode, 404, 'bob has his own budget');
 
-  // Bad tokens count against the IP before any token is looked at: 5 of 8 are used.
+  // Bad tokens count against the IP before any token is looked at. 2 of 8 are used: alice's
+  // and bob's first requests (a token verified before does not count against its address).
   const acsRequests = svc.acs.counters.requests;
   const answers: number[] = [];
-  for (let i = 0; i < 5; i++) answers.push((await svc.request({ url: '/api/token', token: 'a.b.c' })).statusCode);
-  t.same(answers, [401, 401, 401, 429, 429], 'the IP budget runs out, and then not even the token is read');
+  for (let i = 0; i < 8; i++) answers.push((await svc.request({ url: '/api/token', token: 'a.b.c' })).statusCode);
+  t.same(answers, [401, 401, 401, 401, 401, 401, 429, 429], 'the IP budget runs out, and then not even the token is read');
   t.equal(svc.acs.counters.requests, acsRequests);
   t.equal((await svc.request({ url: '/healthz' })).statusCode, 200, 'probes are not limited');
 
   const metrics = (await svc.app.inject({ url: '/metrics' })).body;
   t.match(metrics, /rate_limited_total\{limit="user"\} 1/);
   t.match(metrics, /rate_limited_total\{limit="ip"\} 2/);
+});
+
+t.test('a flood from a shared address does not lock out users whose tokens are already verified', async (t) => {
+  // Everyone here comes from one address, as behind a NAT or a proxy without TRUST_PROXY.
+  const svc = await startTestService(t, { RATE_LIMIT_IP_MAX: '5', RATE_LIMIT_WINDOW_SECONDS: '60' });
+  const alice = svc.userToken();
+  t.equal((await svc.request({ url: '/api/user', token: alice })).statusCode, 404, 'alice, verified once');
+  const flood: number[] = [];
+  for (let i = 0; i < 8; i++) flood.push((await svc.request({ url: '/api/token', token: 'a.b.c' })).statusCode);
+  t.same(flood, [401, 401, 401, 401, 429, 429, 429, 429], 'the flood spends the address\'s budget');
+  for (let i = 0; i < 3; i++) t.equal((await svc.request({ url: '/api/user', token: alice })).statusCode, 404, 'alice still gets in');
+  const fresh = await svc.request({ url: '/api/user', token: svc.userToken() });
+  t.equal(fresh.statusCode, 429, 'a token not verified yet still counts against the address first (documented)');
 });
 
 t.test('with Redis, two processes share one budget; Redis down, limits fail open', async (t) => {

@@ -24,6 +24,9 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** onRequest hook: sets request.user when the token was verified here before (else nothing). */
+    recogniseVerifiedToken: onRequestHookHandler;
+    /** onRequest hook: sets request.user, or refuses the request (401/403/503). */
     authenticate: onRequestHookHandler;
     signingKeys: SigningKeys;
     identityProviderHttp: IdentityProviderHttp;
@@ -89,20 +92,40 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   // A client's repeated requests with one token get the same user object back, so the hashes
   // remembered per user object (log, audit, rate limit) are worked out once per token too.
   const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
+  // The bearer token each request carried, once recogniseVerifiedToken has read it.
+  const bearerTokens = new WeakMap<FastifyRequest, string>();
+  // First of all (before the per-IP limit): the caller of a token verified here before, so
+  // that requests with a known valid token never depend on what others sent from their address.
+  app.decorate('recogniseVerifiedToken', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (typeof request.headers.authorization === 'string') {
+      let token: string | undefined;
+      try {
+        token = extractBearerToken(request);
+      } catch {
+        // Refused by `authenticate`, after the per-IP limit has counted it.
+      }
+      if (token !== undefined) {
+        bearerTokens.set(request, token);
+        const known = verifiedTokens.get(token);
+        if (known) request.user = known;
+      }
+    }
+    done();
+  });
   // A callback hook: a remembered token (most requests) is served without a promise.
   app.decorate('authenticate', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    let token: string;
-    try {
-      token = extractBearerToken(request);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    const known = verifiedTokens.get(token);
-    if (known) {
-      request.user = known;
+    if (request.user) {
       done();
       return;
+    }
+    let token = bearerTokens.get(request);
+    if (token === undefined) {
+      try {
+        token = extractBearerToken(request);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of

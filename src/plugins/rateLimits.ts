@@ -67,11 +67,15 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   };
   // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
   // route need two registrations, so each lives in a context of its own.
-  const limit = async (name: 'ip' | 'user', max: number, key: (request: Parameters<onRequestHookHandler>[0]) => string) => {
+  type Request = Parameters<onRequestHookHandler>[0];
+  const limit = async (name: 'ip' | 'user', max: number, key: (request: Request) => string, exempt?: (request: Request) => boolean) => {
     let hook: onRequestHookHandler | undefined;
     await app.register(async (scope) => {
       await scope.register(rateLimit, options);
-      hook = scope.rateLimit({ max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }) }) as unknown as onRequestHookHandler;
+      hook = scope.rateLimit({
+        max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }),
+        ...(exempt ? { allowList: exempt } : {}),
+      }) as unknown as onRequestHookHandler;
     });
     return hook!;
   };
@@ -79,7 +83,9 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   const userKeys = new WeakMap<object, string>();
   app.decorate('rateLimitHooks', {
     // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
-    perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`),
+    // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
+    // from a shared address must not lock out the users behind it; their own budget applies.
+    perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`, (request) => Boolean(request.user)),
     // A plain digest, not the audit HMAC: every replica must derive the same key, with or
     // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
     perUser: await limit('user', config.userMax, (request) => {
