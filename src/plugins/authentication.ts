@@ -23,6 +23,10 @@ declare module '@fastify/jwt' {
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's bearer token, once read (by recogniseVerifiedToken); never logged. */
+    bearerToken: string | null;
+  }
   interface FastifyInstance {
     /** onRequest hook: sets request.user when the token was verified here before (else nothing). */
     recogniseVerifiedToken: onRequestHookHandler;
@@ -92,8 +96,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   // A client's repeated requests with one token get the same user object back, so the hashes
   // remembered per user object (log, audit, rate limit) are worked out once per token too.
   const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
-  // The bearer token each request carried, once recogniseVerifiedToken has read it.
-  const bearerTokens = new WeakMap<FastifyRequest, string>();
+  // The bearer token each request carried, once recogniseVerifiedToken has read it (a
+  // property, not a WeakMap: cheaper per request, which counts in a flood of bad tokens).
+  app.decorateRequest('bearerToken', null);
   // First of all (before the per-IP limit): the caller of a token verified here before, so
   // that requests with a known valid token never depend on what others sent from their address.
   app.decorate('recogniseVerifiedToken', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -105,7 +110,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
         // Refused by `authenticate`, after the per-IP limit has counted it.
       }
       if (token !== undefined) {
-        bearerTokens.set(request, token);
+        request.bearerToken = token;
         const known = verifiedTokens.get(token);
         if (known) request.user = known;
       }
@@ -118,8 +123,8 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       done();
       return;
     }
-    let token = bearerTokens.get(request);
-    if (token === undefined) {
+    let token = request.bearerToken;
+    if (token === null) {
       try {
         token = extractBearerToken(request);
       } catch (error) {
