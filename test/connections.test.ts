@@ -9,6 +9,10 @@ import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
 import { startTestService, type TestService } from './helpers/testService.js';
 
+// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
+// file nears tap's 120 s per file (.taprc), so it gets more.
+t.setTimeout(240_000);
+
 const MAX_CONNECTIONS = 20;
 const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;

@@ -13,6 +13,10 @@ import { signJwt } from '../src/emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 
+// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
+// file nears tap's 120 s per file (.taprc), so it gets more.
+t.setTimeout(240_000);
+
 const SHARED_KID = 'the-same-kid-at-both-issuers';
 
 /** A service trusting Entra, the emulator's own /oidc issuer (scope "tokens") and a second one's. */

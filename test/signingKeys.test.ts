@@ -5,6 +5,10 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startTestService, type TestService } from './helpers/testService.js';
 
+// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
+// file nears tap's 120 s per file (.taprc), so it gets more.
+t.setTimeout(240_000);
+
 const keySetFetches = (svc: TestService) => svc.entra.requests.filter((path) => path.endsWith('/keys')).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
