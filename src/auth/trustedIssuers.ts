@@ -1,4 +1,4 @@
-// Which issuers this service trusts, and how their claims become a user key (DESIGN §3):
+// Which issuers this service trusts, and how their claims become a user key (README):
 // Microsoft Entra ID v2 tokens from the allowed tenants, keyed by (tid, oid), and the OpenID
 // Connect issuers of AUTH_ISSUERS (oidcIssuer.ts), keyed by (iss, subject claim).
 // TrustedIssuers is the one place that picks, from the token's `iss`, whose rules apply.
