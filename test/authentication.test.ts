@@ -1,4 +1,4 @@
-// Every rule of DESIGN §3, from the attacker's side: each bad token is refused with 401 or 403,
+// Every authentication rule (README), from the attacker's side: each bad token is refused with 401 or 403,
 // a problem body and an RFC 6750 challenge, and touches neither the database nor ACS — nor,
 // except for an unknown `kid`, the identity provider.
 import { createServer } from 'node:http';

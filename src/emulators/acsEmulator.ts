@@ -1,6 +1,6 @@
 // Local emulator of the ACS Identity data-plane REST API (api-version 2023-10-01), faithful
 // enough for the real `CommunicationIdentityClient` to talk to it over loopback http:
-// same paths, bodies, status codes, error shape and HMAC request signing (DESIGN §5).
+// same paths, bodies, status codes, error shape and HMAC request signing.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';

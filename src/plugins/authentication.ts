@@ -1,4 +1,4 @@
-// Authentication of callers (DESIGN §3): `app.authenticate` is the onRequest hook of every
+// Authentication of callers (README): `app.authenticate` is the onRequest hook of every
 // /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
 // AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
 // acceptable at all, and names the key set and key; @fastify/jwt (fast-jwt) verifies the
