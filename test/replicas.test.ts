@@ -9,6 +9,10 @@ import { readMigrations } from '../src/db/migrations.js';
 import { emulatorEnv, startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
 
+// Starts service processes, each transpiling src/ with tsx before it listens (tens of seconds
+// each on a busy machine): a time budget of its own.
+t.setTimeout(240_000);
+
 if (TEST_DATABASE === 'pglite') {
   t.comment('skipped on PGlite: replicas need a PostgreSQL server (PGlite is one session)');
 } else {

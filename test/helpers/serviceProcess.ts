@@ -66,7 +66,9 @@ export async function startServiceProcess(
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); return exited; });
 
   let url: string | undefined;
-  const deadline = Date.now() + 30_000;
+  // tsx transpiles src/ before the child listens: seconds on an idle machine, tens of seconds on
+  // a busy one. Files that start processes give themselves a time budget of their own.
+  const deadline = Date.now() + 90_000;
   while (!url && child.exitCode === null && Date.now() < deadline) {
     url = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1];
     if (!url) await new Promise((resolve) => setTimeout(resolve, 50));
