@@ -23,6 +23,7 @@ import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
 import teams from './plugins/teams.js';
+import { rejectUnknownQueryParameters } from './queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -114,6 +115,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         // Cheapest first: a token verified before, else the IP budget and the full check; then
         // the user's budget.
         onRequest: requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
+        // The probes ignore a query string: a probe's URL is not worth failing over.
+        preValidation: path.startsWith('/api/') ? [rejectUnknownQueryParameters(contract, path, method)] : [],
       } as never;
     },
   });
