@@ -96,7 +96,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });
   await app.register(deletionRetries, { config: config.deletions });
-  await app.register(documentation, { contract });
+  await app.register(documentation, { contract, docs: config.docs });
 
   const handlers: OperationHandlers = {
     ...tokenHandlers(config.acs),

@@ -105,6 +105,8 @@ export interface Config {
   corsOrigins: string[];
   /** The demo page at /demo (always on in local mode). */
   demo: { enabled: boolean; clientId: string | undefined; apiScope: string | undefined };
+  /** /docs and /openapi.json; the server "Try it out" calls (undefined: the page's own origin). */
+  docs: { enabled: boolean; publicBaseUrl: string | undefined };
   metrics: {
     /** Serve /metrics on this port instead of the API's (undefined: the API's). */
     port: number | undefined;
@@ -158,6 +160,8 @@ const envJsonSchema = {
     DEMO_ENABLED: { type: 'boolean', default: false },
     DEMO_CLIENT_ID: { type: 'string', minLength: 1 },
     DEMO_API_SCOPE: { type: 'string', pattern: '^\\S+$' },
+    DOCS_ENABLED: { type: 'boolean', default: true },
+    PUBLIC_BASE_URL: { type: 'string', minLength: 1 },
     AUDIT_HASH_KEY: { type: 'string', minLength: 16 },
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
     AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
@@ -205,6 +209,7 @@ type RawEnv = {
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
   AZURE_AUTHORITY_CA_FILE?: string; AUTH_ISSUERS?: string;
   DEMO_ENABLED: boolean; DEMO_CLIENT_ID?: string; DEMO_API_SCOPE?: string;
+  DOCS_ENABLED: boolean; PUBLIC_BASE_URL?: string;
 };
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
@@ -336,6 +341,23 @@ function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   return list;
 }
 
+/** PUBLIC_BASE_URL without its trailing slash: https, or http on a loopback host; no query or fragment. */
+function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push('PUBLIC_BASE_URL is not a URL');
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push('PUBLIC_BASE_URL must be https:// (http:// only on a loopback host)');
+  }
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) problems.push('PUBLIC_BASE_URL must have no query or fragment');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 function readCertificates(path: string, problems: string[]): string | undefined {
   try {
     const pem = readFileSync(path, 'utf8');
@@ -401,6 +423,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS (${raw.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${raw.HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request`);
   }
+  const publicBaseUrl = parsePublicBaseUrl(raw.PUBLIC_BASE_URL, problems);
   const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -430,6 +453,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     trustProxy,
     corsOrigins,
     demo: Object.freeze({ enabled: raw.DEMO_ENABLED, clientId: raw.DEMO_CLIENT_ID, apiScope: raw.DEMO_API_SCOPE }),
+    docs: Object.freeze({ enabled: raw.DOCS_ENABLED, publicBaseUrl }),
     audit: Object.freeze({
       // Without a configured key, hashes are stable only for this process's life (said at start).
       hashKey: raw.AUDIT_HASH_KEY ?? randomBytes(32).toString('base64'),
