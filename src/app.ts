@@ -22,6 +22,7 @@ import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
+import probes from './plugins/probes.js';
 import teams from './plugins/teams.js';
 import { rejectUnknownQueryParameters } from './queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
@@ -88,6 +89,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   await app.register(lifecycle);
+  await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
   await app.register(database, { config });
   await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });

@@ -58,6 +58,8 @@ export interface Config {
   databasePoolMax: number;
   databaseTimeoutMs: number;
   migrateOnStart: boolean;
+  /** Serve /healthz and /readyz on this port instead of the API's (undefined: the API's). */
+  probePort: number | undefined;
   /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
   shutdownDelayMs: number;
   /** Limits of the HTTP server: how many connections, and how long a client may take. */
@@ -150,6 +152,7 @@ const envJsonSchema = {
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 300000, default: 30000 },
     HTTP_KEEP_ALIVE_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 72000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    PROBE_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
     RATE_LIMIT_IP_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 600 },
     RATE_LIMIT_USER_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
@@ -197,7 +200,7 @@ type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
   DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
   HTTP_MAX_CONNECTIONS: number; HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
-  METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
+  METRICS_PORT?: number; PROBE_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
   RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
@@ -420,6 +423,9 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       problems.push(`AUTH_ISSUERS: ${issuer} is an Entra ID tenant of AZURE_TENANT_ID/AUTH_ALLOWED_TENANTS already; list it in one place only`);
     }
   }
+  if (raw.PROBE_PORT !== undefined && raw.PROBE_PORT !== 0 && (raw.PROBE_PORT === raw.PORT || raw.PROBE_PORT === raw.METRICS_PORT)) {
+    problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
+  }
   if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS (${raw.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${raw.HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request`);
   }
@@ -436,6 +442,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
+    probePort: raw.PROBE_PORT,
     http: Object.freeze({
       maxConnections: raw.HTTP_MAX_CONNECTIONS,
       headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
