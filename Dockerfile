@@ -34,5 +34,7 @@ COPY migrations ./migrations
 # The image's user is nonroot (65532); Kubernetes' runAsNonRoot can check the numeric id.
 USER 65532:65532
 EXPOSE 3000
+# The probes' port when PROBE_PORT=8081, as the Kubernetes manifests set it.
+EXPOSE 8081
 # The distroless image's entrypoint is node: the command is the script and its arguments.
 CMD ["dist/src/server.js"]

@@ -22,7 +22,9 @@ import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
+import probes from './plugins/probes.js';
 import teams from './plugins/teams.js';
+import { rejectUnknownQueryParameters } from './queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -87,6 +89,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   await app.register(lifecycle);
+  await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
   await app.register(database, { config });
   await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });
@@ -95,7 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });
   await app.register(deletionRetries, { config: config.deletions });
-  await app.register(documentation, { contract });
+  await app.register(documentation, { contract, docs: config.docs });
 
   const handlers: OperationHandlers = {
     ...tokenHandlers(config.acs),
@@ -114,6 +117,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         // Cheapest first: a token verified before, else the IP budget and the full check; then
         // the user's budget.
         onRequest: requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
+        // The probes ignore a query string: a probe's URL is not worth failing over.
+        preValidation: path.startsWith('/api/') ? [rejectUnknownQueryParameters(contract, path, method)] : [],
       } as never;
     },
   });

@@ -58,6 +58,8 @@ export interface Config {
   databasePoolMax: number;
   databaseTimeoutMs: number;
   migrateOnStart: boolean;
+  /** Serve /healthz and /readyz on this port instead of the API's (undefined: the API's). */
+  probePort: number | undefined;
   /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
   shutdownDelayMs: number;
   /** Limits of the HTTP server: how many connections, and how long a client may take. */
@@ -105,6 +107,8 @@ export interface Config {
   corsOrigins: string[];
   /** The demo page at /demo (always on in local mode). */
   demo: { enabled: boolean; clientId: string | undefined; apiScope: string | undefined };
+  /** /docs and /openapi.json; the server "Try it out" calls (undefined: the page's own origin). */
+  docs: { enabled: boolean; publicBaseUrl: string | undefined };
   metrics: {
     /** Serve /metrics on this port instead of the API's (undefined: the API's). */
     port: number | undefined;
@@ -148,6 +152,7 @@ const envJsonSchema = {
     HTTP_REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 300000, default: 30000 },
     HTTP_KEEP_ALIVE_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 600000, default: 72000 },
     METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
+    PROBE_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
     RATE_LIMIT_IP_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 600 },
     RATE_LIMIT_USER_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
@@ -158,6 +163,8 @@ const envJsonSchema = {
     DEMO_ENABLED: { type: 'boolean', default: false },
     DEMO_CLIENT_ID: { type: 'string', minLength: 1 },
     DEMO_API_SCOPE: { type: 'string', pattern: '^\\S+$' },
+    DOCS_ENABLED: { type: 'boolean', default: true },
+    PUBLIC_BASE_URL: { type: 'string', minLength: 1 },
     AUDIT_HASH_KEY: { type: 'string', minLength: 16 },
     AUDIT_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 90 },
     AUDIT_FLUSH_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 60000, default: 1000 },
@@ -193,7 +200,7 @@ type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
   DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
   HTTP_MAX_CONNECTIONS: number; HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
-  METRICS_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
+  METRICS_PORT?: number; PROBE_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
   RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
@@ -205,6 +212,7 @@ type RawEnv = {
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
   AZURE_AUTHORITY_CA_FILE?: string; AUTH_ISSUERS?: string;
   DEMO_ENABLED: boolean; DEMO_CLIENT_ID?: string; DEMO_API_SCOPE?: string;
+  DOCS_ENABLED: boolean; PUBLIC_BASE_URL?: string;
 };
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
@@ -336,6 +344,23 @@ function parseTrustProxy(value: string, problems: string[]): TrustProxySetting {
   return list;
 }
 
+/** PUBLIC_BASE_URL without its trailing slash: https, or http on a loopback host; no query or fragment. */
+function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push('PUBLIC_BASE_URL is not a URL');
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    problems.push('PUBLIC_BASE_URL must be https:// (http:// only on a loopback host)');
+  }
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) problems.push('PUBLIC_BASE_URL must have no query or fragment');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 function readCertificates(path: string, problems: string[]): string | undefined {
   try {
     const pem = readFileSync(path, 'utf8');
@@ -398,9 +423,13 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       problems.push(`AUTH_ISSUERS: ${issuer} is an Entra ID tenant of AZURE_TENANT_ID/AUTH_ALLOWED_TENANTS already; list it in one place only`);
     }
   }
+  if (raw.PROBE_PORT !== undefined && raw.PROBE_PORT !== 0 && (raw.PROBE_PORT === raw.PORT || raw.PROBE_PORT === raw.METRICS_PORT)) {
+    problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
+  }
   if (raw.HTTP_HEADERS_TIMEOUT_MS > raw.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS (${raw.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${raw.HTTP_REQUEST_TIMEOUT_MS}): the headers are part of the request`);
   }
+  const publicBaseUrl = parsePublicBaseUrl(raw.PUBLIC_BASE_URL, problems);
   const authorityCa = raw.AZURE_AUTHORITY_CA_FILE === undefined ? undefined : readCertificates(raw.AZURE_AUTHORITY_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -413,6 +442,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
+    probePort: raw.PROBE_PORT,
     http: Object.freeze({
       maxConnections: raw.HTTP_MAX_CONNECTIONS,
       headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT_MS,
@@ -430,6 +460,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     trustProxy,
     corsOrigins,
     demo: Object.freeze({ enabled: raw.DEMO_ENABLED, clientId: raw.DEMO_CLIENT_ID, apiScope: raw.DEMO_API_SCOPE }),
+    docs: Object.freeze({ enabled: raw.DOCS_ENABLED, publicBaseUrl }),
     audit: Object.freeze({
       // Without a configured key, hashes are stable only for this process's life (said at start).
       hashKey: raw.AUDIT_HASH_KEY ?? randomBytes(32).toString('base64'),

@@ -82,13 +82,14 @@ for (const folder of ['base', 'overlays/example']) {
     const port = (name: string) => container.ports.find((p: { name: string }) => p.name === name)?.containerPort;
     t.equal(String(port('http')), settings.PORT, 'containerPort http = PORT');
     t.equal(String(port('metrics')), settings.METRICS_PORT, 'containerPort metrics = METRICS_PORT');
+    t.equal(String(port('probes')), settings.PROBE_PORT, 'containerPort probes = PROBE_PORT');
     const servicePorts = find('Service').spec.ports.map((p: { targetPort: string }) => p.targetPort).sort();
     t.same(servicePorts, ['http', 'metrics'], 'the Service targets the named ports');
 
-    // Probes: paths of the contract, on the API port.
+    // Probes: paths of the contract, on the probe port (the API port answers them 404).
     for (const [probe, path] of [['startupProbe', '/healthz'], ['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']] as const) {
       t.equal(container[probe].httpGet.path, path, `${probe} → ${path}`);
-      t.equal(container[probe].httpGet.port, 'http');
+      t.equal(container[probe].httpGet.port, 'probes');
       t.ok(contract.paths[path], `${path} is in openapi.yaml`);
     }
 
@@ -146,6 +147,7 @@ for (const folder of ['base', 'overlays/example']) {
     // The NetworkPolicy lets in the API port and lets out what the service calls.
     const policy = find('NetworkPolicy');
     t.ok(policy.spec.ingress.some((rule: any) => rule.ports.some((p: any) => p.port === 'http')), 'API port open');
+    t.notOk(policy.spec.ingress.some((rule: any) => rule.ports.some((p: any) => p.port === 'probes')), 'probe port closed to pods (the kubelet is always let in)');
     const egressPorts = policy.spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port));
     for (const needed of [53, 5432, 443]) t.ok(egressPorts.includes(needed), `egress to ${needed}`);
   });

@@ -4,9 +4,12 @@
 // unknown routes) come in floods: each client address gets UNIDENTIFIED_REFUSAL_LINES_PER_SECOND
 // lines a second, its other refusals are counted and summed up in one line a second. So a
 // flood hides only its own lines, not other clients'. Metrics count every request; server
-// errors (5xx) and identified callers are always logged.
+// errors (5xx) and identified callers are always logged. Probes (/healthz, /readyz) come every
+// few seconds from every kubelet: a success is not logged at all, a failure within the same
+// per-client budget.
 import fp from 'fastify-plugin';
 import { normalizeIP } from '@fastify/rate-limit';
+import { PROBE_ROUTES } from './probes.js';
 
 export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 20;
 /**
@@ -41,7 +44,12 @@ export default fp(async function requestLog(app) {
     const { problem } = reply;
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? 'unmatched';
-    if (!identified && status >= 400 && status < 500) {
+    const probe = PROBE_ROUTES.has(route);
+    if (probe && status < 400) {
+      done();
+      return;
+    }
+    if (!identified && ((status >= 400 && status < 500) || probe)) {
       // IPv6 clients by their /64, as the per-IP rate limit counts them.
       const client = normalizeIP(request.ip, 64);
       const left = linesLeft.get(client) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);

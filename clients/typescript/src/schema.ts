@@ -15,7 +15,9 @@ export interface paths {
          * Get an ACS access token for the caller
          * @description Issues a new ACS access token for the caller's ACS identity. On first use the identity is
          *     created and stored (unless the service runs with `ACS_AUTO_CREATE_IDENTITY=false`, then
-         *     404). Concurrent first calls for one user create exactly one identity.
+         *     404). Concurrent first calls for one user create exactly one identity. Query parameters
+         *     other than `scopes` and `expiresInMinutes` are refused (400 `invalid_request` naming
+         *     them; `scope`, what older samples send, with a hint to `scopes`), not ignored.
          */
         get: operations["getToken"];
         put?: never;
@@ -115,7 +117,7 @@ export interface paths {
         };
         /**
          * Liveness probe
-         * @description 200 while the process is serving. Checks no dependency.
+         * @description 200 while the process is serving. Checks no dependency. On `PROBE_PORT` when it is set.
          */
         get: operations["healthz"];
         put?: never;
@@ -135,7 +137,10 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description 200 when the database is reachable and migrated and the signing keys are loaded.
+         * @description 200 when the database is reachable and migrated and the signing keys are loaded. One
+         *     check runs at a time and its answer is served again for about a second, however many
+         *     probes ask: probes cost the database at most about one check a second. From the moment
+         *     a shutdown begins, 503 at once.
          */
         get: operations["readyz"];
         put?: never;
@@ -240,7 +245,20 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is malformed (`invalid_request`) or asks for a scope this service does not allow (`scope_not_allowed`). */
+        /** @description A query parameter was sent that this operation does not take (`invalid_request`, naming it); it takes none. */
+        UnknownQueryParameter: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request is malformed or names a query parameter the operation does not take
+         *     (`invalid_request`), or asks for a scope this service does not allow (`scope_not_allowed`).
+         */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -443,6 +461,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["UnknownQueryParameter"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
@@ -477,7 +496,7 @@ export interface operations {
                 };
             };
             /**
-             * @description The header is malformed (`invalid_request`); neither the header nor the on-behalf-of
+             * @description The header is malformed, or a query parameter was sent (`invalid_request`); neither the header nor the on-behalf-of
              *     configuration is there (`teams_not_configured`); the caller signed in with another
              *     issuer than Entra ID, and Teams users are Entra ID users (`teams_requires_entra`); or
              *     ACS refused the exchange because the Teams token was not issued to this service's app
@@ -550,6 +569,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcsUser"];
                 };
             };
+            400: components["responses"]["UnknownQueryParameter"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["IdentityNotFound"];
@@ -588,6 +608,7 @@ export interface operations {
                     "application/json": components["schemas"]["AcsUser"];
                 };
             };
+            400: components["responses"]["UnknownQueryParameter"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
@@ -625,6 +646,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["UnknownQueryParameter"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];

@@ -1,0 +1,34 @@
+// An API operation refuses query parameters it does not take, rather than ignoring them: a
+// misspelt one (the old samples' `scope` for `scopes`) would otherwise be answered with the
+// defaults, as if it had been honoured. Fastify's Ajv strips extra properties instead of
+// refusing them (removeAdditional), so the check is done here, from the contract's parameters.
+import type { preValidationHookHandler } from 'fastify';
+import { HttpProblem, type InvalidParam } from './httpProblem.js';
+
+// What a client that sends the first most likely meant.
+const MEANT: Record<string, string> = { scope: 'scopes' };
+
+type Parameter = { $ref?: string; name?: string; in?: string };
+
+function resolve(contract: Record<string, any>, parameter: Parameter): Parameter {
+  if (!parameter.$ref) return parameter;
+  const path = parameter.$ref.replace(/^#\//, '').split('/');
+  return path.reduce((node: any, key) => node?.[key], contract) ?? {};
+}
+
+/** A preValidation hook that answers 400 invalid_request naming every unknown query parameter. */
+export function rejectUnknownQueryParameters(contract: Record<string, any>, path: string, method: string): preValidationHookHandler {
+  const operation = contract.paths?.[path]?.[method.toLowerCase()] ?? {};
+  const parameters: Parameter[] = [...(contract.paths?.[path]?.parameters ?? []), ...(operation.parameters ?? [])];
+  const known = new Set(parameters.map((p) => resolve(contract, p)).filter((p) => p.in === 'query').map((p) => p.name!));
+  const takes = known.size === 0 ? 'this operation takes no query parameters' : `it takes ${[...known].join(', ')}`;
+  return (request, _reply, done) => {
+    const unknown = Object.keys(request.query as object).filter((name) => !known.has(name));
+    if (unknown.length === 0) return done();
+    const errors: InvalidParam[] = unknown.map((name) => ({
+      in: 'query', name,
+      reason: MEANT[name] && known.has(MEANT[name]) ? `is not a parameter of this operation; did you mean ${MEANT[name]}?` : 'is not a parameter of this operation',
+    }));
+    done(new HttpProblem(400, 'invalid_request', `${errors.map((e) => `query parameter ${e.name} ${e.reason}`).join('; ')} (${takes})`, { errors }));
+  };
+}
