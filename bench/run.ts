@@ -7,12 +7,14 @@
 //   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (20), ACS_LATENCY_MS (0),
 //   BENCH_SCENARIOS (comma list, default all but soak), BENCH_ROUNDS (1; the median round and ratio are kept),
 //   BENCH_SOAK_SECONDS (300; `npm run bench:soak` runs the soak alone, see runSoak),
-//   BENCH_CPU_PROF=1 (profile the service).
+//   BENCH_CPU_PROF=1 (profile the service),
+//   BENCH_OBO_EXCHANGES (50000; `BENCH_SCENARIOS='obo distinct'` runs it alone, see runOboDistinct).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { migrate } from '../src/db/migrations.js';
@@ -25,6 +27,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
+const OBO_EXCHANGES = Number(process.env.BENCH_OBO_EXCHANGES ?? 50_000);
 const WARM_USERS = 1000;
 /** The middle value (the lower of the two middle ones for an even count); sorts `values`. */
 const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
@@ -80,7 +83,10 @@ async function main() {
   await migrate(migrationPool);
   await migrationPool.end();
 
-  const entra = await startEntraEmulator();
+  // Over TLS, with a client secret: MSAL (on-behalf-of mode) refuses http:// authorities.
+  const entra = await startEntraEmulator({ tls: true });
+  const caFile = join(mkdtempSync(join(tmpdir(), 'acs-bench-ca-')), 'authority-ca.pem');
+  writeFileSync(caFile, entra.caCertificate!);
   const tsx = ['--import', import.meta.resolve('tsx')];
   const acs = await startProcess('acs-emulator', [...tsx, projectFile('bench', 'acsEmulatorProcess.ts')], { ACS_LATENCY_MS: process.env.ACS_LATENCY_MS ?? '0' }, firstJsonLine);
   const floor = await startProcess('floor', [...tsx, projectFile('bench', 'floorServer.ts')], {
@@ -88,11 +94,15 @@ async function main() {
   }, firstJsonLine);
   // BENCH_CPU_PROF=1: the service writes a V8 CPU profile to bench/profiles/ when it stops.
   const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${projectFile('bench', 'profiles')}`] : [];
-  const service = await startProcess('service', [...profile, projectFile('dist', 'src', 'server.js')], {
+  // SIGURG (nothing else handles it) makes the service collect garbage: heap figures are then
+  // what stays alive.
+  const gcOnSignal = ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
+  const service = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], {
     NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
     DATABASE_URL: dbUrl.toString(),
     ACS_CONNECTION_STRING: acs.connectionString,
     AZURE_TENANT_ID: entra.tenantId, AZURE_CLIENT_ID: entra.clientId, AZURE_AUTHORITY_HOST: entra.authorityHost,
+    AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN: 'bench-metrics-token-0123',
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000',
   }, (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1]);
@@ -111,6 +121,7 @@ async function main() {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
     await entra.close();
+    rmSync(dirname(caFile), { recursive: true, force: true });
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
   };
@@ -239,6 +250,47 @@ async function main() {
   };
   if (chosen?.includes('soak')) {
     await runSoak();
+    return stop();
+  }
+
+  // 'obo distinct': BENCH_OBO_EXCHANGES on-behalf-of exchanges (no Teams header), each for a
+  // new user with a new caller token, in ten batches; after each, the service collects garbage
+  // and its heap in use is read. A flat heap means nothing is kept per caller or per user
+  // beyond the bounded caches.
+  const runOboDistinct = async () => {
+    const heapMb = async () => {
+      process.kill(pids.get('service')!, 'SIGURG');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return +((await serviceMetric('nodejs_heap_size_used_bytes')) / 1048576).toFixed(1);
+    };
+    const cacheEntries = async () => {
+      const text = await (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: 'Bearer bench-metrics-token-0123' } })).text();
+      return [...text.matchAll(/^teams_obo_cache_entries\{cache="(\w+)"\} (\S+)$/gm)].map(([, cache, n]) => `${cache} ${n}`).join(', ') || 'no metric';
+    };
+    const batch = Math.ceil(OBO_EXCHANGES / 10);
+    const samples: Array<Record<string, unknown>> = [{ exchanges: 0, 'heap MB': await heapMb(), 'RSS MB': await rssMb(), caches: await cacheEntries() }];
+    console.table(samples);
+    let done = 0;
+    const started = Date.now();
+    while (done < OBO_EXCHANGES) {
+      const amount = Math.min(batch, OBO_EXCHANGES - done);
+      const result = await autocannon({
+        url: `${serviceUrl}/api/token/teams`, connections: CONNECTIONS, amount,
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${entra.mintAccessToken({ objectId: randomUUID() })}` } }) }],
+      });
+      done += amount;
+      const sample = {
+        exchanges: done, 'heap MB': await heapMb(), 'RSS MB': await rssMb(), caches: await cacheEntries(),
+        'req/s': Math.round(result.requests.average), non2xx: result.non2xx, errors: result.errors + result.timeouts,
+      };
+      samples.push(sample);
+      process.stdout.write(`${JSON.stringify(sample)}\n`);
+    }
+    console.table(samples);
+    process.stdout.write(`${OBO_EXCHANGES} exchanges in ${Math.round((Date.now() - started) / 1000)} s; on-behalf-of grants: ${entra.counters.oboGrants}; heap ${samples[0]!['heap MB']} → ${samples.at(-1)!['heap MB']} MB\n`);
+  };
+  if (chosen?.includes('obo distinct')) {
+    await runOboDistinct();
     return stop();
   }
 

@@ -38,6 +38,8 @@ export interface AuthConfig {
   allowedTenants: string[];
   clientId: string;
   clientSecret: string | undefined;
+  /** Teams tokens obtained on behalf of users kept for reuse, per process (TEAMS_OBO_CACHE_SIZE). */
+  oboCacheSize: number;
   /** Accepted `aud` values: the client id plus AUTH_AUDIENCE. */
   audiences: string[];
   requiredScope: string;
@@ -186,6 +188,7 @@ const envJsonSchema = {
     AUTH_ALLOWED_TENANTS: { type: 'string' },
     AZURE_CLIENT_ID: { type: 'string', minLength: 1 },
     AZURE_CLIENT_SECRET: { type: 'string' },
+    TEAMS_OBO_CACHE_SIZE: { type: 'integer', minimum: 0, maximum: 100000, default: 1000 },
     AZURE_AUTHORITY_HOST: { type: 'string', pattern: '^https?://[^/?#]+/?$', default: 'https://login.microsoftonline.com' },
     AUTH_AUDIENCE: { type: 'string' },
     AUTH_REQUIRED_SCOPE: { type: 'string', pattern: '^[^\\s]+$', default: 'access_as_user' },
@@ -207,7 +210,7 @@ type RawEnv = {
   ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number; ACS_TOKEN_REUSE_SECONDS: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
   ACS_DELETION_RETRY_INTERVAL_SECONDS: number; AZURE_TENANT_ID?: string;
-  AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string;
+  AUTH_ALLOWED_TENANTS?: string; AZURE_CLIENT_ID: string; AZURE_CLIENT_SECRET?: string; TEAMS_OBO_CACHE_SIZE: number;
   AZURE_AUTHORITY_HOST: string; AUTH_AUDIENCE?: string; AUTH_REQUIRED_SCOPE: string;
   AUTH_CLOCK_TOLERANCE_SECONDS: number; AUTH_KEY_REFRESH_COOLDOWN_SECONDS: number;
   AZURE_AUTHORITY_CA_FILE?: string; AUTH_ISSUERS?: string;
@@ -492,6 +495,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       allowedTenants,
       clientId: raw.AZURE_CLIENT_ID,
       clientSecret: raw.AZURE_CLIENT_SECRET || undefined,
+      oboCacheSize: raw.TEAMS_OBO_CACHE_SIZE,
       audiences: [...new Set([raw.AZURE_CLIENT_ID, ...splitList(raw.AUTH_AUDIENCE)])],
       requiredScope: raw.AUTH_REQUIRED_SCOPE,
       clockToleranceSeconds: raw.AUTH_CLOCK_TOLERANCE_SECONDS,

@@ -38,6 +38,10 @@ export class Metrics {
     name: 'acs_tokens_issued_total', help: 'ACS tokens handed out, by kind (user: issued by ACS; reused: a recent one served again; teams).',
     labelNames: ['kind'] as const, registers: [this.registry],
   });
+  readonly teamsOboCacheEntries = new Gauge({
+    name: 'teams_obo_cache_entries', help: 'On-behalf-of mode: Teams tokens kept for reuse (cache="teams_tokens", at most TEAMS_OBO_CACHE_SIZE) and entries of MSAL\'s own cache (cache="msal").',
+    labelNames: ['cache'] as const, registers: [this.registry],
+  });
   readonly authFailures = new Counter({
     name: 'auth_failures_total', help: 'Requests refused by authentication, by reason (invalid_token, insufficient_scope).',
     labelNames: ['reason'] as const, registers: [this.registry],

@@ -245,6 +245,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return oauthError(400, 'invalid_scope', `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`);
     }
     counters.oboGrants++;
+    const oid = String(assertion.oid);
     return {
       status: 200,
       body: {
@@ -252,7 +253,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
         scope: TEAMS_OBO_SCOPES.join(' '),
         expires_in: 3599,
         ext_expires_in: 3599,
-        access_token: teamsToken(tenant, String(assertion.oid), clientId, Math.min(3600, assertion.exp - now + 600)),
+        access_token: teamsToken(tenant, oid, clientId, Math.min(3600, assertion.exp - now + 600)),
+        // As Entra ID answers MSAL, which asks for openid, profile, offline_access and client_info.
+        ...(scopes.includes('openid') ? { id_token: mint({ aud: clientId, oid, tid: tenant, iss: issuerOf(tenant), scp: undefined, azp: undefined, azpacr: undefined }) } : {}),
+        ...(scopes.includes('offline_access') ? { refresh_token: randomBytes(32).toString('base64url') } : {}),
+        ...(form.client_info === '1' ? { client_info: Buffer.from(JSON.stringify({ uid: oid, utid: tenant })).toString('base64url') } : {}),
       },
     };
   }

@@ -12,5 +12,11 @@ declare module 'fastify' {
 
 export default fp(async function teams(app, { auth }: { auth: AuthConfig }) {
   const { clientSecret } = auth;
-  app.decorate('teamsOnBehalfOf', clientSecret ? new TeamsOnBehalfOf({ ...auth, clientSecret }, app.identityProviderHttp) : undefined);
-}, { name: 'teams', dependencies: ['authentication'] });
+  const gauge = app.metrics.teamsOboCacheEntries;
+  const reportSizes = ({ teamsTokens, msal }: { teamsTokens: number; msal: number }) => {
+    gauge.set({ cache: 'teams_tokens' }, teamsTokens);
+    gauge.set({ cache: 'msal' }, msal);
+  };
+  if (clientSecret) reportSizes({ teamsTokens: 0, msal: 0 });
+  app.decorate('teamsOnBehalfOf', clientSecret ? new TeamsOnBehalfOf({ ...auth, clientSecret }, app.identityProviderHttp, reportSizes) : undefined);
+}, { name: 'teams', dependencies: ['authentication', 'metrics'] });

@@ -23,7 +23,7 @@ export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: Operation
       if (typeof header === 'string') {
         teamsToken = header;
       } else if (teamsOnBehalfOf) {
-        teamsToken = await teamsOnBehalfOf.teamsToken(extractBearerToken(request), user.tenantId);
+        teamsToken = await teamsOnBehalfOf.teamsToken(extractBearerToken(request), user);
       } else {
         throw new HttpProblem(400, 'teams_not_configured',
           `Send the Teams user's Entra ID token in the header ${TEAMS_TOKEN_HEADER}; this service has no AZURE_CLIENT_SECRET to obtain it on the user's behalf.`,

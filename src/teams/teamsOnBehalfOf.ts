@@ -1,10 +1,14 @@
 // Gets a Teams user's Entra token for the ACS Teams scopes on behalf of the caller (OAuth 2.0
 // on-behalf-of), with the real @azure/msal-node client. One client for the process, so that
-// MSAL's token cache (keyed per caller's token) serves repeated requests without a call.
+// MSAL's throttling (it holds back while Entra ID asks it to) covers every request. Repeated
+// requests of a user are served from TeamsTokenCache, not from MSAL's cache: MSAL keys its
+// entries by the caller's token, which changes at every refresh, and never evicts them.
 import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
 import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { AuthConfig } from '../config.js';
+import { TeamsTokenCache, type TeamsTokenOwnerKey } from './teamsTokenCache.js';
+import { teamsTokenOwner } from './teamsTokenOwner.js';
 
 export type OboFailureKind =
   | 'consent_required' // an admin must consent to the Teams scopes for this app
@@ -60,10 +64,22 @@ function msalNetworkClient(http: IdentityProviderHttp): INetworkModule {
   };
 }
 
+/** Sizes of the caches, for the metrics: Teams tokens kept for reuse, and MSAL's own entries. */
+export type OboCacheSizes = (sizes: { teamsTokens: number; msal: number }) => void;
+
+// What MSAL may keep: its throttling state (Entra ID's Retry-After, per tenant and scopes) and
+// the authority's metadata. Everything else is a token or account per caller's token.
+const MSAL_KEPT_PREFIXES = ['throttling', 'authority-metadata'];
+
 export class TeamsOnBehalfOf {
   private readonly msal: ConfidentialClientApplication;
+  private readonly cache: TeamsTokenCache;
 
-  constructor(private readonly auth: AuthConfig & { clientSecret: string }, http: IdentityProviderHttp) {
+  constructor(
+    private readonly auth: AuthConfig & { clientSecret: string },
+    http: IdentityProviderHttp,
+    private readonly reportSizes: OboCacheSizes = () => undefined,
+  ) {
     this.msal = new ConfidentialClientApplication({
       auth: {
         clientId: auth.clientId,
@@ -74,21 +90,44 @@ export class TeamsOnBehalfOf {
       },
       system: { networkClient: msalNetworkClient(http) },
     });
+    this.cache = new TeamsTokenCache(auth.oboCacheSize);
   }
 
-  /** The Teams user's token for the ACS Teams scopes, for the caller of `callerToken` in `tenantId`. */
-  async teamsToken(callerToken: string, tenantId: string): Promise<string> {
+  /** The Teams token for the ACS Teams scopes of `user`, the caller of `callerToken`. */
+  async teamsToken(callerToken: string, caller: TeamsTokenOwnerKey): Promise<string> {
+    // As teamsTokenOwner reads a Teams token's owner.
+    const user = { tenantId: caller.tenantId.toLowerCase(), objectId: caller.objectId.toLowerCase() };
+    const cached = this.cache.get(user, TEAMS_OBO_SCOPES);
+    if (cached !== undefined) return cached;
     try {
       const result = await this.msal.acquireTokenOnBehalfOf({
         oboAssertion: callerToken,
         scopes: [...TEAMS_OBO_SCOPES],
         // The caller's own tenant: a guest or multi-tenant user's Teams identity lives there.
-        authority: `${this.auth.authorityHost}/${tenantId}`,
+        authority: `${this.auth.authorityHost}/${user.tenantId}`,
+        // MSAL's cache could only answer the same caller token again: TeamsTokenCache answers.
+        skipCache: true,
       });
       if (!result?.accessToken) throw new Error('Entra ID answered without an access token');
+      const owner = teamsTokenOwner(result.accessToken);
+      // Kept only under its own owner (the route refuses any other); it lives until its `exp`.
+      if (owner?.tenantId === user.tenantId && owner.objectId === user.objectId) {
+        this.cache.set(user, TEAMS_OBO_SCOPES, result.accessToken, Math.min(owner.expiresAt ?? Infinity, result.expiresOn?.getTime() ?? Infinity));
+      }
       return result.accessToken;
     } catch (error) {
       throw classifyOboError(error);
+    } finally {
+      this.pruneMsalCache();
     }
+  }
+
+  /** MSAL stores every token it obtains (even with skipCache) and evicts none: drop them. */
+  private pruneMsalCache(): void {
+    const store = this.msal.getTokenCache().getKVStore();
+    for (const key of Object.keys(store)) {
+      if (!MSAL_KEPT_PREFIXES.some((prefix) => key.startsWith(prefix))) delete store[key];
+    }
+    this.reportSizes({ teamsTokens: this.cache.size, msal: Object.keys(store).length });
   }
 }
