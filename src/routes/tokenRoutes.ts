@@ -8,15 +8,15 @@ import { TokenReuseCache } from '../acs/tokenReuseCache.js';
 
 export const IDENTITY_NOT_FOUND = 'This user has no ACS identity yet; create it with POST /api/user.';
 
-export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
-  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000);
+export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
+  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000, now);
   return {
     async getToken(request, reply) {
       const { scopes, expiresInMinutes } = tokenRequest(request.query, acsConfig);
       const { identityStore, acs } = request.server;
       const user = request.user;
 
-      const requestedAt = Date.now();
+      const requestedAt = now();
       let identity = await identityStore.find(user);
       // A new identity comes with its first token: one ACS call, not two.
       let issued: { token: string; expiresOn: Date } | undefined;
@@ -28,7 +28,7 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
       }
       const reused = issued ? undefined : recentTokens.get(identity.acsUserId, scopes, expiresInMinutes, identity.tokensRevokedAt);
       if (!issued && !reused) issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
-      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt);
+      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt, identity.readAt);
       issued ??= reused!;
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
       // A token served again is counted, not written a row each: a reload storm would otherwise
