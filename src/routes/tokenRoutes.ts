@@ -16,19 +16,24 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
       const { identityStore, acs } = request.server;
       const user = request.user;
 
-      const requestedAt = now();
       let identity = await identityStore.find(user);
       // A new identity comes with its first token: one ACS call, not two.
       let issued: { token: string; expiresOn: Date } | undefined;
       if (!identity) {
         if (!acsConfig.autoCreateIdentity) throw new HttpProblem(404, 'identity_not_found', IDENTITY_NOT_FOUND);
-        const result = await createIdentityOnce(request.server, user, () => acs.createIdentityWithToken(scopes, expiresInMinutes));
+        const result = await createIdentityOnce(request.server, user, async () => {
+          await request.server.acsCallBudget(request, 'createIdentity');
+          return acs.createIdentityWithToken(scopes, expiresInMinutes);
+        });
         identity = result.identity;
         issued = result.created;
       }
       const reused = issued ? undefined : recentTokens.get(identity.acsUserId, scopes, expiresInMinutes, identity.tokensRevokedAt);
-      if (!issued && !reused) issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
-      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt, identity.readAt);
+      if (!issued && !reused) {
+        await request.server.acsCallBudget(request, 'issueToken');
+        issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
+      }
+      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, identity.readAt);
       issued ??= reused!;
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
       // A token served again is counted, not written a row each: a reload storm would otherwise
@@ -49,6 +54,7 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
       const { identityStore, acs, audit, hashUser } = request.server;
       const identity = await identityStore.find(request.user);
       if (identity) {
+        await request.server.acsCallBudget(request, 'revokeTokens');
         await acs.revokeTokens(identity.acsUserId);
         // Every replica reads this with the mapping: none serves an older token again.
         await identityStore.markTokensRevoked(request.user);
