@@ -68,6 +68,17 @@ t.test('a user beyond the ACS-call budget gets 429 acs_call_budget_exceeded; ano
   }
 });
 
+t.test('a burst of one user\'s requests shares one ACS call, so it stays within the budget', async (t) => {
+  const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300', ACS_CALLS_PER_USER_PER_MINUTE: '3' });
+  const token = svc.userToken();
+  t.equal((await svc.request({ method: 'POST', url: '/api/user', token })).statusCode, 201);
+  const before = svc.acs.counters.tokensIssued;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => svc.request({ url: '/api/token', token })));
+  t.same(answers.map((answer) => answer.statusCode), answers.map(() => 200), 'twenty concurrent requests, all served');
+  t.equal(new Set(answers.map((answer) => answer.json.token)).size, 1, 'one token');
+  t.equal(svc.acs.counters.tokensIssued - before, 1, 'one ACS call');
+});
+
 t.test('with Redis, two replicas share a user\'s budget; Redis unreachable, each process counts alone', async (t) => {
   const env = { REDIS_URL: 'redis://127.0.0.1:6379', RATE_LIMIT_REDIS_PREFIX: `test-${randomUUID()}:`, ACS_CALLS_PER_USER_PER_MINUTE: '4' };
   const svc = await startTestService(t, env);

@@ -6,11 +6,18 @@
 // gets a new token, which then takes its place. A token is reused only while it is young
 // (ACS_TOKEN_REUSE_SECONDS), far from expiry, and issued after the identity's last revocation
 // (read from the mapping row, so any replica's revocation counts).
+// Concurrent misses for the same identity, scopes and lifetime share one ACS call (a user's
+// burst of first requests would otherwise spend their ACS-call budget at once).
 // That last check uses the database's clock alone: a token remembers when the mapping row was
 // read before ACS issued it (the database's now()), and the revocation's time is the
 // database's now() too. A replica's own clock, however wrong, cannot make a revoked token look
 // newer than its revocation.
 import type { AcsScope } from './acsScopes.js';
+
+interface IssuedToken {
+  token: string;
+  expiresOn: Date;
+}
 
 interface CachedToken {
   token: string;
@@ -29,6 +36,7 @@ const MINUTE_MS = 60_000;
 
 export class TokenReuseCache {
   private readonly entries = new Map<string, CachedToken>();
+  private readonly issuing = new Map<string, { readAt: Date; promise: Promise<IssuedToken> }>();
 
   constructor(private readonly reuseMs: number, private readonly now: () => number = Date.now) {}
 
@@ -56,8 +64,34 @@ export class TokenReuseCache {
     return outlives ? undefined : entry;
   }
 
+  /**
+   * A new token from `issue`, remembered; or, when one for the same identity, scopes and
+   * lifetime is being issued already (after the identity's last revocation), that one's
+   * outcome. `shared` says which.
+   */
+  async issueOnce(
+    acsUserId: string, scopes: AcsScope[], minutes: number, identity: { readAt: Date; tokensRevokedAt: Date | null }, issue: () => Promise<IssuedToken>,
+  ): Promise<{ issued: IssuedToken; shared: boolean }> {
+    if (this.reuseMs <= 0) return { issued: await issue(), shared: false };
+    const key = `${this.key(acsUserId, scopes)}|${minutes}`;
+    const pending = this.issuing.get(key);
+    if (pending && (identity.tokensRevokedAt === null || pending.readAt > identity.tokensRevokedAt)) {
+      return { issued: await pending.promise, shared: true };
+    }
+    const promise = issue();
+    const own = { readAt: identity.readAt, promise };
+    this.issuing.set(key, own);
+    try {
+      const issued = await promise;
+      this.set(acsUserId, scopes, minutes, issued, identity.readAt);
+      return { issued, shared: false };
+    } finally {
+      if (this.issuing.get(key) === own) this.issuing.delete(key);
+    }
+  }
+
   /** Remembers a token ACS has just issued for `minutes`, after a mapping read at `readAt`. */
-  set(acsUserId: string, scopes: AcsScope[], minutes: number, token: { token: string; expiresOn: Date }, readAt: Date): void {
+  set(acsUserId: string, scopes: AcsScope[], minutes: number, token: IssuedToken, readAt: Date): void {
     if (this.reuseMs <= 0) return;
     const key = this.key(acsUserId, scopes);
     // Maps iterate in insertion order: drop the oldest (re-inserting makes a key the newest).

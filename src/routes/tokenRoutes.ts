@@ -27,14 +27,20 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
         });
         identity = result.identity;
         issued = result.created;
+        if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, identity.readAt);
       }
-      const reused = issued ? undefined : recentTokens.get(identity.acsUserId, scopes, expiresInMinutes, identity.tokensRevokedAt);
-      if (!issued && !reused) {
-        await request.server.acsCallBudget(request, 'issueToken');
-        issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
+      const known = identity;
+      let reused = false;
+      if (!issued) {
+        issued = recentTokens.get(known.acsUserId, scopes, expiresInMinutes, known.tokensRevokedAt);
+        reused = issued !== undefined;
       }
-      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, identity.readAt);
-      issued ??= reused!;
+      if (!issued) {
+        ({ issued, shared: reused } = await recentTokens.issueOnce(known.acsUserId, scopes, expiresInMinutes, known, async () => {
+          await request.server.acsCallBudget(request, 'issueToken');
+          return acs.issueToken(known.acsUserId, scopes, expiresInMinutes);
+        }));
+      }
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
       // A token served again is counted, not written a row each: a reload storm would otherwise
       // be a row per request (measured: warm requests at 0.36 of the floor's speed with a row
