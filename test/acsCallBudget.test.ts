@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
 
+// A service per subtest (and two more in the last): on PGlite under CI's load, past 120 s.
+t.setTimeout(240_000);
+
 t.test('lifetime games cost ACS one token, and no token outlives what was asked', async (t) => {
   const svc = await startTestService(t, { ACS_TOKEN_REUSE_SECONDS: '300' });
   const token = svc.userToken();
