@@ -40,6 +40,8 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
   /** Local mode only: the Entra ID emulator that GET /local/token mints user tokens with. */
   localTokenIssuer?: EntraEmulator;
+  /** This replica's clock, in ms since the epoch (default Date.now; tests shift it). */
+  now?: () => number;
 }
 
 /** Whether an operation of the contract requires a bearer token (its `security`, or the default). */
@@ -101,7 +103,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(documentation, { contract, docs: config.docs });
 
   const handlers: OperationHandlers = {
-    ...tokenHandlers(config.acs),
+    ...tokenHandlers(config.acs, options.now),
     ...teamsHandlers(config.auth),
     ...userHandlers(config.deletions),
     ...healthHandlers(),

@@ -97,6 +97,8 @@ export interface Config {
     ipMax: number;
     /** Requests per window from one user, after authentication. */
     userMax: number;
+    /** ACS calls (create, issue, revoke, delete) per minute from one user, apart from userMax. */
+    acsCallsPerUserPerMinute: number;
     redisUrl: string | undefined;
     redisPrefix: string;
   };
@@ -158,6 +160,7 @@ const envJsonSchema = {
     RATE_LIMIT_WINDOW_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
     RATE_LIMIT_IP_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 600 },
     RATE_LIMIT_USER_MAX: { type: 'integer', minimum: 1, maximum: 1000000, default: 120 },
+    ACS_CALLS_PER_USER_PER_MINUTE: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     RATE_LIMIT_REDIS_PREFIX: { type: 'string', minLength: 1, default: 'acs-token-service-rl:' },
     TRUST_PROXY: { type: 'string', default: 'false' },
@@ -205,7 +208,7 @@ type RawEnv = {
   HTTP_MAX_CONNECTIONS: number; HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
   METRICS_PORT?: number; PROBE_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
-  RATE_LIMIT_USER_MAX: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
+  RATE_LIMIT_USER_MAX: number; ACS_CALLS_PER_USER_PER_MINUTE: number; REDIS_URL?: string; RATE_LIMIT_REDIS_PREFIX: string; TRUST_PROXY: string; CORS_ORIGINS?: string; ACS_CONNECTION_STRING?: string; ACS_ENDPOINT?: string; ACS_CREDENTIAL_CLIENT_ID?: string;
   ACS_TOKEN_SCOPES: string; ACS_ALLOWED_SCOPES?: string; ACS_TOKEN_TTL_MINUTES: number;
   ACS_AUTO_CREATE_IDENTITY: boolean; ACS_REQUEST_TIMEOUT_MS: number; ACS_MAX_RETRIES: number; ACS_TOKEN_REUSE_SECONDS: number;
   ACS_CIRCUIT_BREAKER_THRESHOLD: number; ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: number;
@@ -457,6 +460,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
       windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS,
       ipMax: raw.RATE_LIMIT_IP_MAX,
       userMax: raw.RATE_LIMIT_USER_MAX,
+      acsCallsPerUserPerMinute: raw.ACS_CALLS_PER_USER_PER_MINUTE,
       redisUrl: raw.REDIS_URL,
       redisPrefix: raw.RATE_LIMIT_REDIS_PREFIX,
     }),

@@ -50,6 +50,10 @@ export class Metrics {
     name: 'rate_limited_total', help: 'Requests refused by a rate limit, by limit (ip or user).',
     labelNames: ['limit'] as const, registers: [this.registry],
   });
+  readonly acsCallBudgetRefusals = new Counter({
+    name: 'acs_call_budget_refusals_total', help: 'Requests refused because their user had spent the ACS-call budget, by the ACS operation refused.',
+    labelNames: ['operation'] as const, registers: [this.registry],
+  });
   readonly rateLimitStoreUp = new Gauge({
     name: 'rate_limit_store_up', help: '1 when the shared rate-limit store (Redis) answers, 0 when limits fail open; absent without Redis.',
     registers: [this.registry],

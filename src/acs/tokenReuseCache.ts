@@ -1,50 +1,101 @@
 // ACS tokens issued recently, per process, served again to the same identity for the same
-// scopes and lifetime: a storm of page reloads then costs ACS nothing. A token is reused only
-// while it is young (ACS_TOKEN_REUSE_SECONDS), far from expiry, and issued after the
-// identity's last revocation (read from the mapping row, so any replica's revocation counts).
+// scopes: a storm of page reloads then costs ACS nothing, and so does asking for ever other
+// lifetimes (61, 62, 63… minutes). The identity's latest token is served for any lifetime it
+// does not outlive: it expires no later than a token ACS would issue now for the lifetime
+// asked (a client may get a shorter one, never a longer one). A shorter lifetime than its own
+// gets a new token, which then takes its place. A token is reused only while it is young
+// (ACS_TOKEN_REUSE_SECONDS), far from expiry, and issued after the identity's last revocation
+// (read from the mapping row, so any replica's revocation counts).
+// Concurrent misses for the same identity, scopes and lifetime share one ACS call (a user's
+// burst of first requests would otherwise spend their ACS-call budget at once).
+// That last check uses the database's clock alone: a token remembers when the mapping row was
+// read before ACS issued it (the database's now()), and the revocation's time is the
+// database's now() too. A replica's own clock, however wrong, cannot make a revoked token look
+// newer than its revocation.
 import type { AcsScope } from './acsScopes.js';
+
+interface IssuedToken {
+  token: string;
+  expiresOn: Date;
+}
 
 interface CachedToken {
   token: string;
   expiresOn: Date;
-  issuedAt: number;
+  lifetimeMinutes: number;
+  /** This replica's clock when ACS's answer had arrived: the token was issued before. */
+  receivedAt: number;
+  /** The database's clock when the mapping was read, before ACS issued the token. */
+  readAt: Date;
 }
 
 const MAX_ENTRIES = 50_000;
-// Clocks of replicas and database differ a little: a token issued within this margin after a
-// revocation is not reused.
-const CLOCK_MARGIN_MS = 2000;
 // A reused token must still have this long to live.
 const MIN_REMAINING_MS = 10 * 60 * 1000;
+const MINUTE_MS = 60_000;
 
 export class TokenReuseCache {
   private readonly entries = new Map<string, CachedToken>();
+  private readonly issuing = new Map<string, { readAt: Date; promise: Promise<IssuedToken> }>();
 
-  constructor(private readonly reuseMs: number) {}
+  constructor(private readonly reuseMs: number, private readonly now: () => number = Date.now) {}
 
-  private key(acsUserId: string, scopes: AcsScope[], minutes: number): string {
-    return `${acsUserId}|${[...scopes].sort().join(',')}|${minutes}`;
+  private key(acsUserId: string, scopes: AcsScope[]): string {
+    return `${acsUserId}|${[...scopes].sort().join(',')}`;
   }
 
+  /** A token to serve again for `minutes` of lifetime, if one may be. */
   get(acsUserId: string, scopes: AcsScope[], minutes: number, revokedAt: Date | null): CachedToken | undefined {
     if (this.reuseMs <= 0) return undefined;
-    const key = this.key(acsUserId, scopes, minutes);
+    const key = this.key(acsUserId, scopes);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    const now = Date.now();
-    const fresh = now - entry.issuedAt < this.reuseMs && entry.expiresOn.getTime() - now > MIN_REMAINING_MS;
-    const afterRevocation = revokedAt === null || entry.issuedAt > revokedAt.getTime() + CLOCK_MARGIN_MS;
-    if (fresh && afterRevocation) return entry;
-    this.entries.delete(key);
-    return undefined;
+    const now = this.now();
+    const fresh = now - entry.receivedAt < this.reuseMs && entry.expiresOn.getTime() - now > MIN_REMAINING_MS;
+    // The revocation was stored after ACS revoked; a read that began after it, before the token.
+    const afterRevocation = revokedAt === null || entry.readAt > revokedAt;
+    if (!fresh || !afterRevocation) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Issued before receivedAt with its own lifetime: it expires no later than receivedAt plus
+    // that lifetime. Both sides are durations on this replica's clock, so its offset cancels.
+    const outlives = entry.receivedAt + entry.lifetimeMinutes * MINUTE_MS > now + minutes * MINUTE_MS;
+    return outlives ? undefined : entry;
   }
 
-  set(acsUserId: string, scopes: AcsScope[], minutes: number, token: { token: string; expiresOn: Date }, issuedAt: number): void {
-    if (this.reuseMs <= 0) return;
-    if (this.entries.size >= MAX_ENTRIES) {
-      // Maps iterate in insertion order: drop the oldest.
-      this.entries.delete(this.entries.keys().next().value!);
+  /**
+   * A new token from `issue`, remembered; or, when one for the same identity, scopes and
+   * lifetime is being issued already (after the identity's last revocation), that one's
+   * outcome. `shared` says which.
+   */
+  async issueOnce(
+    acsUserId: string, scopes: AcsScope[], minutes: number, identity: { readAt: Date; tokensRevokedAt: Date | null }, issue: () => Promise<IssuedToken>,
+  ): Promise<{ issued: IssuedToken; shared: boolean }> {
+    if (this.reuseMs <= 0) return { issued: await issue(), shared: false };
+    const key = `${this.key(acsUserId, scopes)}|${minutes}`;
+    const pending = this.issuing.get(key);
+    if (pending && (identity.tokensRevokedAt === null || pending.readAt > identity.tokensRevokedAt)) {
+      return { issued: await pending.promise, shared: true };
     }
-    this.entries.set(this.key(acsUserId, scopes, minutes), { ...token, issuedAt });
+    const promise = issue();
+    const own = { readAt: identity.readAt, promise };
+    this.issuing.set(key, own);
+    try {
+      const issued = await promise;
+      this.set(acsUserId, scopes, minutes, issued, identity.readAt);
+      return { issued, shared: false };
+    } finally {
+      if (this.issuing.get(key) === own) this.issuing.delete(key);
+    }
+  }
+
+  /** Remembers a token ACS has just issued for `minutes`, after a mapping read at `readAt`. */
+  set(acsUserId: string, scopes: AcsScope[], minutes: number, token: IssuedToken, readAt: Date): void {
+    if (this.reuseMs <= 0) return;
+    const key = this.key(acsUserId, scopes);
+    // Maps iterate in insertion order: drop the oldest (re-inserting makes a key the newest).
+    if (!this.entries.delete(key) && this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { token: token.token, expiresOn: token.expiresOn, lifetimeMinutes: minutes, receivedAt: this.now(), readAt });
   }
 }

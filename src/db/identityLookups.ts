@@ -15,6 +15,8 @@ export interface IdentityRow {
   acs_user_id: string;
   created_at: Date;
   tokens_revoked_at: Date | null;
+  /** The database's now() when the row was read: the one clock that revocations are compared on. */
+  read_at: Date;
 }
 
 interface Lookup {
@@ -28,7 +30,7 @@ interface Lookup {
 const MAX_BATCH = 256;
 
 // One row per key that has a mapping, with the key's position in the arrays.
-const BATCH_QUERY = `SELECT k.position::int AS position, a.acs_user_id, a.created_at, a.tokens_revoked_at
+const BATCH_QUERY = `SELECT k.position::int AS position, a.acs_user_id, a.created_at, a.tokens_revoked_at, now() AS read_at
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(tenant_id, object_id, position)
   JOIN acs_identities a ON a.tenant_id = k.tenant_id AND a.object_id = k.object_id`;
 

@@ -11,8 +11,10 @@ import { withTransaction } from './pool.js';
 export interface StoredIdentity {
   acsUserId: string;
   createdAt: Date;
-  /** When its ACS tokens were last revoked (null: never). */
+  /** When its ACS tokens were last revoked (null: never), on the database's clock. */
   tokensRevokedAt: Date | null;
+  /** When it was read, on the database's clock (its transaction's start, so never later). */
+  readAt: Date;
 }
 
 /** Another request is still creating this user's identity (its ACS call is slow). */
@@ -28,8 +30,10 @@ export interface PendingDeletion {
   attempts: number;
 }
 
-const toIdentity = (row: IdentityRow): StoredIdentity => ({ acsUserId: row.acs_user_id, createdAt: row.created_at, tokensRevokedAt: row.tokens_revoked_at });
-const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at';
+const toIdentity = (row: IdentityRow): StoredIdentity => ({
+  acsUserId: row.acs_user_id, createdAt: row.created_at, tokensRevokedAt: row.tokens_revoked_at, readAt: row.read_at,
+});
+const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at, now() AS read_at';
 
 // Namespaces the advisory-lock keys of user creation (pg_advisory_xact_lock(int, int)).
 const CREATE_LOCK_NAMESPACE = 7_310;

@@ -302,7 +302,8 @@ export interface components {
         };
         /**
          * @description A rate limit of this service was hit (`rate_limited`: per client IP, or per user; with
-         *     `RateLimit-*` headers), or ACS throttles the resource (`acs_throttled`). Retry after
+         *     `RateLimit-*` headers), the user spent their budget of ACS calls
+         *     (`acs_call_budget_exceeded`), or ACS throttles the resource (`acs_throttled`). Retry after
          *     `Retry-After` seconds.
          */
         TooManyRequests: {
@@ -381,7 +382,7 @@ export interface components {
          */
         scopes: string;
         /**
-         * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`.
+         * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked (a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left), never later.
          * @example 60
          */
         expiresInMinutes: number;
@@ -411,7 +412,7 @@ export interface operations {
                  */
                 scopes?: components["parameters"]["scopes"];
                 /**
-                 * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`.
+                 * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked (a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left), never later.
                  * @example 60
                  */
                 expiresInMinutes?: components["parameters"]["expiresInMinutes"];

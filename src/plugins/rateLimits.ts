@@ -2,20 +2,31 @@
 // bad tokens is refused cheaply, and per user (tid, oid) after it. With REDIS_URL the counters
 // are shared by all replicas; without it each process counts alone. When Redis is down the
 // limits fail open (requests pass), and the rate_limit_store_up metric says so.
+// Apart from them, each user's budget of ACS calls (acsCallBudget): ACS's quota belongs to the
+// resource, so a few users must not spend it for everyone. It never fails open: while Redis is
+// down each process counts alone.
 import { createHash } from 'node:crypto';
 import { userKey } from '../auth/trustedIssuers.js';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
 import { HttpProblem } from '../httpProblem.js';
+
+/** The ACS calls a user's requests make (as acs_calls_total names them). */
+export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity';
 
 declare module 'fastify' {
   interface FastifyInstance {
     rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
+    /** Counts one ACS call against the caller's budget; beyond it, throws 429 acs_call_budget_exceeded. */
+    acsCallBudget: (request: FastifyRequest, operation: BudgetedAcsOperation) => Promise<void>;
   }
 }
+
+/** The window of the ACS-call budget (ACS_CALLS_PER_USER_PER_MINUTE). */
+const BUDGET_WINDOW_MS = 60_000;
 
 /** How long a starting replica waits for Redis before it starts with the limits open. */
 const STARTUP_WAIT_MS = 2000;
@@ -55,16 +66,16 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     });
   }
 
-  const options = {
+  const localOptions = {
     global: false,
     timeWindow: config.windowSeconds * 1000,
-    ...(redis ? { redis } : {}),
     nameSpace: config.redisPrefix,
     skipOnError: true,
     enableDraftSpec: true,
     errorResponseBuilder: (_request: unknown, context: { after: string; ttl: number }) =>
       new HttpProblem(429, 'rate_limited', `Too many requests; retry in ${context.after}.`, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
   };
+  const options = { ...localOptions, ...(redis ? { redis } : {}) };
   // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
   // route need two registrations, so each lives in a context of its own.
   type Request = Parameters<onRequestHookHandler>[0];
@@ -80,21 +91,44 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     return hook!;
   };
   // Remembered per user object, which authentication keeps for as long as the token is cached.
-  const userKeys = new WeakMap<object, string>();
+  // A plain digest, not the audit HMAC: every replica must derive the same key, with or
+  // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
+  const userDigests = new WeakMap<object, string>();
+  const userDigest = (request: Request) => {
+    let digest = userDigests.get(request.user);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(userKey(request.user)).digest('base64url');
+      userDigests.set(request.user, digest);
+    }
+    return digest;
+  };
   app.decorate('rateLimitHooks', {
     // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
     perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`, (request) => Boolean(request.user)),
-    // A plain digest, not the audit HMAC: every replica must derive the same key, with or
-    // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
-    perUser: await limit('user', config.userMax, (request) => {
-      let key = userKeys.get(request.user);
-      if (key === undefined) {
-        key = `user:${createHash('sha256').update(userKey(request.user)).digest('base64url')}`;
-        userKeys.set(request.user, key);
-      }
-      return key;
-    }),
+    perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
+  });
+
+  // The budget counts without a hook: a handler asks just before it calls ACS (a token served
+  // again costs nothing). In Redis when it answers, else in this process.
+  const budget = async (withRedis: boolean) => {
+    let counter: ReturnType<FastifyInstance['createRateLimit']> | undefined;
+    await app.register(async (scope) => {
+      await scope.register(rateLimit, withRedis ? options : localOptions);
+      counter = scope.createRateLimit({
+        max: config.acsCallsPerUserPerMinute, timeWindow: BUDGET_WINDOW_MS, keyGenerator: (request) => `acs:${userDigest(request)}`, skipOnError: false,
+      });
+    });
+    return counter!;
+  };
+  const shared = redis ? await budget(true) : undefined;
+  const local = await budget(false);
+  app.decorate('acsCallBudget', async (request: FastifyRequest, operation: BudgetedAcsOperation) => {
+    const counted = shared ? await shared(request).catch(() => local(request)) : await local(request);
+    if (counted.isAllowed || !counted.isExceeded) return;
+    app.metrics.acsCallBudgetRefusals.inc({ operation });
+    const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
+    throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   });
 }, { name: 'rate-limits', dependencies: ['metrics'] });

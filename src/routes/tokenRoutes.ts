@@ -8,28 +8,39 @@ import { TokenReuseCache } from '../acs/tokenReuseCache.js';
 
 export const IDENTITY_NOT_FOUND = 'This user has no ACS identity yet; create it with POST /api/user.';
 
-export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
-  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000);
+export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now): { getToken: OperationHandler<'getToken'>; revokeTokens: OperationHandler<'revokeTokens'> } {
+  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000, now);
   return {
     async getToken(request, reply) {
       const { scopes, expiresInMinutes } = tokenRequest(request.query, acsConfig);
       const { identityStore, acs } = request.server;
       const user = request.user;
 
-      const requestedAt = Date.now();
       let identity = await identityStore.find(user);
       // A new identity comes with its first token: one ACS call, not two.
       let issued: { token: string; expiresOn: Date } | undefined;
       if (!identity) {
         if (!acsConfig.autoCreateIdentity) throw new HttpProblem(404, 'identity_not_found', IDENTITY_NOT_FOUND);
-        const result = await createIdentityOnce(request.server, user, () => acs.createIdentityWithToken(scopes, expiresInMinutes));
+        const result = await createIdentityOnce(request.server, user, async () => {
+          await request.server.acsCallBudget(request, 'createIdentity');
+          return acs.createIdentityWithToken(scopes, expiresInMinutes);
+        });
         identity = result.identity;
         issued = result.created;
+        if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, identity.readAt);
       }
-      const reused = issued ? undefined : recentTokens.get(identity.acsUserId, scopes, expiresInMinutes, identity.tokensRevokedAt);
-      if (!issued && !reused) issued = await acs.issueToken(identity.acsUserId, scopes, expiresInMinutes);
-      if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, requestedAt);
-      issued ??= reused!;
+      const known = identity;
+      let reused = false;
+      if (!issued) {
+        issued = recentTokens.get(known.acsUserId, scopes, expiresInMinutes, known.tokensRevokedAt);
+        reused = issued !== undefined;
+      }
+      if (!issued) {
+        ({ issued, shared: reused } = await recentTokens.issueOnce(known.acsUserId, scopes, expiresInMinutes, known, async () => {
+          await request.server.acsCallBudget(request, 'issueToken');
+          return acs.issueToken(known.acsUserId, scopes, expiresInMinutes);
+        }));
+      }
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
       // A token served again is counted, not written a row each: a reload storm would otherwise
       // be a row per request (measured: warm requests at 0.36 of the floor's speed with a row
@@ -49,6 +60,7 @@ export function tokenHandlers(acsConfig: AcsConfig): { getToken: OperationHandle
       const { identityStore, acs, audit, hashUser } = request.server;
       const identity = await identityStore.find(request.user);
       if (identity) {
+        await request.server.acsCallBudget(request, 'revokeTokens');
         await acs.revokeTokens(identity.acsUserId);
         // Every replica reads this with the mapping: none serves an older token again.
         await identityStore.markTokensRevoked(request.user);

@@ -27,12 +27,19 @@ export function userHandlers(deletions: Config['deletions']): {
       const { identityStore, acs } = request.server;
       const existing = await identityStore.find(request.user);
       if (existing) return reply.code(200).send(toAcsUser(existing));
-      const { identity, created } = await createIdentityOnce(request.server, request.user, () => acs.createIdentity());
+      const { identity, created } = await createIdentityOnce(request.server, request.user, async () => {
+        await request.server.acsCallBudget(request, 'createIdentity');
+        return acs.createIdentity();
+      });
       return reply.code(created ? 201 : 200).send(toAcsUser(identity));
     },
 
     async deleteUser(request, reply) {
       const { identityStore, acs, audit, hashUser } = request.server;
+      // Counted against the user's ACS-call budget before anything changes; not when there is
+      // nothing to delete.
+      if (!(await identityStore.find(request.user))) return reply.code(204).send();
+      await request.server.acsCallBudget(request, 'deleteIdentity');
       // The mapping goes and the deletion is recorded in one transaction; then ACS is asked.
       const acsUserId = await identityStore.detachForDeletion(request.user, deletions.leaseSeconds);
       if (!acsUserId) return reply.code(204).send();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
 import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../src/emulators/entraEmulator.js';
@@ -60,16 +60,16 @@ export interface TestServiceOptions {
 
 /**
  * Another replica of `svc`: a second app on the same database and emulators, with `env` on top
- * of the same settings. Closed at `t`'s teardown.
+ * of the same settings (and `options`, e.g. a clock of its own). Closed at `t`'s teardown.
  */
-export async function startOtherReplica(t: Tap, svc: TestService, env: Record<string, string> = {}): Promise<FastifyInstance> {
+export async function startOtherReplica(t: Tap, svc: TestService, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const other = await buildApp(loadConfig({
     ...TEST_DATABASE_ENV,
     DATABASE_URL: svc.database.url, ACS_CONNECTION_STRING: svc.acs.connectionString,
     AZURE_TENANT_ID: svc.entra.tenantId, AZURE_CLIENT_ID: svc.entra.clientId, AZURE_AUTHORITY_HOST: svc.entra.authorityHost,
     LOG_LEVEL: 'silent',
     ...env,
-  }));
+  }), options);
   await other.ready();
   t.teardown(() => other.close());
   return other;
@@ -94,6 +94,8 @@ export async function startTestService(
     ...TEST_DATABASE_ENV,
     // Most tests count ACS calls per request: token reuse is tested where it is switched on.
     ACS_TOKEN_REUSE_SECONDS: '0',
+    // …and make more ACS calls per user than the default budget allows: it is tested on its own.
+    ACS_CALLS_PER_USER_PER_MINUTE: '1000',
     ...(caFile ? { AZURE_AUTHORITY_CA_FILE: caFile } : {}),
     ...(typeof env === 'function' ? env(entra) : env),
   });
