@@ -42,7 +42,8 @@ t.test('lifetime games cost ACS one token, and no token outlives what was asked'
 t.test('a user beyond the ACS-call budget gets 429 acs_call_budget_exceeded; another user is unaffected', async (t) => {
   // Token reuse is off here (the helper's default): every token request is an ACS call.
   const svc = await startTestService(t, { ACS_CALLS_PER_USER_PER_MINUTE: '3' });
-  const alice = svc.userToken();
+  const aliceId = randomUUID();
+  const alice = svc.userToken({ objectId: aliceId });
   t.equal((await svc.request({ method: 'POST', url: '/api/user', token: alice })).statusCode, 201, 'creating: 1');
   t.equal((await svc.request({ method: 'POST', url: '/api/token/revoke', token: alice })).statusCode, 204, 'revoking: 2');
   t.equal((await svc.request({ url: '/api/token', token: alice })).statusCode, 200, 'issuing: 3');
@@ -57,6 +58,10 @@ t.test('a user beyond the ACS-call budget gets 429 acs_call_budget_exceeded; ano
     t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter} s, within the minute`);
   }
   t.equal(svc.acs.counters.requests, acsRequests, 'no ACS call beyond the budget');
+  const teams = await svc.request({ url: '/api/token/teams', token: alice, headers: { 'teams-user-aad-token': svc.entra.mintTeamsToken({ objectId: aliceId }) } });
+  t.equal(teams.statusCode, 429, 'a Teams exchange, an ACS call too: 429');
+  t.equal(teams.json.code, 'acs_call_budget_exceeded');
+  t.equal(svc.acs.counters.requests, acsRequests, 'no ACS call beyond the budget');
   t.same(await svc.snapshot(), stored, 'and nothing changed');
   t.equal((await svc.request({ url: '/api/user', token: alice })).statusCode, 200, 'what calls no ACS is still served');
 
@@ -66,7 +71,7 @@ t.test('a user beyond the ACS-call budget gets 429 acs_call_budget_exceeded; ano
   t.equal((await svc.request({ url: '/api/token', token: bob })).statusCode, 200);
 
   const metrics = (await svc.app.inject({ url: '/metrics' })).body;
-  for (const operation of ['issueToken', 'revokeTokens', 'deleteIdentity']) {
+  for (const operation of ['issueToken', 'revokeTokens', 'deleteIdentity', 'exchangeTeamsToken']) {
     t.match(metrics, new RegExp(`acs_call_budget_refusals_total\\{operation="${operation}"\\} 1\\n`), `refusals counted: ${operation}`);
   }
 });

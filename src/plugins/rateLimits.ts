@@ -15,7 +15,7 @@ import type { Config } from '../config.js';
 import { HttpProblem } from '../httpProblem.js';
 
 /** The ACS calls a user's requests make (as acs_calls_total names them). */
-export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity';
+export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity' | 'exchangeTeamsToken';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -129,6 +129,6 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     if (counted.isAllowed || !counted.isExceeded) return;
     app.metrics.acsCallBudgetRefusals.inc({ operation });
     const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
-    throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting, exchanging Teams tokens); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   });
 }, { name: 'rate-limits', dependencies: ['metrics'] });
