@@ -57,6 +57,8 @@ export interface Config {
   databaseUrl: string;
   databasePoolMax: number;
   databaseTimeoutMs: number;
+  /** The database is one session behind a socket (local mode's PGlite): see createPool. */
+  databaseSingleSession: boolean;
   migrateOnStart: boolean;
   /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
   shutdownDelayMs: number;
@@ -411,6 +413,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
+    databaseSingleSession: false,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
     http: Object.freeze({

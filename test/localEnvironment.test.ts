@@ -129,3 +129,38 @@ t.test('local mode stays on this machine unless LOCAL_MODE=true', async (t) => {
   t.equal(allowed.config.host, '0.0.0.0', 'allowed on purpose');
   await allowed.close();
 });
+
+// PGlite is one session behind its socket: a connection the pool closes or drops leaves its
+// prepared statements behind for the next one ("already exists", then a refused reconnect: 503).
+t.test('idle past the pool\'s idle timeout, and after a dropped connection, new and known users get tokens', async (t) => {
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' });
+  const warnings: string[] = [];
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra, logStream: { write: (line) => { warnings.push(line); } } });
+  await app.ready();
+  t.teardown(async () => { await app.close(); await local.close(); });
+  const tokenFor = async (user: string) => {
+    const userToken = JSON.parse((await app.inject({ url: `/local/token?user=${user}` })).body).token as string;
+    const response = await app.inject({ url: '/api/token', headers: { authorization: `Bearer ${userToken}` } });
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+  const alice = await tokenFor('alice');
+  t.equal(alice.status, 200);
+
+  // pg's pool closes a client idle for 10 s by default; nothing else here times out sooner.
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  const bob = await tokenFor('bob');
+  t.equal(bob.status, 200, `a new user after the pause: ${bob.status} ${bob.body.code ?? ''}`);
+  const aliceAgain = await tokenFor('alice');
+  t.equal(aliceAgain.status, 200, 'a known user after the pause');
+  t.equal(aliceAgain.body.user.communicationUserId, alice.body.user.communicationUserId);
+
+  // A connection the pool drops (as it does after a broken query), and at once the next request.
+  const client = await app.pool.connect();
+  client.release(new Error('dropped by the test'));
+  const carol = await tokenFor('carol');
+  t.equal(carol.status, 200, `a new user right after a dropped connection: ${carol.status} ${carol.body.code ?? ''}`);
+  const bobAgain = await tokenFor('bob');
+  t.equal(bobAgain.status, 200, 'a known user right after a dropped connection');
+  t.equal(bobAgain.body.user.communicationUserId, bob.body.user.communicationUserId);
+  t.same(warnings.filter((line) => /prepared statement|database/i.test(line)), [], 'no lost prepared statement, no database error: each new connection starts clean');
+});

@@ -193,7 +193,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     AUTH_ISSUERS: env.AUTH_ISSUERS || JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: [entra.oidc.algorithm] }]),
     AUDIT_HASH_KEY: env.AUDIT_HASH_KEY || state.auditHashKey,
   });
-  const config: Config = { ...base, auth: { ...base.auth, authorityCa: entra.caCertificate } };
+  const config: Config = { ...base, databaseSingleSession: embedded !== undefined, auth: { ...base.auth, authorityCa: entra.caCertificate } };
 
   return {
     config,

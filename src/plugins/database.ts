@@ -24,6 +24,7 @@ export default fp(async function database(app, { config }: { config: Config }) {
     // Creation holds a transaction open across one ACS call.
     idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs,
     onQuery: () => app.metrics.databaseQueries.inc(),
+    singleSession: config.databaseSingleSession,
   });
   // onClose hooks of one context run in registration order, so the pool's users hand their
   // last work in here rather than in onClose hooks of their own.

@@ -1,0 +1,12 @@
+import { buildApp } from '/work/wt-local/src/app.js';
+import { startLocalEnvironment } from '/work/wt-local/src/local/localMode.js';
+const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' });
+const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+await app.ready();
+const tok = async (u: string) => JSON.parse((await app.inject({ url: `/local/token?user=${u}` })).body).token;
+const get = async (u: string) => { const r = await app.inject({ url: '/api/token', headers: { authorization: `Bearer ${await tok(u)}` } }); return r.statusCode + ' ' + (r.statusCode === 200 ? '' : r.body); };
+console.log('alice', await get('alice'));
+await new Promise((r) => setTimeout(r, 15000));
+console.log('bob', await get('bob'));
+console.log('alice', await get('alice'));
+await app.close(); await local.close();
