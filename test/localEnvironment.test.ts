@@ -164,3 +164,30 @@ t.test('idle past the pool\'s idle timeout, and after a dropped connection, new 
   t.equal(bobAgain.body.user.communicationUserId, bob.body.user.communicationUserId);
   t.same(warnings.filter((line) => /prepared statement|database/i.test(line)), [], 'no lost prepared statement, no database error: each new connection starts clean');
 });
+
+// DNS rebinding: a page of another site, its name pointed at 127.0.0.1, sends its own Host.
+t.test('local mode answers only requests addressed to a loopback name', async (t) => {
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+  await app.ready();
+  t.teardown(async () => { await app.close(); await local.close(); });
+  const userToken = JSON.parse((await app.inject({ url: '/local/token?user=alice', headers: { host: 'localhost:3000' } })).body).token as string;
+  t.ok(userToken, 'localhost:3000 mints a token');
+
+  for (const host of ['localhost:3000', 'LOCALHOST', '127.0.0.1:3000', '127.1.2.3', '[::1]:3000', 'demo.localhost:3000', 'localhost.:3000']) {
+    const response = await app.inject({ url: '/api/token', headers: { host, authorization: `Bearer ${userToken}` } });
+    t.equal(response.statusCode, 200, `Host: ${host} is served`);
+  }
+  const refusedHosts = ['evil.example', 'evil.example:3000', 'localhost.evil.example', '127.0.0.1.nip.io:3000', '10.0.0.5:3000', '[::ffff:7f00:1]:3000', '[fe80::1]', 'localhost:3000:1'];
+  for (const host of refusedHosts) {
+    for (const url of ['/local/token?user=mallory', '/api/token', '/demo/', '/healthz']) {
+      const response = await app.inject({ url, headers: { host, authorization: `Bearer ${userToken}` } });
+      t.equal(response.statusCode, 421, `Host: "${host}" ${url} → 421`);
+      t.match(response.headers['content-type'], /^application\/problem\+json/);
+      t.equal(JSON.parse(response.body).code, 'host_not_allowed');
+    }
+  }
+  // Nothing was done for the refused requests: mallory got no token, alice no second identity.
+  const audit = await app.pool.query("SELECT count(*)::int AS n FROM acs_identities");
+  t.equal(audit.rows[0].n, 1, 'one identity: alice\'s, made by the served requests');
+});
