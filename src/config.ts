@@ -13,6 +13,8 @@ export interface AcsConfig {
   connectionString: string | undefined;
   /** The ACS endpoint (validated: https, or http on loopback). */
   endpoint: URL;
+  /** Names the ACS resource in the database's rows: the endpoint's host name (local mode: `local`). */
+  resource: string;
   /**
    * Without an access key: the client id of the managed (or workload) identity that calls ACS.
    * Needed because AZURE_CLIENT_ID, which @azure/identity would read, is this service's app.
@@ -449,6 +451,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     acs: Object.freeze({
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint,
+      resource: endpoint.hostname.toLowerCase(),
       credentialClientId: raw.ACS_CREDENTIAL_CLIENT_ID,
       defaultScopes,
       allowedScopes,

@@ -6,6 +6,9 @@ import { buildApp } from '../src/app.js';
 import { isLocalMode, LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
 import { assertMatchesContract } from './helpers/contractValidator.js';
 
+// Several local services start here, and one idles past the pool's 10 s timeout: 90 s seen.
+t.setTimeout(240_000);
+
 t.test('local mode only without any Azure setting, and never in production', async (t) => {
   t.equal(isLocalMode({}), true);
   t.equal(isLocalMode({ AZURE_TENANT_ID: '', DATABASE_URL: 'postgres://x' }), true, 'empty is unset; a database alone keeps local mode');
