@@ -28,6 +28,7 @@ import { rejectUnknownQueryParameters } from './queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
+import loopbackHostOnly from './local/loopbackHostOnly.js';
 import { healthHandlers } from './routes/healthRoutes.js';
 import { teamsHandlers } from './routes/teamsRoutes.js';
 import { tokenHandlers } from './routes/tokenRoutes.js';
@@ -90,6 +91,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metrics, { config: config.metrics, httpLimits: config.http });
   await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
+  // Local mode: before any route or other hook does anything for a request of another site.
+  if (options.localTokenIssuer) await app.register(loopbackHostOnly);
   await app.register(lifecycle);
   await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
   await app.register(database, { config });

@@ -13,6 +13,8 @@ export interface AcsConfig {
   connectionString: string | undefined;
   /** The ACS endpoint (validated: https, or http on loopback). */
   endpoint: URL;
+  /** Names the ACS resource in the database's rows: the endpoint's host name (local mode: `local`). */
+  resource: string;
   /**
    * Without an access key: the client id of the managed (or workload) identity that calls ACS.
    * Needed because AZURE_CLIENT_ID, which @azure/identity would read, is this service's app.
@@ -59,6 +61,8 @@ export interface Config {
   databaseUrl: string;
   databasePoolMax: number;
   databaseTimeoutMs: number;
+  /** The database is one session behind a socket (local mode's PGlite): see createPool. */
+  databaseSingleSession: boolean;
   migrateOnStart: boolean;
   /** Serve /healthz and /readyz on this port instead of the API's (undefined: the API's). */
   probePort: number | undefined;
@@ -446,6 +450,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
+    databaseSingleSession: false,
     migrateOnStart: raw.MIGRATE_ON_START,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
     probePort: raw.PROBE_PORT,
@@ -484,6 +489,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     acs: Object.freeze({
       connectionString: raw.ACS_CONNECTION_STRING,
       endpoint,
+      resource: endpoint.hostname.toLowerCase(),
       credentialClientId: raw.ACS_CREDENTIAL_CLIENT_ID,
       defaultScopes,
       allowedScopes,

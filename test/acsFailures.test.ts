@@ -95,7 +95,7 @@ t.test('an identity deleted behind the service\'s back is reported, not hidden',
 t.test('an identity of another ACS resource is reported as such', async (t) => {
   const token = svc.userToken({ objectId: '11111111-2222-4333-8444-555555555555' });
   await svc.db.query(
-    'INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3)',
+    "INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, '')",
     [svc.entra.tenantId, '11111111-2222-4333-8444-555555555555', '8:acs:another-resource_00000000-0000-0000-0000-000000000001'],
   );
   const response = await svc.request({ url: '/api/token', token });

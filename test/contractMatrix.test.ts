@@ -45,7 +45,7 @@ t.test('ACS refusing the service\'s credentials: 502 on the operations that call
   const objectId = '0c9f8e7d-6b5a-4f3e-9d2c-1b0a9f8e7d6c';
   const token = svc.userToken({ objectId });
   t.equal((await svc.request({ method: 'POST', url: '/api/user', token })).statusCode, 502, 'createUser: 502');
-  await svc.db.query('INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3)', [svc.entra.tenantId, objectId, '8:acs:some-resource_00000000-0000-4000-8000-000000000001']);
+  await svc.db.query("INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, '')", [svc.entra.tenantId, objectId, '8:acs:some-resource_00000000-0000-4000-8000-000000000001']);
   const revoked = await svc.request({ method: 'POST', url: '/api/token/revoke', token });
   t.equal(revoked.statusCode, 502, 'revokeTokens: 502');
   t.equal(revoked.json.code, 'acs_rejected');

@@ -2,7 +2,8 @@
 // local mode started by the test. Sign in as a user, see the identity, get an ACS token with
 // its claims and a running countdown, see the credential refresh it (short-lived tokens from
 // the ACS emulator: LOCAL_ACS_TOKEN_SECONDS), revoke, get a Teams token, delete and see the
-// identity gone, and a refusal (ACS down) shown as the service's problem title and detail. Screenshots go
+// identity gone, a refusal (ACS down) shown as the service's problem title and detail, and a token
+// after an idle pause longer than the database pool's idle timeout. Screenshots go
 // to test/artifacts/ (git-ignored). Also: /demo is off in configured mode unless DEMO_ENABLED.
 import { mkdirSync } from 'node:fs';
 import t from 'tap';
@@ -93,6 +94,14 @@ if (chromiumMissing) {
     t.match(await alert.locator('#error-detail').textContent(), /ACS/, 'the problem\'s detail');
     t.equal(await alert.locator('#error-code').textContent(), 'acs_unavailable');
     await screenshot('refused');
+
+    // An idle pause longer than the database pool's idle timeout (10 s), then a new identity:
+    // the page must not meet a 503 (the one-session database lost track of its connection).
+    local.acs.setOffline(false);
+    await page.waitForTimeout(11_000);
+    await page.getByRole('button', { name: 'Get ACS token' }).click();
+    await page.getByRole('status').filter({ hasText: 'ACS token received' }).waitFor();
+    t.match(await identity.textContent(), /^8:acs:/, 'a new identity after the idle pause');
 
     t.same(blocked, [], 'no script error, nothing blocked by the Content-Security-Policy');
     t.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'no sideways scrolling on a phone');

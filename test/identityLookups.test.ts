@@ -95,7 +95,7 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   const objectId = randomUUID();
   const created = await svc.request({ method: 'POST', url: '/api/user', token: svc.userToken({ objectId }) });
   const warnings: unknown[] = [];
-  const lookups = new IdentityLookups(pool, (error) => warnings.push(error));
+  const lookups = new IdentityLookups(pool, ['127.0.0.1'], (error) => warnings.push(error));
   const find = async () => (await lookups.find(svc.entra.tenantId, objectId))?.acs_user_id;
 
   t.equal(await find(), created.json.acsUserIdentity, 'found, prepared');
@@ -116,14 +116,14 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   const other = poolOf(1);
   await other.query("PREPARE identity_lookups AS SELECT 1");
   const otherWarnings: unknown[] = [];
-  const otherLookups = new IdentityLookups(other, (error) => otherWarnings.push(error));
+  const otherLookups = new IdentityLookups(other, ['127.0.0.1'], (error) => otherWarnings.push(error));
   t.equal((await otherLookups.find(svc.entra.tenantId, objectId))?.acs_user_id, created.json.acsUserIdentity, 'found, unprepared');
   t.match(otherWarnings, [{ code: '42P05' }], 'said once');
 
   // Two batches out together on two connections, both of which lost it: each is sent again.
   const two = poolOf(2);
   const twoWarnings: unknown[] = [];
-  const twoLookups = new IdentityLookups(two, (error) => twoWarnings.push(error));
+  const twoLookups = new IdentityLookups(two, ['127.0.0.1'], (error) => twoWarnings.push(error));
   const findTwice = () => Promise.all([
     twoLookups.find(svc.entra.tenantId, objectId),
     new Promise((resolve) => setImmediate(resolve)).then(() => twoLookups.find(svc.entra.tenantId, objectId)),

@@ -6,6 +6,9 @@ import { buildApp } from '../src/app.js';
 import { isLocalMode, LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
 import { assertMatchesContract } from './helpers/contractValidator.js';
 
+// Several local services start here, and one idles past the pool's 10 s timeout: 90 s seen.
+t.setTimeout(240_000);
+
 t.test('local mode only without any Azure setting, and never in production', async (t) => {
   t.equal(isLocalMode({}), true);
   t.equal(isLocalMode({ AZURE_TENANT_ID: '', DATABASE_URL: 'postgres://x' }), true, 'empty is unset; a database alone keeps local mode');
@@ -128,4 +131,66 @@ t.test('local mode stays on this machine unless LOCAL_MODE=true', async (t) => {
   const allowed = await startLocalEnvironment({ HOST: '0.0.0.0', LOCAL_MODE: 'true', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
   t.equal(allowed.config.host, '0.0.0.0', 'allowed on purpose');
   await allowed.close();
+});
+
+// PGlite is one session behind its socket: a connection the pool closes or drops leaves its
+// prepared statements behind for the next one ("already exists", then a refused reconnect: 503).
+t.test('idle past the pool\'s idle timeout, and after a dropped connection, new and known users get tokens', async (t) => {
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'warn' });
+  const warnings: string[] = [];
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra, logStream: { write: (line) => { warnings.push(line); } } });
+  await app.ready();
+  t.teardown(async () => { await app.close(); await local.close(); });
+  const tokenFor = async (user: string) => {
+    const userToken = JSON.parse((await app.inject({ url: `/local/token?user=${user}` })).body).token as string;
+    const response = await app.inject({ url: '/api/token', headers: { authorization: `Bearer ${userToken}` } });
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+  const alice = await tokenFor('alice');
+  t.equal(alice.status, 200);
+
+  // pg's pool closes a client idle for 10 s by default; nothing else here times out sooner.
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  const bob = await tokenFor('bob');
+  t.equal(bob.status, 200, `a new user after the pause: ${bob.status} ${bob.body.code ?? ''}`);
+  const aliceAgain = await tokenFor('alice');
+  t.equal(aliceAgain.status, 200, 'a known user after the pause');
+  t.equal(aliceAgain.body.user.communicationUserId, alice.body.user.communicationUserId);
+
+  // A connection the pool drops (as it does after a broken query), and at once the next request.
+  const client = await app.pool.connect();
+  client.release(new Error('dropped by the test'));
+  const carol = await tokenFor('carol');
+  t.equal(carol.status, 200, `a new user right after a dropped connection: ${carol.status} ${carol.body.code ?? ''}`);
+  const bobAgain = await tokenFor('bob');
+  t.equal(bobAgain.status, 200, 'a known user right after a dropped connection');
+  t.equal(bobAgain.body.user.communicationUserId, bob.body.user.communicationUserId);
+  t.same(warnings.filter((line) => /prepared statement|database/i.test(line)), [], 'no lost prepared statement, no database error: each new connection starts clean');
+});
+
+// DNS rebinding: a page of another site, its name pointed at 127.0.0.1, sends its own Host.
+t.test('local mode answers only requests addressed to a loopback name', async (t) => {
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' });
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+  await app.ready();
+  t.teardown(async () => { await app.close(); await local.close(); });
+  const userToken = JSON.parse((await app.inject({ url: '/local/token?user=alice', headers: { host: 'localhost:3000' } })).body).token as string;
+  t.ok(userToken, 'localhost:3000 mints a token');
+
+  for (const host of ['localhost:3000', 'LOCALHOST', '127.0.0.1:3000', '127.1.2.3', '[::1]:3000', 'demo.localhost:3000', 'localhost.:3000']) {
+    const response = await app.inject({ url: '/api/token', headers: { host, authorization: `Bearer ${userToken}` } });
+    t.equal(response.statusCode, 200, `Host: ${host} is served`);
+  }
+  const refusedHosts = ['evil.example', 'evil.example:3000', 'localhost.evil.example', '127.0.0.1.nip.io:3000', '10.0.0.5:3000', '[::ffff:7f00:1]:3000', '[fe80::1]', 'localhost:3000:1'];
+  for (const host of refusedHosts) {
+    for (const url of ['/local/token?user=mallory', '/api/token', '/demo/', '/healthz']) {
+      const response = await app.inject({ url, headers: { host, authorization: `Bearer ${userToken}` } });
+      t.equal(response.statusCode, 421, `Host: "${host}" ${url} → 421`);
+      t.match(response.headers['content-type'], /^application\/problem\+json/);
+      t.equal(JSON.parse(response.body).code, 'host_not_allowed');
+    }
+  }
+  // Nothing was done for the refused requests: mallory got no token, alice no second identity.
+  const audit = await app.pool.query("SELECT count(*)::int AS n FROM acs_identities");
+  t.equal(audit.rows[0].n, 1, 'one identity: alice\'s, made by the served requests');
 });

@@ -32,7 +32,7 @@ const MAX_BATCH = 256;
 // One row per key that has a mapping, with the key's position in the arrays.
 const BATCH_QUERY = `SELECT k.position::int AS position, a.acs_user_id, a.created_at, a.tokens_revoked_at, now() AS read_at
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(tenant_id, object_id, position)
-  JOIN acs_identities a ON a.tenant_id = k.tenant_id AND a.object_id = k.object_id`;
+  JOIN acs_identities a ON a.tenant_id = k.tenant_id AND a.object_id = k.object_id AND a.acs_resource = ANY($3::text[])`;
 
 const STATEMENT_NAME = 'identity_lookups';
 // What a pooler that drops prepared statements leads to: "prepared statement does not exist"
@@ -43,8 +43,15 @@ export class IdentityLookups {
   private waiting: Lookup[] = [];
   private prepare = true;
 
-  /** `onPreparingOff`: called once, with the error, if preparing turns off. */
-  constructor(private readonly pool: pg.Pool, private readonly onPreparingOff: (error: unknown) => void = () => {}) {}
+  /**
+   * `resources`: the values of acs_resource whose rows are this service's (see IdentityStore).
+   * `onPreparingOff`: called once, with the error, if preparing turns off.
+   */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly resources: readonly string[],
+    private readonly onPreparingOff: (error: unknown) => void = () => {},
+  ) {}
 
   /** The mapping row of (tenantId, objectId), or undefined; rejects with the database's error. */
   find(tenantId: string, objectId: string): Promise<IdentityRow | undefined> {
@@ -81,7 +88,7 @@ export class IdentityLookups {
     const { rows } = await this.pool.query<IdentityRow & { position: number }>({
       text: BATCH_QUERY,
       ...(prepared ? { name: STATEMENT_NAME } : {}),
-      values: [batch.map((lookup) => lookup.tenantId), batch.map((lookup) => lookup.objectId)],
+      values: [batch.map((lookup) => lookup.tenantId), batch.map((lookup) => lookup.objectId), this.resources],
     });
     return rows;
   }

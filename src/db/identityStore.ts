@@ -2,8 +2,11 @@
 // The database decides who creates a user's identity: concurrent first requests (on any
 // replica) serialise on a transaction-level advisory lock keyed by the user, so only one of
 // them calls ACS and the others read its result.
+// Every row names the ACS resource it belongs to (acs_resource): the store reads and changes
+// only its own resource's rows, and rows of before that column ('') when it adopts them.
 import type pg from 'pg';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import { AcsError } from '../acs/acsErrors.js';
 import { classifyDatabaseError } from './databaseErrors.js';
 import { IdentityLookups, type IdentityRow } from './identityLookups.js';
 import { withTransaction } from './pool.js';
@@ -38,12 +41,24 @@ const IDENTITY_COLUMNS = 'acs_user_id, created_at, tokens_revoked_at, now() AS r
 // Namespaces the advisory-lock keys of user creation (pg_advisory_xact_lock(int, int)).
 const CREATE_LOCK_NAMESPACE = 7_310;
 
+/** Whose rows a store acts on: its ACS resource's, and the unknown ('') ones if it adopts them. */
+export interface ResourceScope {
+  resource: string;
+  /** A configured service adopts rows of before acs_resource; local mode never does. */
+  adoptUnknown: boolean;
+}
+
 export class IdentityStore {
   private readonly lookups: IdentityLookups;
+  private readonly resource: string;
+  /** The acs_resource values of this store's rows ($n::text[] in every statement). */
+  private readonly resources: string[];
 
   /** `onPreparingOff`: see IdentityLookups (a pooler that drops prepared statements). */
-  constructor(private readonly pool: pg.Pool, onPreparingOff?: (error: unknown) => void) {
-    this.lookups = new IdentityLookups(pool, onPreparingOff);
+  constructor(private readonly pool: pg.Pool, scope: ResourceScope, onPreparingOff?: (error: unknown) => void) {
+    this.resource = scope.resource;
+    this.resources = scope.adoptUnknown ? [scope.resource, ''] : [scope.resource];
+    this.lookups = new IdentityLookups(pool, this.resources, onPreparingOff);
   }
 
   async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
@@ -93,15 +108,18 @@ export class IdentityStore {
           [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
         );
         if (!lock.rows[0]!.locked) return undefined;
-        const { rows } = await client.query<IdentityRow>(
-          `SELECT ${IDENTITY_COLUMNS} FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
+        const { rows } = await client.query<IdentityRow & { acs_resource: string }>(
+          `SELECT ${IDENTITY_COLUMNS}, acs_resource FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
           [user.tenantId, user.objectId],
         );
+        // The user key is unique in the database: a mapping of another resource is reported
+        // (as ACS would report its identity), never replaced or used.
+        if (rows[0] && !this.resources.includes(rows[0].acs_resource)) throw new AcsError('identity_not_owned', 'createUser', undefined, undefined, undefined);
         if (rows[0]) return { identity: toIdentity(rows[0]) };
         created = await create();
         const inserted = await client.query<IdentityRow>(
-          `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ($1, $2, $3) RETURNING ${IDENTITY_COLUMNS}`,
-          [user.tenantId, user.objectId, created.acsUserId],
+          `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4) RETURNING ${IDENTITY_COLUMNS}`,
+          [user.tenantId, user.objectId, created.acsUserId, this.resource],
         );
         return { identity: toIdentity(inserted.rows[0]!), created };
       });
@@ -126,7 +144,8 @@ export class IdentityStore {
   /** Records that the user's ACS tokens were revoked now (no replica reuses older ones). */
   async markTokensRevoked(user: AuthenticatedUser): Promise<void> {
     try {
-      await this.pool.query('UPDATE acs_identities SET tokens_revoked_at = now() WHERE tenant_id = $1 AND object_id = $2', [user.tenantId, user.objectId]);
+      await this.pool.query('UPDATE acs_identities SET tokens_revoked_at = now() WHERE tenant_id = $1 AND object_id = $2 AND acs_resource = ANY($3::text[])',
+        [user.tenantId, user.objectId, this.resources]);
     } catch (error) {
       classifyDatabaseError(error);
     }
@@ -141,13 +160,14 @@ export class IdentityStore {
     try {
       const { rows } = await this.pool.query<{ acs_user_id: string }>(
         `WITH detached AS (
-           DELETE FROM acs_identities WHERE tenant_id = $1 AND object_id = $2 RETURNING acs_user_id
+           DELETE FROM acs_identities WHERE tenant_id = $1 AND object_id = $2 AND acs_resource = ANY($4::text[])
+           RETURNING acs_user_id, acs_resource
          )
-         INSERT INTO acs_identity_deletions (acs_user_id, next_attempt_at)
-         SELECT acs_user_id, now() + make_interval(secs => $3) FROM detached
+         INSERT INTO acs_identity_deletions (acs_user_id, acs_resource, next_attempt_at)
+         SELECT acs_user_id, acs_resource, now() + make_interval(secs => $3) FROM detached
          ON CONFLICT (acs_user_id) DO NOTHING
          RETURNING acs_user_id`,
-        [user.tenantId, user.objectId, leaseSeconds],
+        [user.tenantId, user.objectId, leaseSeconds, this.resources],
       );
       return rows[0]?.acs_user_id;
     } catch (error) {
@@ -158,7 +178,7 @@ export class IdentityStore {
   /** Records an ACS identity that must be deleted (one the service created but could not store). */
   async queueDeletion(acsUserId: string): Promise<void> {
     try {
-      await this.pool.query('INSERT INTO acs_identity_deletions (acs_user_id) VALUES ($1) ON CONFLICT DO NOTHING', [acsUserId]);
+      await this.pool.query('INSERT INTO acs_identity_deletions (acs_user_id, acs_resource) VALUES ($1, $2) ON CONFLICT DO NOTHING', [acsUserId, this.resource]);
     } catch (error) {
       classifyDatabaseError(error);
     }
@@ -167,7 +187,7 @@ export class IdentityStore {
   /** ACS confirmed the deletion (or no longer knows the identity): forget it. */
   async completeDeletion(acsUserId: string): Promise<void> {
     try {
-      await this.pool.query('DELETE FROM acs_identity_deletions WHERE acs_user_id = $1', [acsUserId]);
+      await this.pool.query('DELETE FROM acs_identity_deletions WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, this.resources]);
     } catch (error) {
       classifyDatabaseError(error);
     }
@@ -179,8 +199,8 @@ export class IdentityStore {
       await this.pool.query(
         `UPDATE acs_identity_deletions
             SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
-          WHERE acs_user_id = $1`,
-        [acsUserId, reason.slice(0, 500), retryAfterSeconds],
+          WHERE acs_user_id = $1 AND acs_resource = ANY($4::text[])`,
+        [acsUserId, reason.slice(0, 500), retryAfterSeconds, this.resources],
       );
     } catch (error) {
       classifyDatabaseError(error);
@@ -197,12 +217,12 @@ export class IdentityStore {
         `UPDATE acs_identity_deletions SET next_attempt_at = now() + make_interval(secs => $1)
           WHERE acs_user_id = (
             SELECT acs_user_id FROM acs_identity_deletions
-             WHERE next_attempt_at <= now()
+             WHERE next_attempt_at <= now() AND acs_resource = ANY($2::text[])
              ORDER BY next_attempt_at
              LIMIT 1
              FOR UPDATE SKIP LOCKED)
           RETURNING acs_user_id, attempts`,
-        [leaseSeconds],
+        [leaseSeconds, this.resources],
       );
       return rows[0] && { acsUserId: rows[0].acs_user_id, attempts: rows[0].attempts };
     } catch (error) {

@@ -10,6 +10,11 @@ export interface PoolOptions {
   idleInTransactionTimeoutMs: number;
   /** Called for every statement sent (each is one round trip), for the metrics. */
   onQuery?: () => void;
+  /**
+   * The server is one session that outlives its connections (local mode's PGlite behind its
+   * socket): a connection's prepared statements stay for the next one, which `pg` does not know.
+   */
+  singleSession?: boolean;
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
@@ -21,10 +26,19 @@ export function createPool(options: PoolOptions): pg.Pool {
     query_timeout: options.timeoutMs + 1000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
     application_name: 'acs-token-service',
+    // One session: never close the idle connection (pg's default closes it after 10 s), so the
+    // session and the connection's record of its prepared statements stay together.
+    ...(options.singleSession ? { idleTimeoutMillis: 0 } : {}),
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process. The next query reconnects.
   pool.on('error', () => undefined);
+  if (options.singleSession) {
+    // A connection that replaces one that was dropped (after an error, say) starts from a clean
+    // session: otherwise its first named statement meets the old one ("already exists").
+    // Queued before anything the pool's user sends on the new connection.
+    pool.on('connect', (client) => { client.query('DEALLOCATE ALL').catch(() => undefined); });
+  }
   const { onQuery } = options;
   if (onQuery) {
     pool.on('connect', (client) => {

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
+import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { ConfigError, isLoopbackHost, loadConfig, type Config } from '../config.js';
 import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
 import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
@@ -21,8 +22,9 @@ export const LOCAL_TENANTS: Record<string, string> = {
   fabrikam: nameToGuid('tenant', 'fabrikam'),
 };
 export const LOCAL_CLIENT_ID = nameToGuid('app', 'acs-token-service-local');
-// Stable, so that identities stored in the database keep belonging to the emulated resource.
-const LOCAL_ACS_RESOURCE = nameToGuid('acs-resource', 'local');
+// Stable, so that identities stored in the database keep belonging to the emulated resource
+// (migrations/004_acs_resource.sql recognises local mode's older rows by it).
+const LOCAL_ACS_RESOURCE_ID = nameToGuid('acs-resource', 'local');
 
 export function isLocalMode(env: NodeJS.ProcessEnv): boolean {
   return env.NODE_ENV !== 'production' && AZURE_SETTINGS.every((name) => !env[name]);
@@ -148,9 +150,39 @@ function localTokenSeconds(value: string): number {
   return seconds;
 }
 
+/**
+ * Local mode with DATABASE_URL: refused, before anything is migrated or written, when that
+ * database holds identities or queued deletions of another ACS resource (a loopback address
+ * may be a tunnel or PgBouncer in front of a real service's database). Works on any schema
+ * version: before acs_resource, local mode's rows are known by their emulator's resource id.
+ */
+async function refuseForeignDatabase(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    const { rows: tables } = await client.query<{ table_name: string; resource: boolean }>(
+      `SELECT table_name, bool_or(column_name = 'acs_resource') AS resource FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name IN ('acs_identities', 'acs_identity_deletions')
+        GROUP BY table_name`);
+    let foreign = 0;
+    for (const { table_name: table, resource } of tables) {
+      const { rows } = await client.query<{ n: number }>(resource
+        ? { text: `SELECT count(*)::int AS n FROM ${table} WHERE acs_resource <> $1`, values: [LOCAL_ACS_RESOURCE] }
+        : { text: `SELECT count(*)::int AS n FROM ${table} WHERE acs_user_id NOT LIKE $1`, values: [`8:acs:${LOCAL_ACS_RESOURCE_ID}\\_%`] });
+      foreign += rows[0]!.n;
+    }
+    if (foreign > 0) {
+      throw new ConfigError([`DATABASE_URL holds ${foreign} ACS identities or queued deletions of another ACS resource than local mode's emulator: local mode does not use, migrate or change a real service's database. Give local mode a database of its own (or unset DATABASE_URL for the embedded one), or set the Azure settings to run as that service`]);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<LocalEnvironment> {
   const refusals = localModeRefusals(env);
   if (refusals.length > 0) throw new ConfigError(refusals);
+  if (env.DATABASE_URL) await refuseForeignDatabase(env.DATABASE_URL);
   const dataSetting = env.PGLITE_DATA_DIR || '.data';
   const dataDir = dataSetting === 'memory://' ? undefined : resolve(dataSetting);
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -163,7 +195,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
 
   const entra = await startLocalEntra(state, save);
   const acs = await startAcsEmulator({
-    resourceName: LOCAL_ACS_RESOURCE,
+    resourceName: LOCAL_ACS_RESOURCE_ID,
     accessKey: state.acs.accessKey,
     identities: state.acs.identities,
     onIdentitiesChange: (ids) => {
@@ -193,7 +225,13 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     AUTH_ISSUERS: env.AUTH_ISSUERS || JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: [entra.oidc.algorithm] }]),
     AUDIT_HASH_KEY: env.AUDIT_HASH_KEY || state.auditHashKey,
   });
-  const config: Config = { ...base, auth: { ...base.auth, authorityCa: entra.caCertificate } };
+  const config: Config = {
+    ...base,
+    databaseSingleSession: embedded !== undefined,
+    // The emulator's endpoint changes port at every start: its rows are named `local` instead.
+    acs: { ...base.acs, resource: LOCAL_ACS_RESOURCE },
+    auth: { ...base.auth, authorityCa: entra.caCertificate },
+  };
 
   return {
     config,
@@ -204,7 +242,8 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
       : 'PostgreSQL at DATABASE_URL',
     async adoptStoredIdentities(pool) {
       const { rows } = await pool.query<{ acs_user_id: string }>(
-        'SELECT acs_user_id FROM acs_identities UNION SELECT acs_user_id FROM acs_identity_deletions');
+        'SELECT acs_user_id FROM acs_identities WHERE acs_resource = $1 UNION SELECT acs_user_id FROM acs_identity_deletions WHERE acs_resource = $1',
+        [LOCAL_ACS_RESOURCE]);
       acs.adoptIdentities(rows.map((row) => row.acs_user_id));
     },
     async close() {

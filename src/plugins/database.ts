@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { IdentityStore } from '../db/identityStore.js';
 import { migrate } from '../db/migrations.js';
 import { createPool } from '../db/pool.js';
+import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,7 @@ export default fp(async function database(app, { config }: { config: Config }) {
     // Creation holds a transaction open across one ACS call.
     idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs,
     onQuery: () => app.metrics.databaseQueries.inc(),
+    singleSession: config.databaseSingleSession,
   });
   // onClose hooks of one context run in registration order, so the pool's users hand their
   // last work in here rather than in onClose hooks of their own.
@@ -38,6 +40,8 @@ export default fp(async function database(app, { config }: { config: Config }) {
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
   }
   app.decorate('pool', pool);
-  app.decorate('identityStore', new IdentityStore(pool, (error) => app.log.warn({ err: error },
+  // Local mode (the resource `local`) never adopts rows whose resource is not known.
+  const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
+  app.decorate('identityStore', new IdentityStore(pool, scope, (error) => app.log.warn({ err: error },
     'the database (or a pooler in front of it) did not keep a prepared statement: identity lookups are sent unprepared from now on')));
 }, { name: 'database', dependencies: ['metrics'] });
