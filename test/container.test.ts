@@ -125,7 +125,7 @@ t.test('the Dockerfile builds and runs: multi-stage, production dependencies onl
   t.match(dockerfile, /^FROM \S*(distroless|slim)\S*\s*$/m, 'the runtime image is distroless or slim');
   t.equal(image.env.NODE_ENV, 'production');
   t.ok(image.user && !/^(root|0)(:|$)/.test(image.user), `runs as ${image.user}, not root`);
-  t.same(image.exposed, ['3000']);
+  t.same(image.exposed, ['3000', '8081'], 'the API port and the probe port');
   const app = inStage(image, '.');
   t.ok(existsSync(join(app, 'dist', 'src', 'server.js')), 'the built server');
   t.ok(existsSync(join(app, 'node_modules', 'fastify')), 'production dependencies');

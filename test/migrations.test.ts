@@ -58,3 +58,16 @@ t.test('a failing migration leaves nothing half-applied', async (t) => {
   const tables = await pool.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'");
   t.equal(tables.rows[0].n, 0, 'the earlier migrations of the same run were rolled back too');
 });
+
+// Releases run the migrations first, then replace the pods: the previous release's pods keep
+// writing to the new schema for a while, with the statements they know.
+t.test('the previous release\'s writes still succeed on the current schema', async (t) => {
+  const pool = await emptyDatabasePool(t);
+  await migrate(pool);
+  const inserted = await pool.query("INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ('t', 'o', '8:acs:r_1') RETURNING acs_user_id");
+  t.equal(inserted.rowCount, 1, 'a mapping without its resource');
+  await pool.query("INSERT INTO acs_identity_deletions (acs_user_id) VALUES ('8:acs:r_2') ON CONFLICT DO NOTHING");
+  await pool.query("INSERT INTO acs_identity_deletions (acs_user_id, next_attempt_at) SELECT '8:acs:r_3', now() ON CONFLICT (acs_user_id) DO NOTHING");
+  const queued = await pool.query('SELECT count(*)::int AS n FROM acs_identity_deletions');
+  t.equal(queued.rows[0].n, 2, 'queued deletions without their resource');
+});
