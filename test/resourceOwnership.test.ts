@@ -3,7 +3,7 @@
 // sidecar may point one at a real database), and local mode refuses such a database at start.
 import t from 'tap';
 import { startLocalEnvironment } from '../src/local/localMode.js';
-import { startTestService } from './helpers/testService.js';
+import { startOtherReplica, startTestService } from './helpers/testService.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 
 const OTHER = 'contoso.communication.azure.com';
@@ -73,4 +73,27 @@ t.test('local mode refuses a database that holds another resource\'s identities,
   await app.retryDueDeletions();
   const queued = await db.query('SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1', [otherId(4)]);
   t.same(queued.rows, [{ attempts: 0 }], 'the real resource\'s queued deletion was not claimed');
+});
+
+// The resource is the ACS endpoint's host name: if an operator changes it for the same resource,
+// the rows already stored must not fall silent (each user would get 502 acs_identity_not_owned).
+t.test('a configured service warns at start, with the fix, about rows of other resources', async (t) => {
+  const svc = await startTestService(t);
+  await svc.db.query('INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4)', [svc.entra.tenantId, '22222222-0000-4000-8000-000000000009', otherId(7), OTHER]);
+  await svc.db.query('INSERT INTO acs_identity_deletions (acs_user_id, acs_resource) VALUES ($1, $2)', [otherId(8), OTHER]);
+  const lines: string[] = [];
+  await startOtherReplica(t, svc, { LOG_LEVEL: 'info' }, { logStream: { write: (line) => { lines.push(line); } } });
+  const warning = async () => {
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const found = lines.map((line) => JSON.parse(line)).find((entry) => entry.otherResources);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return undefined;
+  };
+  t.match(await warning(), {
+    level: 40,
+    otherResources: { [OTHER]: 2 },
+    msg: /belong to other ACS resources.*UPDATE acs_identities SET acs_resource/,
+  }, 'one warning naming the resource, its count and the statement that adopts its rows');
 });

@@ -132,9 +132,18 @@ export class IdentityStore {
     }
   }
 
+  /** How many mappings and queued deletions each other ACS resource has here (none: empty). */
+  async otherResources(): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<{ resource: string; n: number }>(
+      `SELECT acs_resource AS resource, count(*)::int AS n
+         FROM (SELECT acs_resource FROM acs_identities UNION ALL SELECT acs_resource FROM acs_identity_deletions) r
+        WHERE NOT (acs_resource = ANY($1::text[])) GROUP BY acs_resource`, [this.resources]);
+    return Object.fromEntries(rows.map((row) => [row.resource, row.n]));
+  }
+
   private async isMapped(acsUserId: string): Promise<boolean> {
     try {
-      const { rowCount } = await this.pool.query('SELECT 1 FROM acs_identities WHERE acs_user_id = $1', [acsUserId]);
+      const { rowCount } = await this.pool.query('SELECT 1 FROM acs_identities WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, this.resources]);
       return rowCount === 1;
     } catch {
       return false;

@@ -42,6 +42,19 @@ export default fp(async function database(app, { config }: { config: Config }) {
   app.decorate('pool', pool);
   // Local mode (the resource `local`) never adopts rows whose resource is not known.
   const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
-  app.decorate('identityStore', new IdentityStore(pool, scope, (error) => app.log.warn({ err: error },
-    'the database (or a pooler in front of it) did not keep a prepared statement: identity lookups are sent unprepared from now on')));
+  const identityStore = new IdentityStore(pool, scope, (error) => app.log.warn({ err: error },
+    'the database (or a pooler in front of it) did not keep a prepared statement: identity lookups are sent unprepared from now on'));
+  app.decorate('identityStore', identityStore);
+  // Rows of another resource are never used. When the endpoint's host name changed for the
+  // same resource, they are this service's users, who would each get 502 until adopted: say so
+  // once at start. Not awaited: a database that is down must not hold the start.
+  app.addHook('onReady', async () => {
+    identityStore.otherResources().then((otherResources) => {
+      if (Object.keys(otherResources).length === 0) return;
+      app.log.warn({ otherResources, resource: scope.resource },
+        `mappings or queued deletions in the database belong to other ACS resources than ${scope.resource}: this service leaves them alone. `
+        + `If the ACS endpoint's host name changed for the same resource, adopt them: UPDATE acs_identities SET acs_resource = '${scope.resource}' WHERE acs_resource = '<old>'; `
+        + `UPDATE acs_identity_deletions SET acs_resource = '${scope.resource}' WHERE acs_resource = '<old>'`);
+    }, () => undefined);
+  });
 }, { name: 'database', dependencies: ['metrics'] });
