@@ -23,20 +23,29 @@ t.test('lifetime games cost ACS one token, and no token outlives what was asked'
   t.equal(svc.acs.counters.requests - before, 1, 'one ACS call for 15 lifetimes');
   t.equal(served.size, 1, 'the same token each time');
 
-  // A shorter lifetime than the remembered token's: never that token, a new one.
-  const shorter = await svc.request({ url: '/api/token?expiresInMinutes=60', token });
-  t.equal(shorter.statusCode, 200);
-  t.notOk(served.has(shorter.json.token), 'not the 61-minute token');
-  t.ok(Date.parse(shorter.json.expiresOn) <= Date.now() + 60 * 60_000, 'expires no later than asked');
-  t.equal(svc.acs.counters.requests - before, 2);
-  // …which then serves every longer lifetime.
-  for (const minutes of [61, 120, 1440]) {
-    t.equal((await svc.request({ url: `/api/token?expiresInMinutes=${minutes}`, token })).json.token, shorter.json.token, `${minutes} minutes: served again`);
+  // Rising lifetimes cost nothing; falling ones cost one ACS call per hour of lifetime at most:
+  // a new token's lifetime is rounded down to whole hours, so 60 (the least) serves 61 to 75.
+  t.equal((await svc.request({ url: '/api/token?expiresInMinutes=60', token })).json.token, [...served][0], '60 minutes: the same token');
+  // Another user's falling lifetimes, from the longest down: a token of whole hours per hour.
+  const falling = svc.userToken();
+  t.equal((await svc.request({ method: 'POST', url: '/api/user', token: falling })).statusCode, 201);
+  const fallingBefore = svc.acs.counters.requests;
+  for (let minutes = 1440; minutes > 1440 - 100; minutes -= 1) {
+    const answer = await svc.request({ url: `/api/token?expiresInMinutes=${minutes}`, token: falling });
+    t.equal(answer.statusCode, 200);
+    if (Date.parse(answer.json.expiresOn) > Date.now() + minutes * 60_000) t.fail(`${minutes} minutes asked: it expires later`);
   }
+  const fallingCalls = svc.acs.counters.requests - fallingBefore;
+  t.ok(fallingCalls <= 3, `100 falling lifetimes from 1440 minutes: ${fallingCalls} ACS calls (1440, 1380, 1320)`);
+  const shorter = await svc.request({ url: '/api/token?expiresInMinutes=60', token });
+  t.ok(Date.parse(shorter.json.expiresOn) <= Date.now() + 60 * 60_000, 'expires no later than asked');
+  const callsSoFar = svc.acs.counters.requests;
   const chat = await svc.request({ url: '/api/token?scopes=chat&expiresInMinutes=90', token });
   t.not(chat.json.token, shorter.json.token, 'other scopes: another token');
-  t.equal(svc.acs.counters.requests - before, 3);
-  t.match((await svc.app.inject({ url: '/metrics' })).body, /acs_calls_total\{operation="issueToken",outcome="ok"\} 3/, 'acs_calls_total agrees');
+  t.equal(svc.acs.counters.requests, callsSoFar + 1);
+  // Every ACS call since `before` issued a token, but the second user's creation.
+  const issueCalls = svc.acs.counters.requests - before - 1;
+  t.match((await svc.app.inject({ url: '/metrics' })).body, new RegExp(`acs_calls_total\\{operation="issueToken",outcome="ok"\\} ${issueCalls}\\n`), 'acs_calls_total agrees');
 });
 
 t.test('a user beyond the ACS-call budget gets 429 acs_call_budget_exceeded; another user is unaffected', async (t) => {

@@ -3,7 +3,9 @@
 // lifetimes (61, 62, 63… minutes). The identity's latest token is served for any lifetime it
 // does not outlive: it expires no later than a token ACS would issue now for the lifetime
 // asked (a client may get a shorter one, never a longer one). A shorter lifetime than its own
-// gets a new token, which then takes its place. A token is reused only while it is young
+// gets a new token, which then takes its place; its lifetime is rounded down to whole hours, so
+// that falling lifetimes (1440, 1439, 1438…) cost one ACS call an hour of lifetime, not one a
+// request. A token is reused only while it is young
 // (ACS_TOKEN_REUSE_SECONDS), far from expiry, and issued after the identity's last revocation
 // (read from the mapping row, so any replica's revocation counts).
 // Concurrent misses for the same identity, scopes and lifetime share one ACS call (a user's
@@ -33,6 +35,7 @@ const MAX_ENTRIES = 50_000;
 // A reused token must still have this long to live.
 const MIN_REMAINING_MS = 10 * 60 * 1000;
 const MINUTE_MS = 60_000;
+const HOUR_MINUTES = 60;
 
 export class TokenReuseCache {
   private readonly entries = new Map<string, CachedToken>();
@@ -42,6 +45,14 @@ export class TokenReuseCache {
 
   private key(acsUserId: string, scopes: AcsScope[]): string {
     return `${acsUserId}|${[...scopes].sort().join(',')}`;
+  }
+
+  /**
+   * The lifetime to ask ACS for when `minutes` were asked: whole hours (ACS's least lifetime is
+   * one), so one token serves every longer request; exactly `minutes` when reuse is off.
+   */
+  lifetimeToIssue(minutes: number): number {
+    return this.reuseMs <= 0 ? minutes : Math.max(HOUR_MINUTES, Math.floor(minutes / HOUR_MINUTES) * HOUR_MINUTES);
   }
 
   /** A token to serve again for `minutes` of lifetime, if one may be. */

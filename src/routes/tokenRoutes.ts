@@ -15,6 +15,7 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
       const { scopes, expiresInMinutes } = tokenRequest(request.query, acsConfig);
       const { identityStore, acs } = request.server;
       const user = request.user;
+      const issueMinutes = recentTokens.lifetimeToIssue(expiresInMinutes);
 
       let identity = await identityStore.find(user);
       // A new identity comes with its first token: one ACS call, not two.
@@ -23,11 +24,11 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
         if (!acsConfig.autoCreateIdentity) throw new HttpProblem(404, 'identity_not_found', IDENTITY_NOT_FOUND);
         const result = await createIdentityOnce(request.server, user, async () => {
           await request.server.acsCallBudget(request, 'createIdentity');
-          return acs.createIdentityWithToken(scopes, expiresInMinutes);
+          return acs.createIdentityWithToken(scopes, issueMinutes);
         });
         identity = result.identity;
         issued = result.created;
-        if (issued) recentTokens.set(identity.acsUserId, scopes, expiresInMinutes, issued, identity.readAt);
+        if (issued) recentTokens.set(identity.acsUserId, scopes, issueMinutes, issued, identity.readAt);
       }
       const known = identity;
       let reused = false;
@@ -36,9 +37,9 @@ export function tokenHandlers(acsConfig: AcsConfig, now: () => number = Date.now
         reused = issued !== undefined;
       }
       if (!issued) {
-        ({ issued, shared: reused } = await recentTokens.issueOnce(known.acsUserId, scopes, expiresInMinutes, known, async () => {
+        ({ issued, shared: reused } = await recentTokens.issueOnce(known.acsUserId, scopes, issueMinutes, known, async () => {
           await request.server.acsCallBudget(request, 'issueToken');
-          return acs.issueToken(known.acsUserId, scopes, expiresInMinutes);
+          return acs.issueToken(known.acsUserId, scopes, issueMinutes);
         }));
       }
       request.server.metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });

@@ -382,7 +382,7 @@ export interface components {
          */
         scopes: string;
         /**
-         * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked (a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left), never later.
+         * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked, never later: a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left, and while the service reuses tokens a new token's lifetime is rounded down to whole hours.
          * @example 60
          */
         expiresInMinutes: number;
@@ -412,7 +412,7 @@ export interface operations {
                  */
                 scopes?: components["parameters"]["scopes"];
                 /**
-                 * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked (a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left), never later.
+                 * @description Token lifetime in minutes, 60 to 1440. Default: the service's `ACS_TOKEN_TTL_MINUTES`. The token may expire earlier than asked, never later: a recent token of the same scopes is served again if it expires no later and has more than 10 minutes left, and while the service reuses tokens a new token's lifetime is rounded down to whole hours.
                  * @example 60
                  */
                 expiresInMinutes?: components["parameters"]["expiresInMinutes"];
