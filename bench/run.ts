@@ -104,7 +104,7 @@ async function main() {
     AZURE_TENANT_ID: entra.tenantId, AZURE_CLIENT_ID: entra.clientId, AZURE_AUTHORITY_HOST: entra.authorityHost,
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN: 'bench-metrics-token-0123',
-    RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000',
+    RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   }, (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1]);
   const serviceUrl = service as string;
 
