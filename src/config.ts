@@ -101,7 +101,7 @@ export interface Config {
     ipMax: number;
     /** Requests per window from one user, after authentication. */
     userMax: number;
-    /** ACS calls (create, issue, revoke, delete) per minute from one user, apart from userMax. */
+    /** ACS calls (create, issue, revoke, delete, Teams exchange) per minute from one user, apart from userMax. */
     acsCallsPerUserPerMinute: number;
     redisUrl: string | undefined;
     redisPrefix: string;

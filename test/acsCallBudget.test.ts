@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
 
-// A service per subtest (and two more in the last): on PGlite under CI's load, past 120 s.
+// A service per subtest (and two more in the last): a time budget of its own (README, Tests).
 t.setTimeout(240_000);
 
 t.test('lifetime games cost ACS one token, and no token outlives what was asked', async (t) => {

@@ -9,8 +9,7 @@ import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
 import { startTestService, type TestService } from './helpers/testService.js';
 
-// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
-// file nears tap's 120 s per file (.taprc), so it gets more.
+// A service of its own per subtest: a time budget of its own (README, Tests).
 t.setTimeout(240_000);
 
 const MAX_CONNECTIONS = 20;

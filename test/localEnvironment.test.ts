@@ -6,7 +6,8 @@ import { buildApp } from '../src/app.js';
 import { isLocalMode, LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
 import { assertMatchesContract } from './helpers/contractValidator.js';
 
-// Several local services start here, and one idles past the pool's 10 s timeout: 90 s seen.
+// Several local services start here, and one idles past the pool's idle timeout: a time budget
+// of its own (README, Tests).
 t.setTimeout(240_000);
 
 t.test('local mode only without any Azure setting, and never in production', async (t) => {

@@ -13,8 +13,7 @@ import { signJwt } from '../src/emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 
-// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
-// file nears tap's 120 s per file (.taprc), so it gets more.
+// A service of its own per subtest: a time budget of its own (README, Tests).
 t.setTimeout(240_000);
 
 const SHARED_KID = 'the-same-kid-at-both-issuers';

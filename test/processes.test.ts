@@ -7,8 +7,8 @@ import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
-// Starts service processes, each transpiling src/ with tsx before it listens (tens of seconds
-// each on a busy machine): a time budget of its own.
+// Starts service processes, each transpiling src/ with tsx before it listens: a time budget of
+// its own (README, Tests).
 t.setTimeout(240_000);
 
 t.test('in production, no configuration is an error naming what is missing, never local mode', async (t) => {

@@ -1,7 +1,7 @@
 // The rate limits shared by replicas: with Redis, two service processes spend one budget per
 // user; with Redis unreachable, the limits fail open and a metric says so.
-// Its own file, with its own time budget: it starts two service processes, and each one
-// transpiles src/ with tsx before it listens, which on a busy machine takes tens of seconds.
+// Its own file, with a time budget of its own (README, Tests): it starts two service processes,
+// each transpiling src/ with tsx before it listens.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';

@@ -9,8 +9,8 @@ import { readMigrations } from '../src/db/migrations.js';
 import { emulatorEnv, startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
 
-// Starts service processes, each transpiling src/ with tsx before it listens (tens of seconds
-// each on a busy machine): a time budget of its own.
+// Starts service processes, each transpiling src/ with tsx before it listens: a time budget of
+// its own (README, Tests).
 t.setTimeout(240_000);
 
 if (TEST_DATABASE === 'pglite') {

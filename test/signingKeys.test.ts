@@ -5,8 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startTestService, type TestService } from './helpers/testService.js';
 
-// A service of its own per subtest: on the embedded database (PGlite) under CI's load this
-// file nears tap's 120 s per file (.taprc), so it gets more.
+// A service of its own per subtest: a time budget of its own (README, Tests).
 t.setTimeout(240_000);
 
 const keySetFetches = (svc: TestService) => svc.entra.requests.filter((path) => path.endsWith('/keys')).length;

@@ -66,8 +66,8 @@ export async function startServiceProcess(
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); return exited; });
 
   let url: string | undefined;
-  // tsx transpiles src/ before the child listens: seconds on an idle machine, tens of seconds on
-  // a busy one. Files that start processes give themselves a time budget of their own.
+  // tsx transpiles src/ before the child listens, slowly on a busy machine: files that start
+  // processes give themselves a time budget of their own (README, Tests).
   const deadline = Date.now() + 90_000;
   while (!url && child.exitCode === null && Date.now() < deadline) {
     url = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1];
