@@ -47,11 +47,12 @@ export function healthHandlers(): { healthz: OperationHandler<'healthz'>; readyz
     },
 
     async readyz(request, reply) {
-      if (request.server.shuttingDown) {
-        const checks: Checks = { database: 'unknown', migrations: 'unknown', signingKeys: 'unknown' };
-        return sendProblem(reply, new HttpProblem(503, 'not_ready', 'Not ready: shutting down.', { retryAfterSeconds: 5 }), { checks });
-      }
+      const shuttingDown = () => sendProblem(reply, new HttpProblem(503, 'not_ready', 'Not ready: shutting down.', { retryAfterSeconds: 5 }),
+        { checks: { database: 'unknown', migrations: 'unknown', signingKeys: 'unknown' } });
+      if (request.server.shuttingDown) return shuttingDown();
       const checks = { ...await readiness(request.server) };
+      // Shutdown may have begun while this probe waited for the check.
+      if (request.server.shuttingDown) return shuttingDown();
       const failing = Object.entries(checks).filter(([, state]) => state !== 'ok').map(([name]) => name);
       if (failing.length === 0) return reply.code(200).send({ status: 'ready', checks });
       return sendProblem(reply, new HttpProblem(503, 'not_ready', `Not ready: ${failing.join(', ')}.`, { retryAfterSeconds: 5 }), { checks });
