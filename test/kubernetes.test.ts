@@ -5,6 +5,7 @@
 // grace period against its shutdown, the migration command against the built file's name.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIPv4 } from 'node:net';
 import t from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -57,7 +58,7 @@ for (const folder of ['base', 'overlays/example']) {
     const kinds = objects.map((object) => object.kind).sort();
     t.same(kinds, [
       'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', ...(folder === 'base' ? [] : ['Namespace']),
-      'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount',
+      'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount',
     ], 'the objects of a deployment, and no Secret (its values are never in the repository)');
 
     for (const object of objects) {
@@ -124,8 +125,8 @@ for (const folder of ['base', 'overlays/example']) {
       t.notOk(secret in settings, `${secret} is not in the ConfigMap`);
     }
     // The settings are accepted as they are (with a database from the Secret). Behind the
-    // ingress, the proxy is trusted by its addresses: the base's NetworkPolicy lets anyone in
-    // on the API port, so with a hop count a client reaching a pod directly could choose its IP.
+    // ingress, the proxy is trusted by its addresses, which need no NetworkPolicy to be safe:
+    // with a hop count, any pod the policy ever let in could choose its client IP.
     const config = loadConfig({ ...settings, DATABASE_URL: 'postgres://db.example/acs' });
     if (folder === 'base') t.equal(config.trustProxy, false, 'no proxy trusted in the base');
     else t.ok(Array.isArray(config.trustProxy), `TRUST_PROXY is a list of proxy addresses (${settings.TRUST_PROXY})`);
@@ -144,11 +145,160 @@ for (const folder of ['base', 'overlays/example']) {
     t.equal(job.spec.template.spec.restartPolicy, 'Never');
     t.equal(job.metadata.labels['app.kubernetes.io/component'], 'migration', 'selectable on its own (kubectl apply -l)');
 
-    // The NetworkPolicy lets in the API port and lets out what the service calls.
-    const policy = find('NetworkPolicy');
-    t.ok(policy.spec.ingress.some((rule: any) => rule.ports.some((p: any) => p.port === 'http')), 'API port open');
-    t.notOk(policy.spec.ingress.some((rule: any) => rule.ports.some((p: any) => p.port === 'probes')), 'probe port closed to pods (the kubelet is always let in)');
-    const egressPorts = policy.spec.egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port));
-    for (const needed of [53, 5432, 443]) t.ok(egressPorts.includes(needed), `egress to ${needed}`);
+    // The NetworkPolicies: their own test below.
   });
 }
+
+// The NetworkPolicies, evaluated as Kubernetes would: which pods each port of the service's
+// pods admits, and where its pods and the migration Job's may connect. The sample pods are
+// those of a cluster like the example overlay's (ingress-nginx's and Prometheus's charts).
+type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+type Pod = { namespace: string; labels: Record<string, string> };
+
+function selects(selector: Selector, labels: Record<string, string>): boolean {
+  return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value)
+    && (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+      switch (operator) {
+        case 'In': return key in labels && values.includes(labels[key]);
+        case 'NotIn': return !(key in labels) || !values.includes(labels[key]);
+        case 'Exists': return key in labels;
+        case 'DoesNotExist': return !(key in labels);
+        default: throw new Error(`unknown operator ${operator}`);
+      }
+    });
+}
+
+// No labels can satisfy it: one key required both present and absent.
+function matchesNothing(selector: Selector | undefined): boolean {
+  const expressions = selector?.matchExpressions ?? [];
+  return expressions.some((e) => e.operator === 'DoesNotExist'
+    && (e.key in (selector?.matchLabels ?? {}) || expressions.some((other) => other.key === e.key && (other.operator === 'Exists' || other.operator === 'In'))));
+}
+
+const namespaceLabels = (namespace: string) => ({ 'kubernetes.io/metadata.name': namespace });
+
+function peerAdmits(peer: any, policyNamespace: string, pod: Pod): boolean {
+  if (peer.ipBlock) return false; // addresses, not pods: checked on their own
+  if (!peer.namespaceSelector && pod.namespace !== policyNamespace) return false;
+  if (peer.namespaceSelector && !selects(peer.namespaceSelector, namespaceLabels(pod.namespace))) return false;
+  return !peer.podSelector || selects(peer.podSelector, pod.labels);
+}
+
+t.test('NetworkPolicies: each port admits only its own clients, and the pods reach only what they call', { skip: kubectl ? false : 'no kubectl' }, async (t) => {
+  // The overlay's own file: what it writes is what must come out of the rendering.
+  const patchFile = projectFile('deploy', 'kubernetes', 'overlays', 'example', 'networkpolicy.yaml');
+  const overlayPatches: any[] = existsSync(patchFile)
+    ? parseAllDocuments(readFileSync(patchFile, 'utf8')).map((document) => document.toJSON()).filter(Boolean)
+    : [];
+  const overlayPatch = (name: string) => overlayPatches.find((p) => p.metadata.name === name)?.spec ?? {};
+
+  for (const folder of ['base', 'overlays/example']) {
+    const objects = render(folder);
+    const namespace = folder === 'base' ? 'default' : 'acs';
+    const policies = objects.filter((object) => object.kind === 'NetworkPolicy');
+    const deployment = objects.find((object) => object.kind === 'Deployment');
+    const job = objects.find((object) => object.kind === 'Job');
+    const api: Pod = { namespace, labels: deployment.spec.template.metadata.labels };
+    const migration: Pod = { namespace, labels: job.spec.template.metadata.labels };
+    const containerPorts: { name: string; containerPort: number }[] = deployment.spec.template.spec.containers[0].ports;
+
+    const governing = (pod: Pod, type: 'Ingress' | 'Egress') => policies.filter((policy) =>
+      (policy.metadata.namespace ?? 'default') === pod.namespace && selects(policy.spec.podSelector, pod.labels) && policy.spec.policyTypes.includes(type));
+    const ingressRules = (pod: Pod) => governing(pod, 'Ingress').flatMap((policy) => (policy.spec.ingress ?? []).map((rule: any) => ({ rule, policy })));
+    const egressRules = (pod: Pod) => governing(pod, 'Egress').flatMap((policy) => (policy.spec.egress ?? []).map((rule: any) => ({ rule, policy })));
+    const coversPort = (rule: any, name: string) => !rule.ports?.length || rule.ports.some((p: any) =>
+      (p.protocol ?? 'TCP') === 'TCP' && (p.port === name || p.port === containerPorts.find((c) => c.name === name)?.containerPort));
+
+    t.test(folder, async (t) => {
+      // Default deny: every pod of ours is governed both ways.
+      for (const [name, pod] of [['service', api], ['migration Job', migration]] as const) {
+        t.ok(governing(pod, 'Ingress').length, `${name} pods: ingress governed by a policy`);
+        t.ok(governing(pod, 'Egress').length, `${name} pods: egress governed by a policy`);
+      }
+      for (const policy of policies) {
+        for (const rule of policy.spec.ingress ?? []) t.ok(rule.from?.length, `${policy.metadata.name}: ingress rule has a from`);
+        for (const rule of policy.spec.egress ?? []) {
+          t.ok(rule.to?.length, `${policy.metadata.name}: egress rule has a to`);
+          t.ok(rule.ports?.length, `${policy.metadata.name}: egress rule names its ports`);
+        }
+      }
+
+      // Who gets in, port by port.
+      const clients: Record<string, Pod> = {
+        'ingress controller': { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/instance': 'ingress-nginx' } },
+        'ingress admission webhook': { namespace: 'ingress-nginx', labels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'admission-webhook' } },
+        'ingress controller look-alike elsewhere': { namespace: 'tenant-a', labels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' } },
+        prometheus: { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } },
+        'grafana in monitoring': { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'grafana' } },
+        'another replica': api,
+        'a pod of our namespace': { namespace, labels: { app: 'debug' } },
+        'a pod of default': { namespace: 'default', labels: { app: 'web' } },
+      };
+      const expected: Record<string, string[]> = folder === 'base'
+        ? { http: [], metrics: [], probes: [] }
+        : { http: ['ingress controller'], metrics: ['prometheus'], probes: [] };
+      for (const port of ['http', 'metrics', 'probes']) {
+        const admitted = Object.entries(clients).filter(([, client]) => ingressRules(api).some(({ rule, policy }) =>
+          coversPort(rule, port) && (!rule.from?.length || rule.from.some((peer: any) => peerAdmits(peer, policy.metadata.namespace ?? 'default', client))))).map(([name]) => name);
+        t.same(admitted, expected[port], `${port} port admits ${expected[port].join(', ') || 'no pod'}`);
+      }
+      t.same(ingressRules(migration), [], 'the migration Job admits nothing');
+      for (const { rule } of ingressRules(api)) {
+        t.notOk(rule.from?.some((peer: any) => peer.ipBlock), 'ingress peers are pods by labels, not addresses');
+      }
+
+      if (folder === 'base') {
+        // Not only the sample pods: the base's peers can match no pod at all, so an overlay
+        // that forgets them fails closed.
+        for (const { rule } of ingressRules(api)) {
+          t.ok(rule.from?.every((peer: any) => matchesNothing(peer.namespaceSelector) || matchesNothing(peer.podSelector)), 'base: an ingress peer that matches no pod');
+        }
+      } else {
+        // The API and metrics ports admit exactly the peers the overlay names.
+        const patched = overlayPatch('acs-token-service');
+        for (const port of ['http', 'metrics']) {
+          const rendered = ingressRules(api).filter(({ rule }) => coversPort(rule, port)).flatMap(({ rule }) => rule.from ?? [{}]);
+          const written = (patched.ingress ?? []).filter((rule: any) => coversPort(rule, port)).flatMap((rule: any) => rule.from);
+          t.same(rendered, written, `${port}: the overlay's peers, unchanged by the base's transformations`);
+          t.ok(rendered.every((peer: any) => peer.namespaceSelector && peer.podSelector), `${port}: peers are named pods of a named namespace`);
+        }
+      }
+
+      // Out: only the listed ports, each to a named destination.
+      const dnsServer: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+      const ports = (pod: Pod) => [...new Set(egressRules(pod).flatMap(({ rule }) => (rule.ports ?? [{ port: 'any' }]).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`)))].sort();
+      t.same(ports(api), ['443/TCP', '53/TCP', '53/UDP', '5432/TCP', '6379/TCP', '6380/TCP', '6432/TCP'], 'service: DNS, HTTPS, PostgreSQL/PgBouncer, Redis');
+      t.same(ports(migration), ['53/TCP', '53/UDP', '5432/TCP', '6432/TCP'], 'migration Job: DNS and PostgreSQL/PgBouncer');
+      for (const pod of [api, migration]) {
+        for (const { rule: { to = [{ ipBlock: { cidr: '0.0.0.0/0' } }], ...rule }, policy } of egressRules(pod)) {
+          const numbers = (rule.ports ?? []).map((p: any) => p.port);
+          const policyNamespace = policy.metadata.namespace ?? 'default';
+          if (numbers.includes(53)) {
+            t.ok(to.some((peer: any) => peerAdmits(peer, policyNamespace, dnsServer)), 'DNS: kube-dns is reachable');
+            t.notOk(to.some((peer: any) => peerAdmits(peer, policyNamespace, clients['a pod of default'])), 'DNS: no other pod');
+          } else if (numbers.includes(443)) {
+            t.same(to.map((peer: any) => peer.ipBlock?.cidr), ['0.0.0.0/0'], 'HTTPS: public addresses');
+            t.same(to[0].ipBlock.except, ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'], 'HTTPS: not the private, shared or link-local ranges');
+          } else if (folder === 'base') {
+            t.ok(to.every((peer: any) => !peer.ipBlock && (matchesNothing(peer.namespaceSelector) || matchesNothing(peer.podSelector))), `base: ${numbers} to a placeholder that matches nothing`);
+          } else if (numbers.includes(5432)) {
+            const written = overlayPatch('acs-token-service-database').egress?.[0]?.to;
+            t.same(to, written, 'PostgreSQL: the database the overlay names');
+            t.notOk(to.some((peer: any) => peer.ipBlock?.cidr === '0.0.0.0/0'), 'PostgreSQL: not anywhere');
+          }
+        }
+      }
+
+      // TRUST_PROXY names the ingress controller's pod range: private addresses, not a hop count.
+      if (folder !== 'base') {
+        const trustProxy = objects.find((object) => object.kind === 'ConfigMap').data.TRUST_PROXY.split(',').map((s: string) => s.trim());
+        const privateRanges = new BlockList();
+        for (const [address, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10]] as const) privateRanges.addSubnet(address, prefix);
+        for (const range of trustProxy) {
+          const [address, prefix] = range.split('/');
+          t.ok(isIPv4(address) && Number(prefix) >= 8 && privateRanges.check(address), `TRUST_PROXY ${range} is a pod range inside the cluster's private addresses`);
+        }
+      }
+    });
+  }
+});
