@@ -35,19 +35,21 @@ t.test('the service runs as a role of its own that can use the tables but not ch
   const suffix = randomBytes(4).toString('hex');
   const migrator = `acs_test_migrator_${suffix}`;
   const service = `acs_test_service_${suffix}`;
+  const later = `acs_test_later_${suffix}`;
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase({ migrated: false })]);
   const databaseName = new URL(database.url).pathname.slice(1);
   await withClient(ADMIN_DATABASE_URL, async (admin) => {
     // What an operator does once: two login roles, the migration role owning the database.
     await admin.query(`CREATE ROLE ${migrator} LOGIN`);
     await admin.query(`CREATE ROLE ${service} LOGIN`);
+    await admin.query(`CREATE ROLE ${later} LOGIN`);
     await admin.query(`ALTER DATABASE ${databaseName} OWNER TO ${migrator}`);
   });
   t.teardown(async () => {
     await Promise.all([entra.close(), acs.close()]);
     await database.drop();
     await withClient(ADMIN_DATABASE_URL, async (admin) => {
-      for (const role of [service, migrator]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      for (const role of [service, later, migrator]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
     });
   });
   const migratorUrl = asRole(database.url, migrator);
@@ -127,5 +129,18 @@ t.test('the service runs as a role of its own that can use the tables but not ch
     ]) {
       await t.rejects(client.query(statement), { code: '42501' }, `refused: ${statement}`);
     }
+  });
+
+  // A service that migrates itself (MIGRATE_ON_START, as the migration role) grants too.
+  await withClient(asRole(database.url, later), async (client) => {
+    await t.rejects(client.query('SELECT 1 FROM acs_identities'), { code: '42501' }, 'not yet granted');
+  });
+  const selfMigrating = await buildApp(loadConfig({
+    ...emulatorEnv({ entra, acs, databaseUrl: migratorUrl }),
+    LOG_LEVEL: 'silent', MIGRATE_ON_START: 'true', DATABASE_SERVICE_ROLE: later,
+  }));
+  await selfMigrating.close();
+  await withClient(asRole(database.url, later), async (client) => {
+    t.equal((await client.query('SELECT 1 FROM acs_identities')).rowCount, 0, 'granted at start');
   });
 });
