@@ -7,6 +7,7 @@ import { envSchema } from 'env-schema';
 import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, type AcsScope } from './acs/acsScopes.js';
 import { parseAuthIssuers, type OidcIssuerConfig } from './auth/issuersConfig.js';
 import type { TrustProxySetting } from './trustProxy.js';
+import { ROLE_NAME_PATTERN } from './db/serviceRole.js';
 
 export interface AcsConfig {
   /** With an access key; undefined when ACS is reached with an Entra credential instead. */
@@ -64,6 +65,8 @@ export interface Config {
   /** The database is one session behind a socket (local mode's PGlite): see createPool. */
   databaseSingleSession: boolean;
   migrateOnStart: boolean;
+  /** The service's own database role, granted its rights whenever migrations run (serviceRole.ts). */
+  databaseServiceRole: string | undefined;
   /** Serve /healthz and /readyz on this port instead of the API's (undefined: the API's). */
   probePort: number | undefined;
   /** On SIGTERM, how long to keep serving with /readyz at 503 before closing. */
@@ -154,6 +157,7 @@ const envJsonSchema = {
     DATABASE_POOL_MAX: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
     DATABASE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
     MIGRATE_ON_START: { type: 'boolean', default: false },
+    DATABASE_SERVICE_ROLE: { type: 'string', pattern: ROLE_NAME_PATTERN },
     SHUTDOWN_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
     HTTP_MAX_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
     HTTP_HEADERS_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 60000, default: 10000 },
@@ -208,7 +212,7 @@ const envJsonSchema = {
 
 type RawEnv = {
   PORT: number; HOST: string; LOG_LEVEL: string; DATABASE_URL: string; DATABASE_POOL_MAX: number;
-  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; SHUTDOWN_DELAY_MS: number;
+  DATABASE_TIMEOUT_MS: number; MIGRATE_ON_START: boolean; DATABASE_SERVICE_ROLE?: string; SHUTDOWN_DELAY_MS: number;
   HTTP_MAX_CONNECTIONS: number; HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
   METRICS_PORT?: number; PROBE_PORT?: number; METRICS_TOKEN?: string; AUDIT_HASH_KEY?: string; AUDIT_RETENTION_DAYS: number;
   AUDIT_FLUSH_INTERVAL_MS: number; RATE_LIMIT_WINDOW_SECONDS: number; RATE_LIMIT_IP_MAX: number;
@@ -452,6 +456,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     databaseTimeoutMs: raw.DATABASE_TIMEOUT_MS,
     databaseSingleSession: false,
     migrateOnStart: raw.MIGRATE_ON_START,
+    databaseServiceRole: raw.DATABASE_SERVICE_ROLE || undefined,
     shutdownDelayMs: raw.SHUTDOWN_DELAY_MS,
     probePort: raw.PROBE_PORT,
     http: Object.freeze({

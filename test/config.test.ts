@@ -88,6 +88,7 @@ t.test('invalid values are each named', async (t) => {
     [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS entry "\*"/],
     [{ NODE_ENV: 'production', AUDIT_HASH_KEY: 'a-long-enough-audit-key' }, /\/metrics must not be public/],
     [{ NODE_ENV: 'production', METRICS_TOKEN: 'a-long-enough-metrics-token' }, /AUDIT_HASH_KEY is required in production/],
+    [{ DATABASE_SERVICE_ROLE: 'acs; DROP TABLE x' }, /DATABASE_SERVICE_ROLE must match pattern/],
     [{ HTTP_MAX_CONNECTIONS: '0' }, /HTTP_MAX_CONNECTIONS must be >= 1/],
     [{ HTTP_MAX_CONNECTIONS: 'many' }, /HTTP_MAX_CONNECTIONS must be integer/],
     [{ HTTP_HEADERS_TIMEOUT_MS: '500' }, /HTTP_HEADERS_TIMEOUT_MS must be >= 1000/],

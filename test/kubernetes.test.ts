@@ -15,6 +15,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { ROLE_NAME_PATTERN } from '../src/db/serviceRole.js';
 import { IN_FLIGHT_GRACE_MS } from '../src/plugins/lifecycle.js';
 import { projectFile } from '../src/projectFiles.js';
 
@@ -137,7 +138,15 @@ for (const folder of ['base', 'overlays/example']) {
     t.equal(deployment.spec.template.metadata.labels['azure.workload.identity/use'], 'true');
     t.equal(find('ServiceAccount').metadata.annotations['azure.workload.identity/client-id'], settings.ACS_CREDENTIAL_CLIENT_ID);
 
-    // The migration Job: the same image, the built migration command, the database secret.
+    // The migration Job: the same image, the built migration command, a database secret of its
+    // own (the role that may change the schema), and the service's role to grant.
+    const jobContainer = job.spec.template.spec.containers[0];
+    const secretOf = (env: any[], name: string) => env.find((e) => e.name === name)?.valueFrom?.secretKeyRef?.name;
+    t.equal(secretOf(jobContainer.env, 'DATABASE_URL'), 'acs-token-service-migrations', 'the Job migrates with the migration role\'s Secret');
+    t.equal(secretOf(container.env, 'DATABASE_URL'), 'acs-token-service', 'the service connects with its own role\'s Secret');
+    t.notOk(container.env.some((e: any) => e.valueFrom?.secretKeyRef?.name === 'acs-token-service-migrations'), 'the service never sees the migration role\'s Secret');
+    t.match(jobContainer.env.find((e: { name: string }) => e.name === 'DATABASE_SERVICE_ROLE')?.value, new RegExp(ROLE_NAME_PATTERN), 'the Job grants the service\'s role');
+    t.not(config.migrateOnStart, true, 'the service does not migrate itself (its role cannot)');
     t.equal(job.spec.template.spec.containers[0].image, container.image, 'the Job runs the release\'s image');
     t.same(job.spec.template.spec.containers[0].args, ['dist/src/db/migrateCli.js']);
     t.ok(existsSync(projectFile('src', 'db', 'migrateCli.ts')), 'built from src/db/migrateCli.ts');

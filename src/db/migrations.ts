@@ -1,12 +1,14 @@
 // Plain SQL migrations from migrations/NNN_name.sql, applied in order, all pending ones in one
 // transaction under a transaction-level advisory lock: replicas starting together apply them
 // once, and the lock also works behind PgBouncer's transaction pooling. An applied file whose
-// content changed is refused rather than silently skipped.
+// content changed is refused rather than silently skipped. With a service role named, its
+// rights are granted in the same transaction (see serviceRole.ts).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { projectFile } from '../projectFiles.js';
 import { withTransaction } from './pool.js';
+import { grantServiceRole } from './serviceRole.js';
 
 export interface Migration {
   version: number;
@@ -41,8 +43,13 @@ const CREATE_HISTORY = `
     applied_at timestamptz NOT NULL DEFAULT now()
   )`;
 
+export interface MigrateOptions {
+  /** The service's own role (DATABASE_SERVICE_ROLE): granted what the service needs. */
+  serviceRole?: string;
+}
+
 /** Applies the pending migrations; returns the names of those it applied. */
-export async function migrate(pool: pg.Pool, migrations = readMigrations()): Promise<string[]> {
+export async function migrate(pool: pg.Pool, migrations = readMigrations(), options: MigrateOptions = {}): Promise<string[]> {
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
     await client.query(CREATE_HISTORY);
@@ -59,6 +66,7 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations()): Pro
       await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
       done.push(migration.name);
     }
+    if (options.serviceRole) await grantServiceRole(client, options.serviceRole);
     return done;
   });
 }

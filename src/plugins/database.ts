@@ -36,7 +36,7 @@ export default fp(async function database(app, { config }: { config: Config }) {
     await pool.end();
   });
   if (config.migrateOnStart) {
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, undefined, { serviceRole: config.databaseServiceRole });
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
   }
   app.decorate('pool', pool);

@@ -1,0 +1,55 @@
+// The rights of the service's own database role (DATABASE_SERVICE_ROLE): what its queries do
+// and nothing else, so a compromised or buggy service cannot change the schema. Granted by the
+// migration command on every run, not by a migration file: a migration runs once, but the role
+// may be named (or renamed) after the tables exist, and a migration that adds a table needs the
+// grant in the same run. Every statement here is idempotent. The role itself is created by the
+// operator; the migration role must own the tables (it created them).
+import type pg from 'pg';
+
+/** Role names we accept: what an operator would type, quoted anyway when used. */
+export const ROLE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_$@.-]{0,62}$';
+
+// Table by table, from what src/db, src/audit and the deletion retries run. A new table must
+// be added here (test/databaseRoles.test.ts checks that the service can read every table).
+const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
+  // Lookups, creation (INSERT … RETURNING), revocation (UPDATE), deletion.
+  ['acs_identities', 'SELECT, INSERT, UPDATE, DELETE'],
+  // The deletion queue: queued, retried (SELECT … FOR UPDATE needs UPDATE), removed when done.
+  ['acs_identity_deletions', 'SELECT, INSERT, UPDATE, DELETE'],
+  // Written in batches; rows past the retention deleted.
+  ['audit_events', 'SELECT, INSERT, DELETE'],
+  // /readyz compares the applied migrations with the code's.
+  ['schema_migrations', 'SELECT'],
+];
+const SEQUENCES = ['audit_events_id_seq'];
+
+export class ServiceRoleError extends Error {}
+
+/** Grants `role` the service's rights, in the migration's transaction; throws if it would have more. */
+export async function grantServiceRole(client: pg.ClientBase, role: string): Promise<void> {
+  if (!new RegExp(ROLE_NAME_PATTERN).test(role)) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE "${role}" is not a role name`);
+  const { rows } = await client.query<{ exists: boolean; current: boolean; superuser: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists, $1 = current_user AS current,
+            COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = $1), false) AS superuser`, [role]);
+  const found = rows[0]!;
+  if (!found.exists) {
+    throw new ServiceRoleError(`DATABASE_SERVICE_ROLE names the role ${role}, which does not exist: create it first (CREATE ROLE ${role} LOGIN PASSWORD '…')`);
+  }
+  if (found.current) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} is the role that runs the migrations: give the service a role of its own`);
+  if (found.superuser) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} is a superuser: give the service a role without it`);
+
+  const quoted = client.escapeIdentifier(role);
+  // Before PostgreSQL 15, every role may create tables in the public schema.
+  await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+  await client.query(`GRANT USAGE ON SCHEMA public TO ${quoted}`);
+  for (const [table, rights] of TABLE_RIGHTS) await client.query(`GRANT ${rights} ON TABLE ${table} TO ${quoted}`);
+  for (const sequence of SEQUENCES) await client.query(`GRANT USAGE ON SEQUENCE ${sequence} TO ${quoted}`);
+
+  // The REVOKE above does nothing (a warning) unless this role owns the schema; and a role that
+  // owns the database or the schema keeps CREATE. Checked rather than assumed.
+  const check = await client.query<{ create: boolean }>("SELECT has_schema_privilege($1, 'public', 'CREATE') AS create", [role]);
+  if (check.rows[0]!.create) {
+    throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} can still create objects in the schema public (it owns the database or the schema, `
+      + 'or PUBLIC keeps CREATE on it: REVOKE CREATE ON SCHEMA public FROM PUBLIC as its owner)');
+  }
+}
