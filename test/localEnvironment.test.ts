@@ -195,3 +195,14 @@ t.test('local mode answers only requests addressed to a loopback name', async (t
   const audit = await app.pool.query("SELECT count(*)::int AS n FROM acs_identities");
   t.equal(audit.rows[0].n, 1, 'one identity: alice\'s, made by the served requests');
 });
+
+// A developer's .env may name a deployment's service role: local mode migrates and serves with
+// PGlite's one role, so that setting must not stop it.
+t.test('local mode ignores DATABASE_SERVICE_ROLE', async (t) => {
+  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', DATABASE_SERVICE_ROLE: 'acs_token_service' });
+  t.equal(local.config.databaseServiceRole, undefined);
+  const app = await buildApp(local.config, { localTokenIssuer: local.entra });
+  t.teardown(async () => { await app.close(); await local.close(); });
+  await app.ready();
+  t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'migrated and ready');
+});

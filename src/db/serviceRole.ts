@@ -39,17 +39,25 @@ export async function grantServiceRole(client: pg.ClientBase, role: string): Pro
   if (found.superuser) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} is a superuser: give the service a role without it`);
 
   const quoted = client.escapeIdentifier(role);
-  // Before PostgreSQL 15, every role may create tables in the public schema.
-  await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
   await client.query(`GRANT USAGE ON SCHEMA public TO ${quoted}`);
   for (const [table, rights] of TABLE_RIGHTS) await client.query(`GRANT ${rights} ON TABLE ${table} TO ${quoted}`);
   for (const sequence of SEQUENCES) await client.query(`GRANT USAGE ON SEQUENCE ${sequence} TO ${quoted}`);
+  // Before PostgreSQL 15 every role may create in the schema public. Taken away only when the
+  // service's role can: the REVOKE from PUBLIC applies to every role of the database.
+  if (await canCreate(client, role)) {
+    await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    await client.query(`REVOKE CREATE ON SCHEMA public FROM ${quoted}`);
+  }
 
   // The REVOKE above does nothing (a warning) unless this role owns the schema; and a role that
   // owns the database or the schema keeps CREATE. Checked rather than assumed.
-  const check = await client.query<{ create: boolean }>("SELECT has_schema_privilege($1, 'public', 'CREATE') AS create", [role]);
-  if (check.rows[0]!.create) {
+  if (await canCreate(client, role)) {
     throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} can still create objects in the schema public (it owns the database or the schema, `
       + 'or PUBLIC keeps CREATE on it: REVOKE CREATE ON SCHEMA public FROM PUBLIC as its owner)');
   }
+}
+
+async function canCreate(client: pg.ClientBase, role: string): Promise<boolean> {
+  const { rows } = await client.query<{ create: boolean }>("SELECT has_schema_privilege($1, 'public', 'CREATE') AS create", [role]);
+  return rows[0]!.create;
 }

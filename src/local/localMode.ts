@@ -214,6 +214,9 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     DATABASE_URL: env.DATABASE_URL || embedded!.url,
     DATABASE_POOL_MAX: embedded ? '1' : env.DATABASE_POOL_MAX,
     MIGRATE_ON_START: 'true',
+    // One role migrates and serves here (PGlite has only one): a role of a deployment's .env
+    // does not apply.
+    DATABASE_SERVICE_ROLE: undefined,
     ACS_CONNECTION_STRING: acs.connectionString,
     AZURE_TENANT_ID: LOCAL_TENANTS.contoso,
     AUTH_ALLOWED_TENANTS: LOCAL_TENANTS.fabrikam,
