@@ -7,9 +7,13 @@
 #     -e AZURE_TENANT_ID=... -e AZURE_CLIENT_ID=... -e AUDIT_HASH_KEY=... -e METRICS_TOKEN=... acs-token-service
 #   migrations, once per release: the same image with the command dist/src/db/migrateCli.js
 #
-# test/container.test.ts performs these stages' steps in a clean folder and starts the result.
+# Base images are build arguments: the defaults are the real images (pin them by digest where
+# a registry is reachable: README, "Container image and Kubernetes"); test/container.test.ts
+# builds with stand-ins made by scripts/dockerEngine.sh, with this same file.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -19,12 +23,12 @@ COPY demo ./demo
 COPY scripts/buildDemo.ts ./scripts/
 RUN npm run build
 
-FROM node:24-bookworm-slim AS production-dependencies
+FROM ${BUILD_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=production-dependencies /app/node_modules ./node_modules
