@@ -276,8 +276,13 @@ function readSecretFiles(env: Record<string, string | undefined>, problems: stri
   }
 }
 
+/** The rule for every URL the service calls or advertises: https, or http on a loopback host. */
+function isHttpsOrLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
 function checkAcsEndpoint(url: URL, name: string, problems: string[]): URL {
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isHttpsOrLoopbackHttp(url)) {
     problems.push(`${name} endpoint must be https:// (http:// only on a loopback host)`);
   }
   return url;
@@ -368,7 +373,7 @@ function parsePublicBaseUrl(value: string | undefined, problems: string[]): stri
     problems.push('PUBLIC_BASE_URL is not a URL');
     return undefined;
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isHttpsOrLoopbackHttp(url)) {
     problems.push('PUBLIC_BASE_URL must be https:// (http:// only on a loopback host)');
   }
   if (url.search || url.hash || value.includes('?') || value.includes('#')) problems.push('PUBLIC_BASE_URL must have no query or fragment');
@@ -411,7 +416,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
 
   const authorityHost = raw.AZURE_AUTHORITY_HOST.replace(/\/$/, '');
   const authorityUrl = new URL(authorityHost);
-  if (authorityUrl.protocol !== 'https:' && !isLoopbackHost(authorityUrl.hostname)) {
+  if (!isHttpsOrLoopbackHttp(authorityUrl)) {
     problems.push('AZURE_AUTHORITY_HOST must be https:// (http:// only on a loopback host)');
   }
 

@@ -4,13 +4,12 @@
 // so their names are unique to this run, and they are dropped at the end.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
-import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
+import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
 
 const skip = TEST_DATABASE === 'pglite' ? 'PGlite has a single role: roles and grants need the PostgreSQL server' : false;
 
@@ -19,16 +18,6 @@ function asRole(url: string, role: string): string {
   u.username = role;
   u.password = '';
   return u.toString();
-}
-
-async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
 }
 
 t.test('the service runs as a role of its own that can use the tables but not change the schema', { skip }, async (t) => {

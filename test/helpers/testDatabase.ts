@@ -36,8 +36,9 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
-async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+/** Runs `run` on a connection of its own to `url`, closed afterwards. */
+export async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await run(client);
@@ -45,6 +46,8 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
     await client.end();
   }
 }
+
+const withAdmin = <T>(run: (client: pg.Client) => Promise<T>): Promise<T> => withClient(ADMIN_DATABASE_URL, run);
 
 async function ensureTemplate(admin: pg.Client): Promise<string> {
   const hash = createHash('sha256');
