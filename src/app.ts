@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
 import { httpServerOptions, limitConnections } from './httpServerLimits.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './logRedaction.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import { IN_FLIGHT_GRACE_MS } from './plugins/lifecycle.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { localBanner } from './local/localBanner.js';
 import { AZURE_SETTINGS, isLocalMode, startLocalEnvironment, type LocalEnvironment } from './local/localMode.js';
 

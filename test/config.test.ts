@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { entraCredential } from '../src/acs/acsIdentityClient.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, configSchema, loadConfig } from '../src/config/index.js';
 import { projectFile } from '../src/projectFiles.js';
 
 const tenant = randomUUID();
@@ -176,8 +176,8 @@ t.test('http:// is accepted for loopback hosts only', async (t) => {
 
 t.test('.env.example documents every variable the configuration reads', async (t) => {
   const example = readFileSync(projectFile('.env.example'), 'utf8');
-  const source = readFileSync(projectFile('src/config.ts'), 'utf8');
-  const read = [...new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+): \{ type:/gm)].map((m) => m[1]!))];
+  // The schema every module's section is part of: each of its variables is read.
+  const read = Object.keys(configSchema.properties);
   t.ok(read.length >= 20, `${read.length} variables`);
   for (const name of read) t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `${name} is in .env.example`);
 });

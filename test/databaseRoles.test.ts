@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';

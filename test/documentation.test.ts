@@ -3,7 +3,7 @@
 // user's bearer token, to that host. They name PUBLIC_BASE_URL or a relative server, are never
 // stored by caches, and DOCS_ENABLED=false turns them off.
 import t from 'tap';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { startTestService, type TestService } from './helpers/testService.js';
 
 const EVIL = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };

@@ -1,7 +1,7 @@
 // deploy/kubernetes: the base and the example overlay, rendered by a real `kubectl kustomize`,
 // every object validated against the Kubernetes schemas (kubernetes-models), and the parts
 // that must agree with the service checked against the service itself: probe paths against
-// openapi.yaml, ports against its settings, variable names against what config.ts reads, the
+// openapi.yaml, ports against its settings, variable names against what the configuration reads, the
 // grace period against its shutdown, the migration command against the built file's name.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config/index.js';
 import { ROLE_NAME_PATTERN } from '../src/db/serviceRole.js';
 import { IN_FLIGHT_GRACE_MS } from '../src/plugins/lifecycle.js';
 import { projectFile } from '../src/projectFiles.js';

@@ -166,7 +166,7 @@ t.test('a probe failure is logged; shutting down answers 503 at once, not the ke
 });
 
 t.test('PROBE_PORT must be a port of its own', async (t) => {
-  const { ConfigError, loadConfig } = await import('../src/config.js');
+  const { ConfigError, loadConfig } = await import('../src/config/index.js');
   const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x', ACS_CONNECTION_STRING: 'endpoint=https://a.communication.azure.com/;accesskey=a2V5', AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', AZURE_CLIENT_ID: 'api' };
   t.throws(() => loadConfig({ ...base, PORT: '3000', PROBE_PORT: '3000' }), ConfigError);
   t.throws(() => loadConfig({ ...base, METRICS_PORT: '9464', PROBE_PORT: '9464' }), ConfigError);

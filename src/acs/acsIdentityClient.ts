@@ -4,7 +4,7 @@
 // default policy retries POSTs, which could create an identity twice.
 import { CommunicationIdentityClient } from '@azure/communication-identity';
 import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
-import type { AcsConfig } from '../config.js';
+import type { AcsConfig } from './acsSettings.js';
 import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
 

@@ -1,6 +1,7 @@
 // AUTH_ISSUERS: OpenID Connect issuers trusted beside Entra ID (Entra External ID, Azure AD
 // B2C, Auth0, Keycloak, Okta…: issuers of JWT access tokens), as a JSON array. Every entry is checked at start, and a
 // problem names the entry, so that a typo stops the service instead of locking users out.
+import { HTTPS_OR_LOOPBACK_HTTP, isHttpsOrLoopbackHttp } from '../shared/urlRules.js';
 
 /** The signature algorithms another issuer may use (asymmetric only: never a shared secret). */
 export const ISSUER_ALGORITHMS = ['RS256', 'ES256'] as const;
@@ -25,22 +26,18 @@ const CLAIM_NAME = /^[A-Za-z0-9_.:/-]{1,64}$/;
 const MAX_ISSUERS = 20;
 
 /** A URL this service may fetch keys from or trust as an issuer: https, or http on loopback. */
-function checkUrl(value: string, isLoopbackHost: (host: string) => boolean): string | undefined {
+function checkUrl(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return 'is not a URL';
   }
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
-  return 'must be https:// (http:// only on a loopback host)';
+  return isHttpsOrLoopbackHttp(url) ? undefined : HTTPS_OR_LOOPBACK_HTTP;
 }
 
 /** Parses AUTH_ISSUERS; each problem goes to `problems`, naming the entry. */
-export function parseAuthIssuers(
-  text: string | undefined, isLoopbackHost: (host: string) => boolean, problems: string[],
-): OidcIssuerConfig[] {
+export function parseAuthIssuers(text: string | undefined, problems: string[]): OidcIssuerConfig[] {
   if (text === undefined || text.trim() === '') return [];
   let entries: unknown;
   try {
@@ -71,12 +68,12 @@ export function parseAuthIssuers(
     if (typeof given.issuer !== 'string' || given.issuer.length === 0) problem('"issuer" is required (the exact "iss" of its tokens)');
     else if (given.issuer.length > 255) problem('"issuer" is longer than 255 characters');
     else {
-      const urlProblem = checkUrl(given.issuer, isLoopbackHost);
+      const urlProblem = checkUrl(given.issuer);
       if (urlProblem) problem(`"issuer" ${urlProblem}`);
     }
     if (typeof given.audience !== 'string' || given.audience.length === 0) problem('"audience" is required (the "aud" its tokens carry for this API)');
     if (given.jwksUri !== undefined) {
-      const urlProblem = typeof given.jwksUri === 'string' ? checkUrl(given.jwksUri, isLoopbackHost) : 'must be a string';
+      const urlProblem = typeof given.jwksUri === 'string' ? checkUrl(given.jwksUri) : 'must be a string';
       if (urlProblem) problem(`"jwksUri" ${urlProblem}`);
     }
     const algorithms = given.algorithms ?? ['RS256'];

@@ -12,7 +12,7 @@
 // so a stream of random kids costs a bounded number of fetches, and a key rotated in a moment
 // after a read is found one cooldown later.
 import buildGetJwks from 'get-jwks';
-import { isLoopbackHost } from '../config.js';
+import { isHttpsOrLoopbackHttp } from '../shared/urlRules.js';
 import { AuthError } from './authError.js';
 import type { IdentityProviderHttp } from './identityProviderHttp.js';
 
@@ -235,7 +235,7 @@ export class SigningKeys {
     if (typeof discovery.jwks_uri !== 'string') throw new Error(`${source.discoveryUrl} has no jwks_uri`);
     const url = new URL(discovery.jwks_uri);
     // Keys only over TLS (plain http only from this machine, as for configured URLs).
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    if (!isHttpsOrLoopbackHttp(url)) {
       throw new Error(`${source.discoveryUrl} names keys at ${url.protocol}// off loopback`);
     }
     keySet.discovered = { jwksUri: discovery.jwks_uri, at: Date.now() };

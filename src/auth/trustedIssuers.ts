@@ -2,7 +2,7 @@
 // Microsoft Entra ID v2 tokens from the allowed tenants, keyed by (tid, oid), and the OpenID
 // Connect issuers of AUTH_ISSUERS (oidcIssuer.ts), keyed by (iss, subject claim).
 // TrustedIssuers is the one place that picks, from the token's `iss`, whose rules apply.
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from './authSettings.js';
 import { appOnlyMarker } from './appOnlyTokens.js';
 import { AuthError } from './authError.js';
 import type { OidcIssuer } from './oidcIssuer.js';

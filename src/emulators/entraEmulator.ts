@@ -7,7 +7,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { TEAMS_OBO_SCOPES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
-import { isLoopbackHost } from '../config.js';
+import { isLoopbackHost } from '../shared/urlRules.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
 

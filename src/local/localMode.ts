@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
-import { ConfigError, isLoopbackHost, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { isLoopbackHost } from '../shared/urlRules.js';
 import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
 import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
 import { startEmbeddedDatabase } from './localDatabase.js';

@@ -7,9 +7,9 @@ import fp from 'fastify-plugin';
 import { nameToGuid, type EntraEmulator } from '../emulators/entraEmulator.js';
 import { HttpProblem } from '../httpProblem.js';
 import { LOCAL_TENANTS } from './localMode.js';
+import { LOWER_CASE_GUID as GUID } from '../shared/guid.js';
 
 const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface LocalTokenQuery {
   user?: string;

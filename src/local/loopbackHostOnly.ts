@@ -3,7 +3,7 @@
 // being same-origin with it, mint tokens at /local/token and drive the API. The Host header is
 // what such a page cannot choose: it carries the page's host name, never a loopback one.
 import fp from 'fastify-plugin';
-import { isLoopbackHost } from '../config.js';
+import { isLoopbackHost } from '../shared/urlRules.js';
 import { HttpProblem } from '../httpProblem.js';
 
 /** Whether a Host header value names this machine: localhost, *.localhost, 127.x.x.x or [::1], any port. */

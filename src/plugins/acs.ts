@@ -1,6 +1,6 @@
 // The ACS identity client, one for the process.
 import fp from 'fastify-plugin';
-import type { AcsConfig } from '../config.js';
+import type { AcsConfig } from '../acs/acsSettings.js';
 import { AcsIdentityClient } from '../acs/acsIdentityClient.js';
 
 declare module 'fastify' {

@@ -2,7 +2,7 @@
 // (HMAC-SHA256 of tid/oid with AUDIT_HASH_KEY: stable, not reversible without the key).
 import { createHmac } from 'node:crypto';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { AuditTrail, MAX_PENDING } from '../audit/auditTrail.js';
 import { userKey } from '../auth/trustedIssuers.js';
 

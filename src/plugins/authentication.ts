@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../auth/authSettings.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';

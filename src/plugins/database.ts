@@ -2,7 +2,7 @@
 // when MIGRATE_ON_START=true; otherwise `npm run migrate` (a release step) applies them.
 import fp from 'fastify-plugin';
 import type pg from 'pg';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { IdentityStore } from '../db/identityStore.js';
 import { migrate } from '../db/migrations.js';
 import { createPool } from '../db/pool.js';

@@ -3,7 +3,7 @@
 // two replicas do not work on the same one, and a replica that dies mid-way loses nothing.
 import fp from 'fastify-plugin';
 import { AcsError, isTransient } from '../acs/acsErrors.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 const MAX_BACKOFF_SECONDS = 3600;
 

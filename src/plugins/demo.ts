@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AuthConfig, Config } from '../config.js';
+import type { AuthConfig, Config } from '../config/index.js';
 import { HttpProblem } from '../httpProblem.js';
 import { projectFile } from '../projectFiles.js';
 import { sendProblem } from './problemDetails.js';

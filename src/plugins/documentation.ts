@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 export default fp(async function documentation(app, { contract, docs }: { contract: Record<string, unknown>; docs: Config['docs'] }) {
   if (!docs.enabled) return;

@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { httpServerOptions, limitConnections } from '../httpServerLimits.js';
 import { Metrics } from '../metrics.js';
 

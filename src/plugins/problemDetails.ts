@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AcsError, type AcsFailureKind } from '../acs/acsErrors.js';
 import { AuthError } from '../auth/authError.js';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../auth/authSettings.js';
 import { OboError, type OboFailureKind } from '../teams/teamsOnBehalfOf.js';
 import { TEAMS_TOKEN_HEADER } from '../teams/teamsTokenOwner.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';

@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { HttpProblem } from '../httpProblem.js';
 
 /** The ACS calls a user's requests make (as acs_calls_total names them). */

@@ -1,7 +1,7 @@
 // The on-behalf-of client for Teams users, when the service has a client secret; without one,
 // the Teams exchange needs the teams-user-aad-token header.
 import fp from 'fastify-plugin';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../auth/authSettings.js';
 import { TeamsOnBehalfOf } from '../teams/teamsOnBehalfOf.js';
 
 declare module 'fastify' {

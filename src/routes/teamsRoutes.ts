@@ -1,7 +1,7 @@
 // exchangeTeamsToken: an ACS token for a Teams user (Custom Teams Endpoint). The Teams user's
 // Entra token comes in a header, or is obtained on the caller's behalf; it must be the
 // caller's own, and it is neither stored nor logged.
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../auth/authSettings.js';
 import type { OperationHandler } from '../contract.js';
 import { extractBearerToken } from '../auth/bearerToken.js';
 import { HttpProblem } from '../httpProblem.js';

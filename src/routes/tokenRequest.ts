@@ -1,6 +1,6 @@
 // The scopes and lifetime of a requested ACS token: defaults from configuration, and checked
 // against the allow-list before any call to ACS. (The contract already limits the syntax.)
-import type { AcsConfig } from '../config.js';
+import type { AcsConfig } from '../acs/acsSettings.js';
 import type { AcsScope } from '../acs/acsScopes.js';
 import { HttpProblem } from '../httpProblem.js';
 

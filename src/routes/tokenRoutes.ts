@@ -1,5 +1,5 @@
 // getToken and revokeTokens: ACS tokens for the caller's identity.
-import type { AcsConfig } from '../config.js';
+import type { AcsConfig } from '../acs/acsSettings.js';
 import type { OperationHandler } from '../contract.js';
 import { HttpProblem } from '../httpProblem.js';
 import { createIdentityOnce } from './identityCreation.js';

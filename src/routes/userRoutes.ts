@@ -1,5 +1,5 @@
 // getUser, createUser, deleteUser: the caller's ACS identity.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { OperationHandler } from '../contract.js';
 import { AcsError } from '../acs/acsErrors.js';
 import { HttpProblem } from '../httpProblem.js';

@@ -6,7 +6,7 @@
 import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
 import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../auth/authSettings.js';
 import { TeamsTokenCache, type TeamsTokenOwnerKey } from './teamsTokenCache.js';
 import { teamsTokenOwner } from './teamsTokenOwner.js';
 

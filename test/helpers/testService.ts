@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp, type BuildOptions } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
 import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../src/emulators/entraEmulator.js';
 import { assertMatchesContract, findOperation } from './contractValidator.js';

@@ -1,0 +1,35 @@
+// The configuration as the service uses it: one frozen object made of the modules' sections.
+import type { AcsConfig } from '../acs/acsSettings.js';
+import type { AuditSettings } from '../audit/auditSettings.js';
+import type { AuthConfig } from '../auth/authSettings.js';
+import type { DatabaseSettings } from '../db/databaseSettings.js';
+import type { HttpServerLimits } from '../httpServerLimits.js';
+import type { DeletionSettings } from '../identities/deletionSettings.js';
+import type { MetricsSettings } from '../plugins/metricsSettings.js';
+import type { PageSettings } from '../plugins/pageSettings.js';
+import type { RateLimitSettings } from '../plugins/rateLimitSettings.js';
+import type { TrustProxySetting } from '../trustProxy.js';
+import type { ServerSettings } from './serverSettings.js';
+
+export interface Config extends ServerSettings, DatabaseSettings, PageSettings {
+  /** Limits of the HTTP server: how many connections, and how long a client may take. */
+  http: HttpServerLimits;
+  deletions: DeletionSettings;
+  acs: AcsConfig;
+  auth: AuthConfig;
+  audit: AuditSettings;
+  rateLimits: RateLimitSettings;
+  /**
+   * Which connections may name the client in X-Forwarded-For (TRUST_PROXY): none, those of the
+   * proxies at these addresses/CIDR ranges, or any, through this many proxy hops.
+   */
+  trustProxy: TrustProxySetting;
+  metrics: MetricsSettings;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,76 @@
+// Configuration: read from the environment once at start, validated, and turned into a typed,
+// frozen object. Every variable is documented in .env.example. Each module owns its section
+// (schema, type, parsing); this reads the environment and the NAME_FILE files, checks the
+// whole schema at once and assembles the sections, so that every problem is named together.
+import { envSchema } from 'env-schema';
+import { acsSettings, missingAcsProblem } from '../acs/acsSettings.js';
+import { auditSettings } from '../audit/auditSettings.js';
+import { allowedTenantsOf, authSettings } from '../auth/authSettings.js';
+import { databaseSettings } from '../db/databaseSettings.js';
+import { httpServerLimits } from '../httpServerLimits.js';
+import { deletionSettings } from '../identities/deletionSettings.js';
+import { metricsSettings } from '../plugins/metricsSettings.js';
+import { pageSettings } from '../plugins/pageSettings.js';
+import { rateLimitSettings } from '../plugins/rateLimitSettings.js';
+import { parseTrustProxy } from '../trustProxy.js';
+import { ConfigError, type Config } from './config.js';
+import { configSchema, type ConfigEnv } from './configSchema.js';
+import { readSecretFiles } from './secretFiles.js';
+import { serverSettings } from './serverSettings.js';
+
+type SchemaErrors = Array<{ instancePath: string; message?: string; params: Record<string, unknown> }>;
+
+/** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
+function describeSchemaErrors(errors: SchemaErrors): string[] {
+  return errors.map((e) => {
+    if (e.params.missingProperty) return `${String(e.params.missingProperty)} is required`;
+    return `${e.instancePath.replace(/^\//, '')} ${e.message ?? 'is invalid'}`;
+  });
+}
+
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
+  // `NAME=` (as in a copied .env.example) means "not set", not "set to nothing".
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
+  const problems: string[] = [];
+  readSecretFiles(env, problems);
+  const allowedTenants = allowedTenantsOf(env, problems);
+
+  let raw: ConfigEnv;
+  try {
+    // A copy: env-schema writes defaults into the object it validates.
+    raw = envSchema<ConfigEnv>({ schema: configSchema, data: { ...env }, dotenv: false });
+  } catch (error) {
+    const errors = (error as { errors?: SchemaErrors }).errors;
+    const missingAcs = missingAcsProblem(env);
+    if (missingAcs) problems.push(missingAcs);
+    throw new ConfigError([...(errors ? describeSchemaErrors(errors) : [(error as Error).message]), ...problems]);
+  }
+
+  const production = env.NODE_ENV === 'production';
+  const acs = acsSettings(raw, problems);
+  const metrics = metricsSettings(raw, raw.HOST, production, problems);
+  const audit = auditSettings(raw, production, problems);
+  const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
+  const server = serverSettings(raw, problems);
+  const auth = authSettings(raw, allowedTenants, problems);
+  if (raw.PROBE_PORT !== undefined && raw.PROBE_PORT !== 0 && (raw.PROBE_PORT === raw.PORT || raw.PROBE_PORT === raw.METRICS_PORT)) {
+    problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
+  }
+  const http = httpServerLimits(raw, problems);
+  const pages = pageSettings(raw, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    ...server,
+    ...databaseSettings(raw),
+    http,
+    metrics,
+    rateLimits: rateLimitSettings(raw),
+    trustProxy,
+    ...pages,
+    audit,
+    deletions: deletionSettings(raw, acs.requestTimeoutMs),
+    acs,
+    auth,
+  });
+}
