@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthConfig, Config } from '../config.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 import { projectFile } from '../projectFiles.js';
-import { sendProblem } from './problemDetails.js';
+import { sendProblem } from '../http/sendProblem.js';
 
 const FILES: Record<string, string> = {
   '': 'text/html; charset=utf-8',

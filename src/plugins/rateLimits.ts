@@ -12,7 +12,7 @@ import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 
 /** The ACS calls a user's requests make (as acs_calls_total names them). */
 export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity' | 'exchangeTeamsToken';
