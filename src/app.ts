@@ -90,7 +90,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const contract = loadContract();
   await app.register(metrics, { config: config.metrics, httpLimits: config.http });
-  await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   // Local mode: before any route or other hook does anything for a request of another site.
   if (options.localTokenIssuer) await app.register(loopbackHostOnly);
@@ -101,6 +100,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(acs, { config: config.acs });
   await app.register(authentication, { auth: config.auth });
   await app.register(refusals);
+  await app.register(requestLog);
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });

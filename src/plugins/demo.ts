@@ -69,4 +69,4 @@ export default fp(async function demo(app, options: DemoOptions) {
   };
   app.get('/demo/', (_request, reply) => serve('', reply));
   app.get<{ Params: { file: string } }>('/demo/:file', (request, reply) => serve(request.params.file, reply));
-}, { name: 'demo' });
+}, { name: 'demo', dependencies: ['problem-details'], decorators: { reply: ['problem'] } });

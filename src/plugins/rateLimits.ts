@@ -131,4 +131,4 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
     throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting, exchanging Teams tokens); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   });
-}, { name: 'rate-limits', dependencies: ['metrics'] });
+}, { name: 'rate-limits', dependencies: ['metrics', 'authentication'], decorators: { fastify: ['metrics'], request: ['user'] } });
