@@ -89,6 +89,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
+  // Each plugin names the plugins and decorators it reads: out of order, the app does not start.
   await app.register(metrics, { config: config.metrics, httpLimits: config.http });
   await app.register(problemDetails, { auth: config.auth });
   // Local mode: before any route or other hook does anything for a request of another site.
