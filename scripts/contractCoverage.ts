@@ -4,7 +4,7 @@
 // documents the answer to a bug, which no test can produce on purpose.
 // `--reset` clears the records of an earlier run (npm test does so before tap).
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { loadContract } from '../src/contract.js';
+import { loadContract } from '../src/http/contract.js';
 import { projectFile } from '../src/projectFiles.js';
 
 const dir = projectFile('.tap', 'contract-coverage');

@@ -6,9 +6,9 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config/index.js';
-import { loadContract, type OperationHandlers, type OperationId } from './contract.js';
+import { loadContract, type OperationHandlers, type OperationId } from './http/contract.js';
 import { httpServerOptions, limitConnections } from './httpServerLimits.js';
-import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './logRedaction.js';
+import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './http/logRedaction.js';
 import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
 import authentication from './plugins/authentication.js';
@@ -20,11 +20,12 @@ import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
 import httpSecurity from './plugins/httpSecurity.js';
 import rateLimits from './plugins/rateLimits.js';
+import refusals from './plugins/refusals.js';
 import requestLog from './plugins/requestLog.js';
 import problemDetails from './plugins/problemDetails.js';
 import probes from './plugins/probes.js';
 import teams from './plugins/teams.js';
-import { rejectUnknownQueryParameters } from './queryParameters.js';
+import { rejectUnknownQueryParameters } from './http/queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from './emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
@@ -88,8 +89,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addContentTypeParser('*', { parseAs: 'buffer' }, ignoreBody);
 
   const contract = loadContract();
+  // Each plugin names the plugins and decorators it reads: out of order, the app does not start.
   await app.register(metrics, { config: config.metrics, httpLimits: config.http });
-  await app.register(requestLog);
   await app.register(problemDetails, { auth: config.auth });
   // Local mode: before any route or other hook does anything for a request of another site.
   if (options.localTokenIssuer) await app.register(loopbackHostOnly);
@@ -99,6 +100,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });
   await app.register(authentication, { auth: config.auth });
+  await app.register(refusals);
+  await app.register(requestLog);
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });

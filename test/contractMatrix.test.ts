@@ -3,7 +3,7 @@
 // coverage report (scripts/contractCoverage.ts) finds every documented status produced.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { loadContract } from '../src/contract.js';
+import { loadContract } from '../src/http/contract.js';
 import { startTestService, type RequestOptions } from './helpers/testService.js';
 
 type Method = NonNullable<RequestOptions['method']>;

@@ -1,7 +1,7 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
 // headers never appear, whatever the log level.
 import t from 'tap';
-import { censorNestedCredentials, LOG_CENSOR } from '../src/logRedaction.js';
+import { censorNestedCredentials, LOG_CENSOR } from '../src/http/logRedaction.js';
 import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
 import { startTestService } from './helpers/testService.js';
 

@@ -2,7 +2,7 @@
 // `?scope=voip` would otherwise get the default scopes silently. The refusal names the
 // parameter (and, for `scope`, the one meant), and nothing is created or asked of ACS.
 import t from 'tap';
-import { loadContract } from '../src/contract.js';
+import { loadContract } from '../src/http/contract.js';
 import { startTestService, type RequestOptions } from './helpers/testService.js';
 
 type Method = NonNullable<RequestOptions['method']>;

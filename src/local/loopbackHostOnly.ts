@@ -4,7 +4,7 @@
 // what such a page cannot choose: it carries the page's host name, never a loopback one.
 import fp from 'fastify-plugin';
 import { isLoopbackHost } from '../shared/urlRules.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 
 /** Whether a Host header value names this machine: localhost, *.localhost, 127.x.x.x or [::1], any port. */
 export function isLoopbackHostHeader(host: string | undefined): boolean {

@@ -10,9 +10,11 @@ declare module 'fastify' {
 }
 
 export default fp(async function acs(app, { config }: { config: AcsConfig }) {
-  const { acsCalls, acsDuration } = app.metrics;
-  app.decorate('acs', new AcsIdentityClient(config, (operation, outcome, seconds) => {
+  const { acsCalls, acsDuration, acsCircuitOpen } = app.metrics;
+  const client = new AcsIdentityClient(config, (operation, outcome, seconds) => {
     acsCalls.inc({ operation, outcome });
     acsDuration.observe({ operation }, seconds);
-  }));
-}, { name: 'acs' });
+  });
+  app.decorate('acs', client);
+  app.sampleAtScrape(() => acsCircuitOpen.set(client.circuitState === 'closed' ? 0 : 1));
+}, { name: 'acs', dependencies: ['metrics'], decorators: { fastify: ['metrics', 'sampleAtScrape'] } });

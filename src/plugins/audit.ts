@@ -54,4 +54,4 @@ export default fp(async function audit(app, { config }: { config: Config['audit'
     clearInterval(cleanupTimer);
     await trail.flush();
   });
-}, { name: 'audit', dependencies: ['database', 'metrics'] });
+}, { name: 'audit', dependencies: ['database', 'metrics'], decorators: { fastify: ['pool', 'beforePoolEnd', 'metrics'] } });

@@ -40,6 +40,12 @@ export default fp(async function database(app, { config }: { config: Config }) {
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
   }
   app.decorate('pool', pool);
+  const { dbPool } = app.metrics;
+  app.sampleAtScrape(() => {
+    dbPool.set({ state: 'total' }, pool.totalCount);
+    dbPool.set({ state: 'idle' }, pool.idleCount);
+    dbPool.set({ state: 'waiting' }, pool.waitingCount);
+  });
   // Local mode (the resource `local`) never adopts rows whose resource is not known.
   const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
   const identityStore = new IdentityStore(pool, scope, (error) => app.log.warn({ err: error },
@@ -57,4 +63,4 @@ export default fp(async function database(app, { config }: { config: Config }) {
         + `UPDATE acs_identity_deletions SET acs_resource = '${scope.resource}' WHERE acs_resource = '<old>'`);
     }, () => undefined);
   });
-}, { name: 'database', dependencies: ['metrics'] });
+}, { name: 'database', dependencies: ['metrics'], decorators: { fastify: ['metrics', 'sampleAtScrape'] } });

@@ -47,7 +47,7 @@ export default fp(async function deletionRetries(app, { config }: { config: Conf
     clearInterval(timer);
     await running;
   });
-}, { name: 'deletion-retries', dependencies: ['database', 'acs'] });
+}, { name: 'deletion-retries', dependencies: ['database', 'acs', 'audit'], decorators: { fastify: ['identityStore', 'acs', 'audit'] } });
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthConfig, Config } from '../config/index.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 import { projectFile } from '../projectFiles.js';
-import { sendProblem } from './problemDetails.js';
+import { sendProblem } from '../http/sendProblem.js';
 
 const FILES: Record<string, string> = {
   '': 'text/html; charset=utf-8',
@@ -69,4 +69,4 @@ export default fp(async function demo(app, options: DemoOptions) {
   };
   app.get('/demo/', (_request, reply) => serve('', reply));
   app.get<{ Params: { file: string } }>('/demo/:file', (request, reply) => serve(request.params.file, reply));
-}, { name: 'demo' });
+}, { name: 'demo', dependencies: ['problem-details'], decorators: { reply: ['problem'] } });

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import helmet, { type HelmetOptions } from 'helmet';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 
 export const MAX_URL_LENGTH = 2048;
 

@@ -13,6 +13,8 @@ declare module 'fastify' {
     metrics: Metrics;
     /** Where /metrics listens when METRICS_PORT gives it a port of its own (else undefined). */
     readonly metricsAddress: string | undefined;
+    /** Sets gauges that are read at scrape time (the pool's connections, the ACS circuit). */
+    sampleAtScrape(sample: () => void): void;
   }
 }
 
@@ -29,6 +31,9 @@ export default fp(async function metrics(app, { config, httpLimits }: { config: 
   const registry = new Metrics();
   app.decorate('metrics', registry);
   app.server.on('drop', () => registry.connectionsDropped.inc());
+  // Filled in by the plugins whose state they sample (registered after this one).
+  const samples: Array<() => void> = [];
+  app.decorate('sampleAtScrape', (sample: () => void) => { samples.push(sample); });
 
   // Hooks on the request path take a callback: an async hook costs a promise per request.
   app.addHook('onResponse', (request, reply, done) => {
@@ -45,12 +50,7 @@ export default fp(async function metrics(app, { config, httpLimits }: { config: 
         return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').type('text/plain').send('Unauthorized\n');
       }
     }
-    // Gauges read at scrape time (the database and ACS plugins are registered by then).
-    const { pool } = app;
-    registry.dbPool.set({ state: 'total' }, pool.totalCount);
-    registry.dbPool.set({ state: 'idle' }, pool.idleCount);
-    registry.dbPool.set({ state: 'waiting' }, pool.waitingCount);
-    registry.acsCircuitOpen.set(app.acs.circuitState === 'closed' ? 0 : 1);
+    for (const sample of samples) sample();
     return reply.type(registry.registry.contentType).send(await registry.registry.metrics());
   }
 

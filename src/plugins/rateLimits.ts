@@ -12,7 +12,7 @@ import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 
 /** The ACS calls a user's requests make (as acs_calls_total names them). */
 export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity' | 'exchangeTeamsToken';
@@ -131,4 +131,4 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
     throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting, exchanging Teams tokens); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
   });
-}, { name: 'rate-limits', dependencies: ['metrics'] });
+}, { name: 'rate-limits', dependencies: ['metrics', 'authentication'], decorators: { fastify: ['metrics'], request: ['user'] } });

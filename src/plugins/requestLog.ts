@@ -67,10 +67,13 @@ export default fp(async function requestLog(app) {
       route,
       status,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      // hashUser comes from the audit plugin, registered after this one but before any request.
       ...(identified ? { user: app.hashUser(user as { tenantId: string; objectId: string }) } : {}),
       ...(problem ? { code: problem.code, detail: problem.detail } : {}),
     }, 'request');
     done();
   });
-}, { name: 'request-log' });
+}, {
+  name: 'request-log',
+  dependencies: ['problem-details', 'audit', 'authentication'],
+  decorators: { fastify: ['hashUser'], request: ['user'], reply: ['problem'] },
+});

@@ -19,4 +19,4 @@ export default fp(async function teams(app, { auth }: { auth: AuthConfig }) {
   };
   if (clientSecret) reportSizes({ teamsTokens: 0, msal: 0 });
   app.decorate('teamsOnBehalfOf', clientSecret ? new TeamsOnBehalfOf({ ...auth, clientSecret }, app.identityProviderHttp, reportSizes) : undefined);
-}, { name: 'teams', dependencies: ['authentication', 'metrics'] });
+}, { name: 'teams', dependencies: ['authentication', 'metrics'], decorators: { fastify: ['metrics', 'identityProviderHttp'] } });

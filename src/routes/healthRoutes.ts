@@ -2,10 +2,10 @@
 // readiness check runs at a time and its answer is kept READINESS_KEEP_MS, so that any number
 // of probes costs the database at most about one check a second.
 import type { FastifyInstance } from 'fastify';
-import type { OperationHandler, Schemas } from '../contract.js';
+import type { OperationHandler, Schemas } from '../http/contract.js';
 import { pendingMigrations } from '../db/migrations.js';
-import { HttpProblem } from '../httpProblem.js';
-import { sendProblem } from '../plugins/problemDetails.js';
+import { HttpProblem } from '../http/httpProblem.js';
+import { sendProblem } from '../http/sendProblem.js';
 
 type Checks = Schemas['Checks'];
 

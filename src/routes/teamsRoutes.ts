@@ -2,9 +2,9 @@
 // Entra token comes in a header, or is obtained on the caller's behalf; it must be the
 // caller's own, and it is neither stored nor logged.
 import type { AuthConfig } from '../auth/authSettings.js';
-import type { OperationHandler } from '../contract.js';
+import type { OperationHandler } from '../http/contract.js';
 import { extractBearerToken } from '../auth/bearerToken.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 import { TEAMS_TOKEN_HEADER, teamsTokenOwner } from '../teams/teamsTokenOwner.js';
 
 export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: OperationHandler<'exchangeTeamsToken'> } {

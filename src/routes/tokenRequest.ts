@@ -2,7 +2,7 @@
 // against the allow-list before any call to ACS. (The contract already limits the syntax.)
 import type { AcsConfig } from '../acs/acsSettings.js';
 import type { AcsScope } from '../acs/acsScopes.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 
 export interface TokenRequest {
   scopes: AcsScope[];

@@ -1,7 +1,7 @@
 // getToken and revokeTokens: ACS tokens for the caller's identity.
 import type { AcsConfig } from '../acs/acsSettings.js';
-import type { OperationHandler } from '../contract.js';
-import { HttpProblem } from '../httpProblem.js';
+import type { OperationHandler } from '../http/contract.js';
+import { HttpProblem } from '../http/httpProblem.js';
 import { createIdentityOnce } from './identityCreation.js';
 import { tokenRequest } from './tokenRequest.js';
 import { TokenReuseCache } from '../acs/tokenReuseCache.js';

@@ -1,8 +1,8 @@
 // getUser, createUser, deleteUser: the caller's ACS identity.
 import type { Config } from '../config/index.js';
-import type { OperationHandler } from '../contract.js';
+import type { OperationHandler } from '../http/contract.js';
 import { AcsError } from '../acs/acsErrors.js';
-import { HttpProblem } from '../httpProblem.js';
+import { HttpProblem } from '../http/httpProblem.js';
 import { createIdentityOnce } from './identityCreation.js';
 import { IDENTITY_NOT_FOUND } from './tokenRoutes.js';
 

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { loadContract } from '../../src/contract.js';
+import { loadContract } from '../../src/http/contract.js';
 import { PROJECT_ROOT, projectFile } from '../../src/projectFiles.js';
 
 // Which operation answered which status in this test file: written when the file's process

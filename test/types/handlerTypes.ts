@@ -1,7 +1,7 @@
 // Compile-time checks (run by `npm run typecheck`, part of `npm test`): a handler typed from
 // the contract cannot answer a status or a body shape that openapi.yaml does not allow. Each
 // expected-error directive below must stay an error, or tsc fails on the unused directive.
-import type { OperationHandler, OperationHandlers } from '../../src/contract.js';
+import type { OperationHandler, OperationHandlers } from '../../src/http/contract.js';
 
 export const wrongBodyShape: OperationHandler<'getUser'> = async (_request, reply) =>
   // @ts-expect-error acsUserIdentity is required, `id` is not in the contract

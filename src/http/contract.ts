@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface, RouteHandlerMethod } from 'fastify';
 import { parse } from 'yaml';
-import type { operations } from './generated/api-types.js';
-import { projectFile } from './projectFiles.js';
+import type { operations } from '../generated/api-types.js';
+import { projectFile } from '../projectFiles.js';
 
 export type OperationId = keyof operations;
 
@@ -29,4 +29,4 @@ export type OperationHandler<Op extends OperationId> = RouteHandlerMethod<
 /** One handler per operation of the contract: a missing or extra one is a type error. */
 export type OperationHandlers = { [Op in OperationId]: OperationHandler<Op> };
 
-export type Schemas = import('./generated/api-types.js').components['schemas'];
+export type Schemas = import('../generated/api-types.js').components['schemas'];

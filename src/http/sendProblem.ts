@@ -1,0 +1,32 @@
+// A problem sent as application/problem+json (RFC 9457): by the error handler for what was
+// thrown, and by handlers that answer a problem with a body of their own (GET /readyz).
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import type { HttpProblem } from './httpProblem.js';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The problem this reply answered with, if any (for the request's log line). */
+    problem: HttpProblem | null;
+  }
+}
+
+export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody: Record<string, unknown> = {}): FastifyReply {
+  reply.problem = problem;
+  const { retryAfterSeconds, headers, errors } = problem.extra;
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+  if (headers) reply.headers(headers);
+  return reply
+    .type('application/problem+json')
+    .code(problem.status)
+    .send({
+      type: `urn:acs-token-service:problem:${problem.code}`,
+      title: STATUS_CODES[problem.status] ?? 'Error',
+      status: problem.status,
+      detail: problem.status === 500 ? `${problem.detail} Request id: ${reply.request.id}.` : problem.detail,
+      code: problem.code,
+      instance: reply.request.id,
+      ...(errors ? { errors } : {}),
+      ...extraBody,
+    });
+}

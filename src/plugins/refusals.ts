@@ -1,0 +1,29 @@
+// What becomes of a refusal (a 4xx the error handler answers): authentication's refusals are
+// counted by the metrics, and refusals are written to the audit trail by reason class.
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import type { HttpProblem } from '../http/httpProblem.js';
+
+// Refusals that come in floods, answered before any budget applies or because one ran out:
+// counted by the metrics, not written to the audit trail one row each.
+const NOT_AUDITED = new Set(['rate_limited', 'uri_too_long', 'payload_too_large', 'not_found']);
+
+/** Refusals are counted, and audited by reason class (the caller only when known). */
+function recordRefusal(request: FastifyRequest, problem: HttpProblem): void {
+  const { server } = request;
+  if (problem.code === 'invalid_token' || problem.code === 'insufficient_scope') server.metrics.authFailures.inc({ reason: problem.code });
+  if (NOT_AUDITED.has(problem.code)) return;
+  const user = request.user as { tenantId?: string; objectId?: string } | undefined;
+  const details = { reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched' };
+  // An unidentified caller (a bad token) is tallied, so that a flood costs no database work.
+  if (user?.tenantId && user.objectId) server.audit.record('request_refused', server.hashUser(user as { tenantId: string; objectId: string }), details);
+  else server.audit.tally('request_refused', details);
+}
+
+export default fp(async function refusals(app) {
+  app.onRefusal(recordRefusal);
+}, {
+  name: 'refusals',
+  dependencies: ['problem-details', 'metrics', 'audit', 'authentication'],
+  decorators: { fastify: ['onRefusal', 'metrics', 'audit', 'hashUser'], request: ['user'] },
+});
