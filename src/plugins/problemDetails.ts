@@ -11,7 +11,7 @@ import { OboError, type OboFailureKind } from '../teams/teamsOnBehalfOf.js';
 import { TEAMS_TOKEN_HEADER } from '../teams/teamsTokenOwner.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import { DatabaseUnavailableError } from '../db/databaseErrors.js';
-import { IdentityCreationPendingError } from '../db/identityStore.js';
+import { IdentityCreationPendingError } from '../identities/identityCreation.js';
 import { HttpProblem, type InvalidParam } from '../httpProblem.js';
 
 const ACS_PROBLEMS: Record<AcsFailureKind, { status: number; code: string; detail: string }> = {
