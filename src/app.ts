@@ -13,12 +13,12 @@ import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
 import authentication from './plugins/authentication.js';
 import database from './plugins/database.js';
-import deletionRetries from './plugins/deletionRetries.js';
 import demo from './plugins/demo.js';
 import documentation from './plugins/documentation.js';
 import lifecycle from './plugins/lifecycle.js';
 import metrics from './plugins/metrics.js';
 import httpSecurity from './plugins/httpSecurity.js';
+import identities from './plugins/identities.js';
 import rateLimits from './plugins/rateLimits.js';
 import refusals from './plugins/refusals.js';
 import requestLog from './plugins/requestLog.js';
@@ -105,13 +105,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
   await app.register(teams, { auth: config.auth });
-  await app.register(deletionRetries, { config: config.deletions });
+  await app.register(identities, { acs: config.acs, deletions: config.deletions, now: options.now });
   await app.register(documentation, { contract, docs: config.docs });
 
   const handlers: OperationHandlers = {
-    ...tokenHandlers(config.acs, options.now),
+    ...tokenHandlers(config.acs, app.identities),
     ...teamsHandlers(config.auth),
-    ...userHandlers(config.deletions),
+    ...userHandlers(app.identities, app.identityDeletions),
     ...healthHandlers(),
   };
   await app.register(openapiGlue, {

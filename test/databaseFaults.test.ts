@@ -60,6 +60,23 @@ t.test('…and when ACS cannot delete it either, its deletion is queued', { skip
   t.same(alive.filter((id) => !known.has(id)), [], 'every live identity is mapped or queued for deletion');
 });
 
+t.test('…queued by the same backoff rule as a failed user deletion', { skip }, async (t) => {
+  const token = svc.userToken();
+  svc.acs.resetCounters();
+  svc.acs.setLatency(300);
+  svc.acs.injectFault({ status: 429, retryAfterSeconds: 90, times: Infinity, operations: ['deleteIdentity'] });
+  const before = svc.acs.identityIds();
+  const pending = svc.request({ method: 'POST', url: '/api/user', token });
+  t.ok(await killTransactionsWhileAcsWorks(svc, 0) > 0, 'killed the creating transaction');
+  t.equal((await pending).statusCode, 503);
+  const orphan = svc.acs.identityIds().find((id) => !before.includes(id));
+  const { rows } = await svc.db.query<{ attempts: number; due_in: number; last_error: string }>(
+    'SELECT attempts, last_error, extract(epoch FROM next_attempt_at - now())::float AS due_in FROM acs_identity_deletions WHERE acs_user_id = $1', [orphan]);
+  t.equal(rows[0]?.attempts, 1, 'the failed deletion is counted');
+  t.match(rows[0]?.last_error, /throttled/);
+  t.ok(rows[0]!.due_in > 85 && rows[0]!.due_in <= 90, `due after ACS's Retry-After: ${rows[0]!.due_in.toFixed(1)} s`);
+});
+
 t.test('a burst of first requests for one user does not hold the pool while ACS is slow', { skip }, async (t) => {
   // Statements may take 1 s, ACS takes 1.5 s: requests that waited on the creation inside the
   // database would time out; they wait outside it and read the result.

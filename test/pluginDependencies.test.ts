@@ -11,7 +11,7 @@ import acs from '../src/plugins/acs.js';
 import audit from '../src/plugins/audit.js';
 import authentication from '../src/plugins/authentication.js';
 import database from '../src/plugins/database.js';
-import deletionRetries from '../src/plugins/deletionRetries.js';
+import identities from '../src/plugins/identities.js';
 import demo from '../src/plugins/demo.js';
 import documentation from '../src/plugins/documentation.js';
 import httpSecurity from '../src/plugins/httpSecurity.js';
@@ -71,8 +71,8 @@ const needing: Array<{ name: string; register: Registration; missing: string }> 
   },
   { name: 'teams', register: (app) => app.register(teams, { auth: config.auth }), missing: "'metrics' required by 'teams' is not present in Fastify" },
   {
-    name: 'deletion-retries', register: (app) => app.register(deletionRetries, { config: config.deletions }),
-    missing: "'identityStore' required by 'deletion-retries' is not present in Fastify",
+    name: 'identities', register: (app) => app.register(identities, { acs: config.acs, deletions: config.deletions }),
+    missing: "'identityStore' required by 'identities' is not present in Fastify",
   },
   {
     name: 'demo', register: (app) => app.register(demo, { mode: 'entra', auth: config.auth, demo: config.demo }),

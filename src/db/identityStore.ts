@@ -6,10 +6,9 @@
 // only its own resource's rows, and rows of before that column ('') when it adopts them.
 import type pg from 'pg';
 import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
-import { AcsError } from '../acs/acsErrors.js';
 import { classifyDatabaseError } from './databaseErrors.js';
 import { IdentityLookups, type IdentityRow } from './identityLookups.js';
-import { withTransaction } from './pool.js';
+import { beginTransaction, type OpenTransaction } from './pool.js';
 
 export interface StoredIdentity {
   acsUserId: string;
@@ -20,13 +19,18 @@ export interface StoredIdentity {
   readAt: Date;
 }
 
-/** Another request is still creating this user's identity (its ACS call is slow). */
-export class IdentityCreationPendingError extends Error {
-  constructor() {
-    super("Another request is creating this user's ACS identity");
-    this.name = 'IdentityCreationPendingError';
-  }
-}
+/** What `claimCreation` found; see there. */
+export type CreationClaim =
+  | { state: 'busy' }
+  | { state: 'exists'; identity: StoredIdentity }
+  | { state: 'foreign' }
+  | {
+    state: 'claimed';
+    /** Stores the mapping and commits (ending the lock). */
+    insert(acsUserId: string): Promise<StoredIdentity>;
+    /** Rolls back (ending the lock); never throws. */
+    abandon(): Promise<void>;
+  };
 
 export interface PendingDeletion {
   acsUserId: string;
@@ -71,63 +75,48 @@ export class IdentityStore {
   }
 
   /**
-   * For a user that `find` found without an identity: creates it with `create`, unless another
-   * request did meanwhile. `create` runs at most once per user at a time, across all replicas.
-   * A request that finds the user's creation under way does not hold a connection while it
-   * waits: it polls `find` for up to `waitMs`. When storing fails after `create` succeeded,
-   * `discard` gets the new ACS id so that it is not left behind.
+   * Begins a user's creation: takes the user's advisory lock for the length of a transaction
+   * (released at its end, even when this process dies), so only one request at a time, on any
+   * replica, creates the user's identity. "busy": another request holds it; "exists" and
+   * "foreign": the mapping is there already (of this store's resource, or of another one; the
+   * transaction has ended); "claimed": the caller holds the lock and ends the transaction with
+   * `insert` or `abandon`.
    */
-  async createIfAbsent<T extends { acsUserId: string }>(
-    user: AuthenticatedUser,
-    create: () => Promise<T>,
-    discard: (acsUserId: string) => Promise<void>,
-    waitMs: number,
-  ): Promise<{ identity: StoredIdentity; created?: T }> {
-    const deadline = Date.now() + waitMs;
-    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-      const result = await this.tryCreate(user, create, discard);
-      if (result) return result;
-      if (Date.now() + pause > deadline) throw new IdentityCreationPendingError();
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      const identity = await this.find(user);
-      if (identity) return { identity };
+  async claimCreation(user: AuthenticatedUser): Promise<CreationClaim> {
+    try {
+      const transaction = await beginTransaction(this.pool);
+      const lock = await transaction.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
+        [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
+      );
+      if (!lock.rows[0]!.locked) {
+        await transaction.rollback();
+        return { state: 'busy' };
+      }
+      const { rows } = await transaction.query<IdentityRow & { acs_resource: string }>(
+        `SELECT ${IDENTITY_COLUMNS}, acs_resource FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
+        [user.tenantId, user.objectId],
+      );
+      if (rows[0]) {
+        await transaction.commit();
+        // The user key is unique in the database: a mapping of another resource is never replaced.
+        return this.resources.includes(rows[0].acs_resource) ? { state: 'exists', identity: toIdentity(rows[0]) } : { state: 'foreign' };
+      }
+      return { state: 'claimed', insert: (acsUserId) => this.insertClaimed(transaction, user, acsUserId), abandon: transaction.rollback };
+    } catch (error) {
+      return classifyDatabaseError(error);
     }
   }
 
-  /** One attempt: undefined when another request holds the user's creation lock. */
-  private async tryCreate<T extends { acsUserId: string }>(
-    user: AuthenticatedUser,
-    create: () => Promise<T>,
-    discard: (acsUserId: string) => Promise<void>,
-  ): Promise<{ identity: StoredIdentity; created?: T } | undefined> {
-    let created: T | undefined;
+  private async insertClaimed(transaction: OpenTransaction, user: AuthenticatedUser, acsUserId: string): Promise<StoredIdentity> {
     try {
-      return await withTransaction(this.pool, async (client) => {
-        const lock = await client.query<{ locked: boolean }>(
-          'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
-          [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
-        );
-        if (!lock.rows[0]!.locked) return undefined;
-        const { rows } = await client.query<IdentityRow & { acs_resource: string }>(
-          `SELECT ${IDENTITY_COLUMNS}, acs_resource FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
-          [user.tenantId, user.objectId],
-        );
-        // The user key is unique in the database: a mapping of another resource is reported
-        // (as ACS would report its identity), never replaced or used.
-        if (rows[0] && !this.resources.includes(rows[0].acs_resource)) throw new AcsError('identity_not_owned', 'createUser', undefined, undefined, undefined);
-        if (rows[0]) return { identity: toIdentity(rows[0]) };
-        created = await create();
-        const inserted = await client.query<IdentityRow>(
-          `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4) RETURNING ${IDENTITY_COLUMNS}`,
-          [user.tenantId, user.objectId, created.acsUserId, this.resource],
-        );
-        return { identity: toIdentity(inserted.rows[0]!), created };
-      });
+      const { rows } = await transaction.query<IdentityRow>(
+        `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4) RETURNING ${IDENTITY_COLUMNS}`,
+        [user.tenantId, user.objectId, acsUserId, this.resource],
+      );
+      await transaction.commit();
+      return toIdentity(rows[0]!);
     } catch (error) {
-      // A COMMIT whose answer was lost may still have stored it: discard only what is not.
-      // When the database cannot even say, the identity is discarded: a user who then finds
-      // a mapping to a deleted identity is told so (502), an orphan would go unnoticed.
-      if (created && !(await this.isMapped(created.acsUserId))) await discard(created.acsUserId);
       return classifyDatabaseError(error);
     }
   }
@@ -141,7 +130,8 @@ export class IdentityStore {
     return Object.fromEntries(rows.map((row) => [row.resource, row.n]));
   }
 
-  private async isMapped(acsUserId: string): Promise<boolean> {
+  /** Whether the ACS identity is mapped (false also when the database cannot say). */
+  async isMapped(acsUserId: string): Promise<boolean> {
     try {
       const { rowCount } = await this.pool.query('SELECT 1 FROM acs_identities WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, this.resources]);
       return rowCount === 1;
@@ -184,10 +174,16 @@ export class IdentityStore {
     }
   }
 
-  /** Records an ACS identity that must be deleted (one the service created but could not store). */
-  async queueDeletion(acsUserId: string): Promise<void> {
+  /**
+   * Records an ACS identity that must be deleted (one the service created but could not store)
+   * after a first attempt failed; the next one is due after `retryAfterSeconds`.
+   */
+  async queueDeletion(acsUserId: string, reason: string, retryAfterSeconds: number): Promise<void> {
     try {
-      await this.pool.query('INSERT INTO acs_identity_deletions (acs_user_id, acs_resource) VALUES ($1, $2) ON CONFLICT DO NOTHING', [acsUserId, this.resource]);
+      await this.pool.query(
+        `INSERT INTO acs_identity_deletions (acs_user_id, acs_resource, attempts, last_error, next_attempt_at)
+         VALUES ($1, $2, 1, $3, now() + make_interval(secs => $4)) ON CONFLICT DO NOTHING`,
+        [acsUserId, this.resource, reason.slice(0, 500), retryAfterSeconds]);
     } catch (error) {
       classifyDatabaseError(error);
     }

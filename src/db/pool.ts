@@ -49,26 +49,73 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/** A transaction begun on one pooled connection; `commit` or `rollback` ends it and releases the connection. */
+export interface OpenTransaction {
+  client: pg.PoolClient;
+  /** A statement in the transaction; when it fails, the transaction is rolled back. */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  commit(): Promise<void>;
+  /** Never throws: a connection that cannot roll back is discarded instead. */
+  rollback(): Promise<void>;
+}
+
 /**
- * Runs `work` in a transaction on one pooled connection. A connection that breaks meanwhile
- * (even while idle, waiting for ACS) is discarded instead of going back to the pool, and its
- * 'error' event is handled here rather than crashing the process.
+ * Begins a transaction on one pooled connection. A connection that breaks meanwhile (even while
+ * idle, waiting for ACS) is discarded instead of going back to the pool, and its 'error' event
+ * is handled here rather than crashing the process.
  */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function beginTransaction(pool: pg.Pool): Promise<OpenTransaction> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (error: Error) => { broken = error; };
   client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError; });
-    throw error;
-  } finally {
+  const release = () => {
     client.off('error', onError);
     client.release(broken);
+  };
+  const rollback = async () => {
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError; });
+    release();
+  };
+  try {
+    await client.query('BEGIN');
+  } catch (error) {
+    await rollback();
+    throw error;
   }
+  return {
+    client,
+    async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      try {
+        return await client.query<R>(text, values);
+      } catch (error) {
+        await rollback();
+        throw error;
+      }
+    },
+    async commit() {
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        await rollback();
+        throw error;
+      }
+      release();
+    },
+    rollback,
+  };
+}
+
+/** Runs `work` in a transaction (see beginTransaction), committed unless it throws. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const transaction = await beginTransaction(pool);
+  let result: T;
+  try {
+    result = await work(transaction.client);
+  } catch (error) {
+    await transaction.rollback();
+    throw error;
+  }
+  await transaction.commit();
+  return result;
 }

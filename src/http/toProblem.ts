@@ -6,7 +6,7 @@ import { AuthError } from '../auth/authError.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import type { AuthConfig } from '../auth/authSettings.js';
 import { DatabaseUnavailableError } from '../db/databaseErrors.js';
-import { IdentityCreationPendingError } from '../db/identityStore.js';
+import { IdentityCreationPendingError } from '../identities/identityCreation.js';
 import { OboError } from '../teams/teamsOnBehalfOf.js';
 import { TEAMS_TOKEN_HEADER } from '../teams/teamsTokenOwner.js';
 import { HttpProblem, type InvalidParam } from './httpProblem.js';

@@ -13,15 +13,12 @@ import { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
-
-/** The ACS calls a user's requests make (as acs_calls_total names them). */
-export type BudgetedAcsOperation = 'createIdentity' | 'issueToken' | 'revokeTokens' | 'deleteIdentity' | 'exchangeTeamsToken';
+import type { AcsCallBudget } from '../identities/acsCallBudget.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
-    /** Counts one ACS call against the caller's budget; beyond it, throws 429 acs_call_budget_exceeded. */
-    acsCallBudget: (request: FastifyRequest, operation: BudgetedAcsOperation) => Promise<void>;
+    acsCallBudget: AcsCallBudget;
   }
 }
 
@@ -124,11 +121,13 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   };
   const shared = redis ? await budget(true) : undefined;
   const local = await budget(false);
-  app.decorate('acsCallBudget', async (request: FastifyRequest, operation: BudgetedAcsOperation) => {
+  app.decorate('acsCallBudget', { spend: async (caller, operation) => {
+    // The counters take a request: they read our key (the user) and a route's groupId (none).
+    const request = { user: caller, routeOptions: {} } as unknown as FastifyRequest;
     const counted = shared ? await shared(request).catch(() => local(request)) : await local(request);
     if (counted.isAllowed || !counted.isExceeded) return;
     app.metrics.acsCallBudgetRefusals.inc({ operation });
     const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
     throw new HttpProblem(429, 'acs_call_budget_exceeded', `This user has made too many ACS calls (creating, issuing, revoking, deleting, exchanging Teams tokens); retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
-  });
+  } } satisfies AcsCallBudget);
 }, { name: 'rate-limits', dependencies: ['metrics', 'authentication'], decorators: { fastify: ['metrics'], request: ['user'] } });

@@ -40,7 +40,7 @@ export function teamsHandlers(auth: AuthConfig): { exchangeTeamsToken: Operation
         throw new HttpProblem(403, 'teams_token_mismatch', 'The Teams token belongs to another user than the caller.');
       }
 
-      await request.server.acsCallBudget(request, 'exchangeTeamsToken');
+      await request.server.acsCallBudget.spend(user, 'exchangeTeamsToken');
       const issued = await acs.exchangeTeamsToken(teamsToken, auth.clientId, user.objectId);
       request.server.metrics.tokensIssued.inc({ kind: 'teams' });
       request.server.audit.record('teams_exchange', request.server.hashUser(user), { mode: typeof header === 'string' ? 'header' : 'on_behalf_of' });

@@ -3,11 +3,7 @@
 import type { AcsConfig } from '../acs/acsSettings.js';
 import type { AcsScope } from '../acs/acsScopes.js';
 import { HttpProblem } from '../http/httpProblem.js';
-
-export interface TokenRequest {
-  scopes: AcsScope[];
-  expiresInMinutes: number;
-}
+import type { TokenRequest } from '../identities/identityService.js';
 
 export function tokenRequest(query: { scopes?: string; expiresInMinutes?: number }, acs: AcsConfig): TokenRequest {
   const scopes = query.scopes === undefined ? acs.defaultScopes : [...new Set(query.scopes.split(','))] as AcsScope[];

@@ -14,7 +14,7 @@
 // read before ACS issued it (the database's now()), and the revocation's time is the
 // database's now() too. A replica's own clock, however wrong, cannot make a revoked token look
 // newer than its revocation.
-import type { AcsScope } from './acsScopes.js';
+import type { AcsScope } from '../acs/acsScopes.js';
 
 interface IssuedToken {
   token: string;
