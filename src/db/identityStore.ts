@@ -5,8 +5,9 @@
 // Every row names the ACS resource it belongs to (acs_resource): the store reads and changes
 // only its own resource's rows, and rows of before that column ('') when it adopts them.
 import type pg from 'pg';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 import { AcsError } from '../acs/acsErrors.js';
+import { callerColumns, creationLockKey } from './callerColumns.js';
 import { classifyDatabaseError } from './databaseErrors.js';
 import { IdentityLookups, type IdentityRow } from './identityLookups.js';
 import { withTransaction } from './pool.js';
@@ -61,9 +62,9 @@ export class IdentityStore {
     this.lookups = new IdentityLookups(pool, this.resources, onPreparingOff);
   }
 
-  async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
+  async find(user: Caller): Promise<StoredIdentity | undefined> {
     try {
-      const row = await this.lookups.find(user.tenantId, user.objectId);
+      const row = await this.lookups.find(user);
       return row && toIdentity(row);
     } catch (error) {
       return classifyDatabaseError(error);
@@ -78,7 +79,7 @@ export class IdentityStore {
    * `discard` gets the new ACS id so that it is not left behind.
    */
   async createIfAbsent<T extends { acsUserId: string }>(
-    user: AuthenticatedUser,
+    user: Caller,
     create: () => Promise<T>,
     discard: (acsUserId: string) => Promise<void>,
     waitMs: number,
@@ -96,7 +97,7 @@ export class IdentityStore {
 
   /** One attempt: undefined when another request holds the user's creation lock. */
   private async tryCreate<T extends { acsUserId: string }>(
-    user: AuthenticatedUser,
+    user: Caller,
     create: () => Promise<T>,
     discard: (acsUserId: string) => Promise<void>,
   ): Promise<{ identity: StoredIdentity; created?: T } | undefined> {
@@ -105,12 +106,12 @@ export class IdentityStore {
       return await withTransaction(this.pool, async (client) => {
         const lock = await client.query<{ locked: boolean }>(
           'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
-          [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
+          [CREATE_LOCK_NAMESPACE, creationLockKey(user)],
         );
         if (!lock.rows[0]!.locked) return undefined;
         const { rows } = await client.query<IdentityRow & { acs_resource: string }>(
           `SELECT ${IDENTITY_COLUMNS}, acs_resource FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
-          [user.tenantId, user.objectId],
+          callerColumns(user),
         );
         // The user key is unique in the database: a mapping of another resource is reported
         // (as ACS would report its identity), never replaced or used.
@@ -119,7 +120,7 @@ export class IdentityStore {
         created = await create();
         const inserted = await client.query<IdentityRow>(
           `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4) RETURNING ${IDENTITY_COLUMNS}`,
-          [user.tenantId, user.objectId, created.acsUserId, this.resource],
+          [...callerColumns(user), created.acsUserId, this.resource],
         );
         return { identity: toIdentity(inserted.rows[0]!), created };
       });
@@ -151,10 +152,10 @@ export class IdentityStore {
   }
 
   /** Records that the user's ACS tokens were revoked now (no replica reuses older ones). */
-  async markTokensRevoked(user: AuthenticatedUser): Promise<void> {
+  async markTokensRevoked(user: Caller): Promise<void> {
     try {
       await this.pool.query('UPDATE acs_identities SET tokens_revoked_at = now() WHERE tenant_id = $1 AND object_id = $2 AND acs_resource = ANY($3::text[])',
-        [user.tenantId, user.objectId, this.resources]);
+        [...callerColumns(user), this.resources]);
     } catch (error) {
       classifyDatabaseError(error);
     }
@@ -165,7 +166,7 @@ export class IdentityStore {
    * deletion. From then on the user gets a new identity; the old one cannot be forgotten.
    * The caller tries the deletion at once; background retries start after `leaseSeconds`.
    */
-  async detachForDeletion(user: AuthenticatedUser, leaseSeconds: number): Promise<string | undefined> {
+  async detachForDeletion(user: Caller, leaseSeconds: number): Promise<string | undefined> {
     try {
       const { rows } = await this.pool.query<{ acs_user_id: string }>(
         `WITH detached AS (
@@ -176,7 +177,7 @@ export class IdentityStore {
          SELECT acs_user_id, acs_resource, now() + make_interval(secs => $3) FROM detached
          ON CONFLICT (acs_user_id) DO NOTHING
          RETURNING acs_user_id`,
-        [user.tenantId, user.objectId, leaseSeconds, this.resources],
+        [...callerColumns(user), leaseSeconds, this.resources],
       );
       return rows[0]?.acs_user_id;
     } catch (error) {

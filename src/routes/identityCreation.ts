@@ -2,9 +2,9 @@
 // identity but it could not be stored, it must not stay alive unrecorded: delete it now, or
 // failing that, queue its deletion.
 import type { FastifyInstance } from 'fastify';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 
-export async function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: AuthenticatedUser, create: () => Promise<T>) {
+export async function createIdentityOnce<T extends { acsUserId: string }>(server: FastifyInstance, user: Caller, create: () => Promise<T>) {
   const discard = async (acsUserId: string) => {
     try {
       await server.acs.deleteIdentity(acsUserId);
