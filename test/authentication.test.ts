@@ -6,6 +6,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { signJwt, type SigningAlgorithm } from '../src/emulators/jwtSigner.js';
+import { entraCaller } from '../src/auth/caller.js';
 import { VerifiedTokens } from '../src/auth/verifiedTokens.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -188,7 +189,7 @@ t.test('a remembered token is served again only while it would pass again', asyn
   // The bounds, with the service's own signing keys: the key must still be cached, and the
   // token inside its nbf/exp.
   const tokens = new VerifiedTokens(svc.app.signingKeys, 0);
-  const user = { kind: 'entra' as const, tenantId: svc.entra.tenantId, objectId: randomUUID() };
+  const user = entraCaller(svc.entra.tenantId, randomUUID());
   const key = (kid: string) => ({ keySet: { id: `${svc.entra.issuer()}/`, algorithms: ['RS256'] }, alg: 'RS256', kid });
   tokens.set('fresh', user, { exp: now() + 60 }, key(realKid));
   tokens.set('withdrawn key', user, { exp: now() + 60 }, key(randomUUID()));

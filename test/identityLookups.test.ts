@@ -3,6 +3,7 @@
 // committed before a request arrives is seen by it.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { entraCaller } from '../src/auth/caller.js';
 import { IdentityLookups } from '../src/db/identityLookups.js';
 import { createPool } from '../src/db/pool.js';
 import { startTcpProxy } from './helpers/tcpProxy.js';
@@ -96,7 +97,8 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   const created = await svc.request({ method: 'POST', url: '/api/user', token: svc.userToken({ objectId }) });
   const warnings: unknown[] = [];
   const lookups = new IdentityLookups(pool, ['127.0.0.1'], (error) => warnings.push(error));
-  const find = async () => (await lookups.find(svc.entra.tenantId, objectId))?.acs_user_id;
+  const caller = entraCaller(svc.entra.tenantId, objectId);
+  const find = async () => (await lookups.find(caller))?.acs_user_id;
 
   t.equal(await find(), created.json.acsUserIdentity, 'found, prepared');
   const prepared = await pool.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'identity_lookups'");
@@ -117,7 +119,7 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   await other.query("PREPARE identity_lookups AS SELECT 1");
   const otherWarnings: unknown[] = [];
   const otherLookups = new IdentityLookups(other, ['127.0.0.1'], (error) => otherWarnings.push(error));
-  t.equal((await otherLookups.find(svc.entra.tenantId, objectId))?.acs_user_id, created.json.acsUserIdentity, 'found, unprepared');
+  t.equal((await otherLookups.find(caller))?.acs_user_id, created.json.acsUserIdentity, 'found, unprepared');
   t.match(otherWarnings, [{ code: '42P05' }], 'said once');
 
   // Two batches out together on two connections, both of which lost it: each is sent again.
@@ -125,8 +127,8 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   const twoWarnings: unknown[] = [];
   const twoLookups = new IdentityLookups(two, ['127.0.0.1'], (error) => twoWarnings.push(error));
   const findTwice = () => Promise.all([
-    twoLookups.find(svc.entra.tenantId, objectId),
-    new Promise((resolve) => setImmediate(resolve)).then(() => twoLookups.find(svc.entra.tenantId, objectId)),
+    twoLookups.find(caller),
+    new Promise((resolve) => setImmediate(resolve)).then(() => twoLookups.find(caller)),
   ]);
   t.same((await findTwice()).map((row) => row?.acs_user_id), [created.json.acsUserIdentity, created.json.acsUserIdentity], 'prepared on both');
   await Promise.all([two.query('SELECT pg_sleep(0.05); DEALLOCATE ALL'), two.query('SELECT pg_sleep(0.05); DEALLOCATE ALL')]);

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { MAX_PENDING } from '../src/audit/auditTrail.js';
+import { entraCaller } from '../src/auth/caller.js';
 import { startTestService } from './helpers/testService.js';
 
 t.test('per-user limit after authentication, per-IP limit before it', async (t) => {
@@ -99,7 +100,7 @@ t.test('the audit trail records each event, the user only as a keyed hash', asyn
   t.same(rows.filter((row) => row.event === 'request_refused').map((row) => row.details.reason).sort(), ['invalid_token', 'scope_not_allowed']);
   // The three bad tokens came from no known caller: one tallied row, not three.
   t.match(rows.find((row) => row.details.reason === 'invalid_token'), { user_hash: null, details: { count: 3, status: 401, route: '/api/token' } });
-  const hash = svc.app.hashUser({ tenantId: svc.entra.tenantId, objectId });
+  const hash = svc.app.hashUser(entraCaller(svc.entra.tenantId, objectId));
   t.ok(rows.filter((row) => row.user_hash !== null).every((row) => row.user_hash === hash), 'the user is the keyed hash');
   const dump = JSON.stringify(rows);
   t.notOk(dump.includes(objectId), 'no clear oid');
@@ -163,7 +164,7 @@ t.test('a recent token served again is counted per user and flush, not written a
 
   const { rows } = await svc.db.query<{ user_hash: string; details: Record<string, unknown> }>(
     "SELECT user_hash, details FROM audit_events WHERE event = 'token_issued' ORDER BY id");
-  const hashOf = (user: { objectId: string }) => svc.app.hashUser({ tenantId: svc.entra.tenantId, objectId: user.objectId });
+  const hashOf = (user: { objectId: string }) => svc.app.hashUser(entraCaller(svc.entra.tenantId, user.objectId));
   const of = (user: { objectId: string }) => rows.filter((row) => row.user_hash === hashOf(user)).map((row) => row.details);
   t.match(of(alice), [
     { scopes: ['chat'], reused: false },

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import Fastify from 'fastify';
 import t from 'tap';
+import { entraCaller, oidcCaller } from '../src/auth/caller.js';
 import { startEntraEmulator, type EntraEmulator } from '../src/emulators/entraEmulator.js';
 import { signJwt } from '../src/emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
@@ -69,7 +70,10 @@ t.test('the same subject at two issuers, or as an Entra oid, is three users', as
   }
   t.equal(new Set(ids).size, 3, 'three ACS identities');
   // Issuer URLs and subjects may both hold "/": their users' hashes must not meet.
-  t.not(svc.app.hashUser({ tenantId: 'https://idp.example.com/a', objectId: 'b' }), svc.app.hashUser({ tenantId: 'https://idp.example.com', objectId: 'a/b' }));
+  t.not(svc.app.hashUser(oidcCaller('https://idp.example.com/a', 'b')), svc.app.hashUser(oidcCaller('https://idp.example.com', 'a/b')));
+  // The user keys behind every audit hash and rate-limit key written so far: they must not change.
+  t.equal(oidcCaller('https://idp.example.com', 'a/b').userKey, '23:https://idp.example.com/a/b');
+  t.equal(entraCaller(svc.entra.tenantId, subject).userKey, `${svc.entra.tenantId}/${subject}`);
 });
 
 t.test('keys of one issuer never verify a token claiming another, even with the same kid', async (t) => {

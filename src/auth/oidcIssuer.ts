@@ -3,8 +3,10 @@
 // same subject at two issuers is two users.
 import { AuthError } from './authError.js';
 import type { OidcIssuerConfig } from './issuersConfig.js';
+import { oidcCaller, type OidcCaller } from './caller.js';
+import type { DecodedJwt, KeyToVerify, TrustedIssuer } from './issuer.js';
 import type { KeySetSource } from './signingKeys.js';
-import { checkHeader, type AuthenticatedUser, type DecodedJwt, type KeyToVerify, type TrustedIssuer } from './trustedIssuers.js';
+import { checkHeader } from './tokenHeader.js';
 
 const MAX_SUBJECT_LENGTH = 255;
 // A subject is an identifier, never text with control characters (PostgreSQL refuses NUL).
@@ -44,7 +46,7 @@ export class OidcIssuer implements TrustedIssuer {
     return { keySet: this.keySet, alg, kid };
   }
 
-  authenticatedUser(payload: Record<string, unknown>): AuthenticatedUser {
+  authenticatedUser(payload: Record<string, unknown>): OidcCaller {
     const { subjectClaim, scope, issuer } = this.config;
     const subject = payload[subjectClaim];
     if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || CONTROL_CHARACTER.test(subject)) {
@@ -53,6 +55,6 @@ export class OidcIssuer implements TrustedIssuer {
     if (scope !== undefined && !grantedScopes(payload).includes(scope)) {
       throw AuthError.insufficientScope(`The token does not grant the scope ${scope}.`, scope);
     }
-    return { kind: 'oidc', tenantId: issuer, objectId: subject };
+    return oidcCaller(issuer, subject);
   }
 }

@@ -6,7 +6,7 @@
 // key under its kid (a withdrawn or replaced key stops verifying, as for an uncached token).
 // Entries are found by the token's SHA-256, as fast-jwt's were: tokens are not stored.
 import { hash } from 'node:crypto';
-import type { AuthenticatedUser } from './trustedIssuers.js';
+import type { Caller } from './caller.js';
 import type { CachedKeyRef, KeyReference, SigningKeys } from './signingKeys.js';
 
 /** Entries kept; beyond, the oldest goes. */
@@ -16,7 +16,7 @@ const CACHE_TTL_MS = 600_000;
 
 
 interface Entry {
-  user: AuthenticatedUser;
+  user: Caller;
   notBeforeMs: number;
   notAfterMs: number;
   /** Where the key that verified it is cached: worked out once (it was 1.4 % of a warm request's profile). */
@@ -33,7 +33,7 @@ export class VerifiedTokens {
   constructor(private readonly signingKeys: SigningKeys, private readonly clockToleranceMs: number) {}
 
   /** The caller of `token` if it was verified here and would pass again now; else undefined. */
-  get(token: string): AuthenticatedUser | undefined {
+  get(token: string): Caller | undefined {
     const id = digest(token);
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
@@ -44,7 +44,7 @@ export class VerifiedTokens {
   }
 
   /** Remembers a token that passed every check, with its claims' time bounds. */
-  set(token: string, user: AuthenticatedUser, payload: Record<string, unknown>, key: KeyReference): void {
+  set(token: string, user: Caller, payload: Record<string, unknown>, key: KeyReference): void {
     const now = Date.now();
     const notBeforeMs = typeof payload.nbf === 'number' ? payload.nbf * 1000 - this.clockToleranceMs : 0;
     let notAfterMs = now + CACHE_TTL_MS;

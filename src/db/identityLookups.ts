@@ -10,6 +10,8 @@
 // its prepared statement missing, or already there, turns preparing off for this process
 // and is sent again unnamed: lookups then work as they did before.
 import type pg from 'pg';
+import type { Caller } from '../auth/caller.js';
+import { callerColumns } from './callerColumns.js';
 
 export interface IdentityRow {
   acs_user_id: string;
@@ -20,8 +22,8 @@ export interface IdentityRow {
 }
 
 interface Lookup {
-  tenantId: string;
-  objectId: string;
+  /** The caller's (tenant_id, object_id). */
+  columns: [string, string];
   resolve(row: IdentityRow | undefined): void;
   reject(error: unknown): void;
 }
@@ -53,10 +55,10 @@ export class IdentityLookups {
     private readonly onPreparingOff: (error: unknown) => void = () => {},
   ) {}
 
-  /** The mapping row of (tenantId, objectId), or undefined; rejects with the database's error. */
-  find(tenantId: string, objectId: string): Promise<IdentityRow | undefined> {
+  /** The caller's mapping row, or undefined; rejects with the database's error. */
+  find(caller: Caller): Promise<IdentityRow | undefined> {
     return new Promise((resolve, reject) => {
-      if (this.waiting.push({ tenantId, objectId, resolve, reject }) === 1) setImmediate(() => this.sendWaiting());
+      if (this.waiting.push({ columns: callerColumns(caller), resolve, reject }) === 1) setImmediate(() => this.sendWaiting());
     });
   }
 
@@ -88,7 +90,7 @@ export class IdentityLookups {
     const { rows } = await this.pool.query<IdentityRow & { position: number }>({
       text: BATCH_QUERY,
       ...(prepared ? { name: STATEMENT_NAME } : {}),
-      values: [batch.map((lookup) => lookup.tenantId), batch.map((lookup) => lookup.objectId), this.resources],
+      values: [batch.map((lookup) => lookup.columns[0]), batch.map((lookup) => lookup.columns[1]), this.resources],
     });
     return rows;
   }

@@ -5,7 +5,8 @@
 // Every row names the ACS resource it belongs to (acs_resource): the store reads and changes
 // only its own resource's rows, and rows of before that column ('') when it adopts them.
 import type pg from 'pg';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
+import { callerColumns, creationLockKey } from './callerColumns.js';
 import { classifyDatabaseError } from './databaseErrors.js';
 import { IdentityLookups, type IdentityRow } from './identityLookups.js';
 import { beginTransaction, type OpenTransaction } from './pool.js';
@@ -65,9 +66,9 @@ export class IdentityStore {
     this.lookups = new IdentityLookups(pool, this.resources, onPreparingOff);
   }
 
-  async find(user: AuthenticatedUser): Promise<StoredIdentity | undefined> {
+  async find(user: Caller): Promise<StoredIdentity | undefined> {
     try {
-      const row = await this.lookups.find(user.tenantId, user.objectId);
+      const row = await this.lookups.find(user);
       return row && toIdentity(row);
     } catch (error) {
       return classifyDatabaseError(error);
@@ -82,12 +83,12 @@ export class IdentityStore {
    * transaction has ended); "claimed": the caller holds the lock and ends the transaction with
    * `insert` or `abandon`.
    */
-  async claimCreation(user: AuthenticatedUser): Promise<CreationClaim> {
+  async claimCreation(user: Caller): Promise<CreationClaim> {
     try {
       const transaction = await beginTransaction(this.pool);
       const lock = await transaction.query<{ locked: boolean }>(
         'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
-        [CREATE_LOCK_NAMESPACE, `${user.tenantId}/${user.objectId}`],
+        [CREATE_LOCK_NAMESPACE, creationLockKey(user)],
       );
       if (!lock.rows[0]!.locked) {
         await transaction.rollback();
@@ -95,7 +96,7 @@ export class IdentityStore {
       }
       const { rows } = await transaction.query<IdentityRow & { acs_resource: string }>(
         `SELECT ${IDENTITY_COLUMNS}, acs_resource FROM acs_identities WHERE tenant_id = $1 AND object_id = $2`,
-        [user.tenantId, user.objectId],
+        callerColumns(user),
       );
       if (rows[0]) {
         await transaction.commit();
@@ -108,11 +109,11 @@ export class IdentityStore {
     }
   }
 
-  private async insertClaimed(transaction: OpenTransaction, user: AuthenticatedUser, acsUserId: string): Promise<StoredIdentity> {
+  private async insertClaimed(transaction: OpenTransaction, user: Caller, acsUserId: string): Promise<StoredIdentity> {
     try {
       const { rows } = await transaction.query<IdentityRow>(
         `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource) VALUES ($1, $2, $3, $4) RETURNING ${IDENTITY_COLUMNS}`,
-        [user.tenantId, user.objectId, acsUserId, this.resource],
+        [...callerColumns(user), acsUserId, this.resource],
       );
       await transaction.commit();
       return toIdentity(rows[0]!);
@@ -141,10 +142,10 @@ export class IdentityStore {
   }
 
   /** Records that the user's ACS tokens were revoked now (no replica reuses older ones). */
-  async markTokensRevoked(user: AuthenticatedUser): Promise<void> {
+  async markTokensRevoked(user: Caller): Promise<void> {
     try {
       await this.pool.query('UPDATE acs_identities SET tokens_revoked_at = now() WHERE tenant_id = $1 AND object_id = $2 AND acs_resource = ANY($3::text[])',
-        [user.tenantId, user.objectId, this.resources]);
+        [...callerColumns(user), this.resources]);
     } catch (error) {
       classifyDatabaseError(error);
     }
@@ -155,7 +156,7 @@ export class IdentityStore {
    * deletion. From then on the user gets a new identity; the old one cannot be forgotten.
    * The caller tries the deletion at once; background retries start after `leaseSeconds`.
    */
-  async detachForDeletion(user: AuthenticatedUser, leaseSeconds: number): Promise<string | undefined> {
+  async detachForDeletion(user: Caller, leaseSeconds: number): Promise<string | undefined> {
     try {
       const { rows } = await this.pool.query<{ acs_user_id: string }>(
         `WITH detached AS (
@@ -166,7 +167,7 @@ export class IdentityStore {
          SELECT acs_user_id, acs_resource, now() + make_interval(secs => $3) FROM detached
          ON CONFLICT (acs_user_id) DO NOTHING
          RETURNING acs_user_id`,
-        [user.tenantId, user.objectId, leaseSeconds, this.resources],
+        [...callerColumns(user), leaseSeconds, this.resources],
       );
       return rows[0]?.acs_user_id;
     } catch (error) {

@@ -1,7 +1,7 @@
 // What the identity services work with, handed in by the plugin that builds them.
 import type { AcsIdentityClient } from '../acs/acsIdentityClient.js';
 import type { AuditTrail } from '../audit/auditTrail.js';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 import type { IdentityStore } from '../db/identityStore.js';
 import type { Metrics } from '../metrics.js';
 import type { AcsCallBudget } from './acsCallBudget.js';
@@ -22,6 +22,6 @@ export interface IdentityCollaborators {
   metrics: Metrics;
   audit: AuditTrail;
   /** A caller as the keyed hash that stands for it in the audit trail. */
-  hashUser: (user: AuthenticatedUser) => string;
+  hashUser: (user: Caller) => string;
   log: Logger;
 }

@@ -4,7 +4,7 @@
 // stored is deleted again (or its deletion queued), never left alive unrecorded.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcsError } from '../acs/acsErrors.js';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 import type { StoredIdentity } from '../db/identityStore.js';
 import type { IdentityCollaborators } from './collaborators.js';
 import type { IdentityDeletions } from './identityDeletions.js';
@@ -33,7 +33,7 @@ export class IdentityCreation {
    * meanwhile. A request that finds the creation under way polls for its result for as long as
    * the creation can take.
    */
-  async createOnce<T extends { acsUserId: string }>(caller: AuthenticatedUser, create: () => Promise<T>): Promise<CreationResult<T>> {
+  async createOnce<T extends { acsUserId: string }>(caller: Caller, create: () => Promise<T>): Promise<CreationResult<T>> {
     const deadline = Date.now() + this.use.acs.requestTimeoutMs + 1000;
     for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
       const result = await this.tryCreate(caller, create);
@@ -46,7 +46,7 @@ export class IdentityCreation {
   }
 
   /** One attempt: undefined when another request holds the caller's creation lock. */
-  private async tryCreate<T extends { acsUserId: string }>(caller: AuthenticatedUser, create: () => Promise<T>): Promise<CreationResult<T> | undefined> {
+  private async tryCreate<T extends { acsUserId: string }>(caller: Caller, create: () => Promise<T>): Promise<CreationResult<T> | undefined> {
     const { store, budget, metrics, audit, hashUser } = this.use;
     const claim = await store.claimCreation(caller);
     if (claim.state === 'busy') return undefined;

@@ -4,7 +4,7 @@
 // Every failed attempt (the user's, a retry's, the clean-up of a failed creation) waits by the
 // same rule.
 import { AcsError, isTransient } from '../acs/acsErrors.js';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 import type { Config } from '../config/index.js';
 import type { IdentityCollaborators } from './collaborators.js';
 
@@ -38,7 +38,7 @@ export class IdentityDeletions {
   }
 
   /** Deletes the caller's identity: the mapping goes at once, ACS's identity now or later. */
-  async deleteFor(caller: AuthenticatedUser): Promise<DeletionOutcome> {
+  async deleteFor(caller: Caller): Promise<DeletionOutcome> {
     const { store, acs, budget, audit, hashUser, log } = this.use;
     // Counted against the user's ACS-call budget before anything changes; not when there is
     // nothing to delete.

@@ -2,7 +2,7 @@
 // and revoked. Every ACS call is counted against the caller's ACS-call budget first.
 import type { AcsScope } from '../acs/acsScopes.js';
 import type { IssuedToken } from '../acs/acsIdentityClient.js';
-import type { AuthenticatedUser } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 import type { StoredIdentity } from '../db/identityStore.js';
 import type { IdentityCollaborators } from './collaborators.js';
 import type { IdentityCreation } from './identityCreation.js';
@@ -29,12 +29,12 @@ export class IdentityService {
     private readonly autoCreate: boolean,
   ) {}
 
-  find(caller: AuthenticatedUser): Promise<StoredIdentity | undefined> {
+  find(caller: Caller): Promise<StoredIdentity | undefined> {
     return this.use.store.find(caller);
   }
 
   /** The caller's identity, created unless it exists; `created` says whether this request did. */
-  async createIdentity(caller: AuthenticatedUser): Promise<{ identity: StoredIdentity; created: boolean }> {
+  async createIdentity(caller: Caller): Promise<{ identity: StoredIdentity; created: boolean }> {
     const existing = await this.use.store.find(caller);
     if (existing) return { identity: existing, created: false };
     const { identity, created } = await this.creation.createOnce(caller, () => this.use.acs.createIdentity());
@@ -45,7 +45,7 @@ export class IdentityService {
    * A token for the caller's identity: served again when a recent one may be, else issued by
    * ACS. Undefined when the caller has no identity and token requests do not create one.
    */
-  async issueToken(caller: AuthenticatedUser, { scopes, expiresInMinutes }: TokenRequest): Promise<IdentityToken | undefined> {
+  async issueToken(caller: Caller, { scopes, expiresInMinutes }: TokenRequest): Promise<IdentityToken | undefined> {
     const { store, acs, budget, metrics, audit, hashUser } = this.use;
     const { recentTokens } = this;
     const issueMinutes = recentTokens.lifetimeToIssue(expiresInMinutes);
@@ -81,7 +81,7 @@ export class IdentityService {
   }
 
   /** Revokes the caller's ACS tokens, if the caller has an identity. */
-  async revokeTokens(caller: AuthenticatedUser): Promise<void> {
+  async revokeTokens(caller: Caller): Promise<void> {
     const { store, acs, budget, audit, hashUser } = this.use;
     const identity = await store.find(caller);
     if (!identity) return;

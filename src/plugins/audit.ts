@@ -1,29 +1,30 @@
 // The audit trail and the keyed hash that stands for a user in it and in the logs
-// (HMAC-SHA256 of tid/oid with AUDIT_HASH_KEY: stable, not reversible without the key).
+// (HMAC-SHA256 of the caller's user key with AUDIT_HASH_KEY: stable, not reversible without
+// the key).
 import { createHmac } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
 import { AuditTrail, MAX_PENDING } from '../audit/auditTrail.js';
-import { userKey } from '../auth/trustedIssuers.js';
+import type { Caller } from '../auth/caller.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     audit: AuditTrail;
     /** A caller's user key as a keyed hash, for logs and the audit trail. */
-    hashUser: (user: { tenantId: string; objectId: string }) => string;
+    hashUser: (user: Caller) => string;
   }
 }
 
 const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
 
 export default fp(async function audit(app, { config }: { config: Config['audit'] }) {
-  // Remembered per user object (authentication keeps one per cached token), which the log line
-  // and the audit trail each ask for.
+  // Remembered per caller (authentication keeps one per cached token), which the log line and
+  // the audit trail each ask for.
   const hashes = new WeakMap<object, string>();
-  app.decorate('hashUser', (user: { tenantId: string; objectId: string }) => {
+  app.decorate('hashUser', (user: Caller) => {
     let hash = hashes.get(user);
     if (hash === undefined) {
-      hash = createHmac('sha256', config.hashKey).update(userKey(user)).digest('base64url');
+      hash = createHmac('sha256', config.hashKey).update(user.userKey).digest('base64url');
       hashes.set(user, hash);
     }
     return hash;

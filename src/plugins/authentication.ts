@@ -11,14 +11,18 @@ import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type KeyReference } from '../auth/signingKeys.js';
+import type { Caller } from '../auth/caller.js';
+import { EntraIssuer } from '../auth/entraIssuer.js';
+import type { DecodedJwt } from '../auth/issuer.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
-import { EntraIssuer, TrustedIssuers, type AuthenticatedUser, type DecodedJwt } from '../auth/trustedIssuers.js';
+import { TrustedIssuers } from '../auth/trustedIssuers.js';
 import { VerifiedTokens } from '../auth/verifiedTokens.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: Record<string, unknown>;
-    user: AuthenticatedUser;
+    /** The verified caller (null until authentication, and for a refused one). */
+    user: Caller;
   }
 }
 
@@ -93,8 +97,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   app.decorate('identityProviderHttp', identityProviderHttp);
   // The key each request's token named (set by `secret` above), for VerifiedTokens.
   const verifyingKeys = new WeakMap<FastifyRequest, KeyReference>();
-  // A client's repeated requests with one token get the same user object back, so the hashes
-  // remembered per user object (log, audit, rate limit) are worked out once per token too.
+  // A client's repeated requests with one token get the same caller back, with its user key
+  // worked out when the caller was made; the hashes remembered per caller (log, audit, rate
+  // limit) are worked out once per token too.
   const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
   // The bearer token each request carried, once recogniseVerifiedToken has read it (a
   // property, not a WeakMap: cheaper per request, which counts in a flood of bad tokens).
@@ -151,7 +156,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     } catch (error) {
       throw toAuthError(error);
     }
-    let user: AuthenticatedUser;
+    let user: Caller;
     try {
       user = issuers.callerOf(payload);
     } catch (error) {

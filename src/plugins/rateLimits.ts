@@ -1,12 +1,11 @@
 // Rate limits (@fastify/rate-limit): per client IP before authentication, so that a flood of
-// bad tokens is refused cheaply, and per user (tid, oid) after it. With REDIS_URL the counters
+// bad tokens is refused cheaply, and per user (the user key) after it. With REDIS_URL the counters
 // are shared by all replicas; without it each process counts alone. When Redis is down the
 // limits fail open (requests pass), and the rate_limit_store_up metric says so.
 // Apart from them, each user's budget of ACS calls (acsCallBudget): ACS's quota belongs to the
 // resource, so a few users must not spend it for everyone. It never fails open: while Redis is
 // down each process counts alone.
 import { createHash } from 'node:crypto';
-import { userKey } from '../auth/trustedIssuers.js';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
@@ -87,14 +86,14 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     });
     return hook!;
   };
-  // Remembered per user object, which authentication keeps for as long as the token is cached.
+  // Remembered per caller, which authentication keeps for as long as the token is cached.
   // A plain digest, not the audit HMAC: every replica must derive the same key, with or
-  // without a shared AUDIT_HASH_KEY; the store never sees the clear tid/oid.
+  // without a shared AUDIT_HASH_KEY; the store never sees the clear user key.
   const userDigests = new WeakMap<object, string>();
   const userDigest = (request: Request) => {
     let digest = userDigests.get(request.user);
     if (digest === undefined) {
-      digest = createHash('sha256').update(userKey(request.user)).digest('base64url');
+      digest = createHash('sha256').update(request.user.userKey).digest('base64url');
       userDigests.set(request.user, digest);
     }
     return digest;

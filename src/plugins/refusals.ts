@@ -13,10 +13,10 @@ function recordRefusal(request: FastifyRequest, problem: HttpProblem): void {
   const { server } = request;
   if (problem.code === 'invalid_token' || problem.code === 'insufficient_scope') server.metrics.authFailures.inc({ reason: problem.code });
   if (NOT_AUDITED.has(problem.code)) return;
-  const user = request.user as { tenantId?: string; objectId?: string } | undefined;
+  const user = request.user as typeof request.user | null;
   const details = { reason: problem.code, status: problem.status, route: request.routeOptions.url ?? 'unmatched' };
   // An unidentified caller (a bad token) is tallied, so that a flood costs no database work.
-  if (user?.tenantId && user.objectId) server.audit.record('request_refused', server.hashUser(user as { tenantId: string; objectId: string }), details);
+  if (user?.userKey) server.audit.record('request_refused', server.hashUser(user), details);
   else server.audit.tally('request_refused', details);
 }
 

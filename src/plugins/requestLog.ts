@@ -1,5 +1,5 @@
 // One structured log line per request: route, status, latency, request id, the caller as a
-// keyed hash (never the token, never the clear tid/oid), and for a refusal its code and detail.
+// keyed hash (never the token, never the clear user key), and for a refusal its code and detail.
 // Refusals of callers who were not identified (bad or missing tokens, the per-IP limit,
 // unknown routes) come in floods: each client address gets UNIDENTIFIED_REFUSAL_LINES_PER_SECOND
 // lines a second, its other refusals are counted and summed up in one line a second. So a
@@ -9,6 +9,7 @@
 // per-client budget.
 import fp from 'fastify-plugin';
 import { normalizeIP } from '@fastify/rate-limit';
+import type { Caller } from '../auth/caller.js';
 import { PROBE_ROUTES } from './probes.js';
 
 export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 20;
@@ -39,8 +40,8 @@ export default fp(async function requestLog(app) {
   app.addHook('onClose', (_app, done) => { clearInterval(timer); sumUp(); done(); });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const user = request.user as { tenantId?: string; objectId?: string } | undefined;
-    const identified = Boolean(user?.tenantId && user.objectId);
+    // request.user is null until authentication, and for a refused caller.
+    const identified = Boolean((request.user as Caller | null)?.userKey);
     const { problem } = reply;
     const status = reply.statusCode;
     const route = request.routeOptions.url ?? 'unmatched';
@@ -67,7 +68,7 @@ export default fp(async function requestLog(app) {
       route,
       status,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      ...(identified ? { user: app.hashUser(user as { tenantId: string; objectId: string }) } : {}),
+      ...(identified ? { user: app.hashUser(request.user) } : {}),
       ...(problem ? { code: problem.code, detail: problem.detail } : {}),
     }, 'request');
     done();

@@ -5,9 +5,10 @@
 // entries by the caller's token, which changes at every refresh, and never evicts them.
 import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
 import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
+import type { EntraCaller } from '../auth/caller.js';
 import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { AuthConfig } from '../auth/authSettings.js';
-import { TeamsTokenCache, type TeamsTokenOwnerKey } from './teamsTokenCache.js';
+import { TeamsTokenCache } from './teamsTokenCache.js';
 import { teamsTokenOwner } from './teamsTokenOwner.js';
 
 export type OboFailureKind =
@@ -93,10 +94,11 @@ export class TeamsOnBehalfOf {
     this.cache = new TeamsTokenCache(auth.oboCacheSize);
   }
 
-  /** The Teams token for the ACS Teams scopes of `user`, the caller of `callerToken`. */
-  async teamsToken(callerToken: string, caller: TeamsTokenOwnerKey): Promise<string> {
-    // As teamsTokenOwner reads a Teams token's owner.
-    const user = { tenantId: caller.tenantId.toLowerCase(), objectId: caller.objectId.toLowerCase() };
+  /**
+   * The Teams token for the ACS Teams scopes of `user`, the caller of `callerToken`. Its ids are
+   * lowercase GUIDs, as teamsTokenOwner reads a Teams token's owner.
+   */
+  async teamsToken(callerToken: string, user: EntraCaller): Promise<string> {
     const cached = this.cache.get(user, TEAMS_OBO_SCOPES);
     if (cached !== undefined) return cached;
     try {

@@ -1,9 +1,10 @@
 // Teams tokens obtained on a user's behalf, per process, served again to the same user for the
 // same scopes: the caller's own token changes at every refresh, the user does not, so the key is
-// (tenant, oid, scopes), never the caller's token (which made MSAL's cache grow with every
-// refresh and never serve it). A token is served again only while it is young (REUSE_MS) and
+// (the caller's user key, scopes), never the caller's token (which made MSAL's cache grow with
+// every refresh and never serve it). A token is served again only while it is young (REUSE_MS) and
 // far from expiry (the ACS token lives as long as it); at most `maxEntries` are kept, the least
 // recently used going first.
+import type { Caller } from '../auth/caller.js';
 
 /** How long a Teams token may be served again after Entra ID issued it. */
 const REUSE_MS = 5 * 60 * 1000;
@@ -16,11 +17,6 @@ interface Entry {
   expiresAt: number;
 }
 
-export interface TeamsTokenOwnerKey {
-  tenantId: string;
-  objectId: string;
-}
-
 export class TeamsTokenCache {
   private readonly entries = new Map<string, Entry>();
 
@@ -30,11 +26,11 @@ export class TeamsTokenCache {
     return this.entries.size;
   }
 
-  private key(user: TeamsTokenOwnerKey, scopes: readonly string[]): string {
-    return `${user.tenantId}|${user.objectId}|${[...scopes].sort().join(' ')}`;
+  private key(user: Caller, scopes: readonly string[]): string {
+    return `${user.userKey}|${[...scopes].sort().join(' ')}`;
   }
 
-  get(user: TeamsTokenOwnerKey, scopes: readonly string[]): string | undefined {
+  get(user: Caller, scopes: readonly string[]): string | undefined {
     const key = this.key(user, scopes);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -47,7 +43,7 @@ export class TeamsTokenCache {
   }
 
   /** Keeps `token`, obtained now, for `user`; one that would never be served again is not kept. */
-  set(user: TeamsTokenOwnerKey, scopes: readonly string[], token: string, expiresAt: number): void {
+  set(user: Caller, scopes: readonly string[], token: string, expiresAt: number): void {
     const now = Date.now();
     if (this.maxEntries <= 0 || expiresAt - now < MIN_REMAINING_MS) return;
     const key = this.key(user, scopes);
