@@ -112,3 +112,14 @@ t.test('credentials a log call might include are censored: at the top, one level
   t.ok(copy instanceof Error && copy !== failure, 'an error is copied as an Error');
   t.same([copy.message, copy.stack, copy.token], [failure.message, failure.stack, LOG_CENSOR], 'with its message and stack');
 });
+
+t.test("a deletion queued for retry is logged with the request's id", async (t) => {
+  const token = svc.userToken();
+  t.equal((await svc.request({ url: '/api/token', token })).statusCode, 200);
+  svc.acs.injectFault({ status: 503, operations: ['deleteIdentity'], times: Infinity });
+  t.teardown(() => svc.acs.clearFaults());
+  const answer = await svc.request({ method: 'DELETE', url: '/api/user', token, headers: { 'x-request-id': 'log-test-queued' } });
+  t.equal(answer.statusCode, 202);
+  const queued = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'ACS identity deletion queued for retry');
+  t.equal(queued?.reqId, 'log-test-queued', 'the warning names the DELETE /api/user that caused it');
+});

@@ -121,7 +121,7 @@ t.test('a plugin that reads nothing of the others starts alone', async (t) => {
 t.test("the service's own registration starts, and what the plugins read of each other works", async (t) => {
   const svc = await startTestService(t, { ACS_CIRCUIT_BREAKER_THRESHOLD: '1', ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: '600', ACS_MAX_RETRIES: '0' });
   for (const name of ['metrics', 'problem-details', 'lifecycle', 'probes', 'database', 'audit', 'acs', 'authentication', 'refusals',
-    'request-log', 'rate-limits', 'http-security', 'teams', 'deletion-retries', 'documentation']) {
+    'request-log', 'rate-limits', 'http-security', 'teams', 'identities', 'documentation']) {
     t.ok(svc.app.hasPlugin(name), `${name} is registered`);
   }
   const scrape = async () => {

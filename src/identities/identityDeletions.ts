@@ -5,8 +5,8 @@
 // same rule.
 import { AcsError, isTransient } from '../acs/acsErrors.js';
 import type { Caller } from '../auth/caller.js';
-import type { Config } from '../config/index.js';
-import type { IdentityCollaborators } from './collaborators.js';
+import type { IdentityCollaborators, Logger } from './collaborators.js';
+import type { DeletionSettings } from './deletionSettings.js';
 
 const MAX_BACKOFF_SECONDS = 3600;
 
@@ -15,7 +15,7 @@ const MAX_BACKOFF_SECONDS = 3600;
  * failures: the retry interval, doubling with each failure up to an hour, and never sooner than
  * ACS asked (Retry-After).
  */
-export function deletionBackoffSeconds(intervalSeconds: number, attempts: number, retryAfterSeconds: number | undefined): number {
+function deletionBackoffSeconds(intervalSeconds: number, attempts: number, retryAfterSeconds: number | undefined): number {
   return Math.max(Math.min(MAX_BACKOFF_SECONDS, intervalSeconds * 2 ** Math.min(attempts, 12)), retryAfterSeconds ?? 0);
 }
 
@@ -31,15 +31,18 @@ export class IdentityDeletions {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly use: Collaborators, private readonly settings: Config['deletions']) {}
+  constructor(private readonly use: Collaborators, private readonly settings: DeletionSettings) {}
 
   private backoff(attempts: number, error: unknown): number {
     return deletionBackoffSeconds(this.settings.retryIntervalSeconds, attempts, error instanceof AcsError ? error.retryAfterSeconds : undefined);
   }
 
-  /** Deletes the caller's identity: the mapping goes at once, ACS's identity now or later. */
-  async deleteFor(caller: Caller): Promise<DeletionOutcome> {
-    const { store, acs, budget, audit, hashUser, log } = this.use;
+  /**
+   * Deletes the caller's identity: the mapping goes at once, ACS's identity now or later.
+   * `log` is the request's logger, so that a queued deletion names the request that asked.
+   */
+  async deleteFor(caller: Caller, log: Logger = this.use.log): Promise<DeletionOutcome> {
+    const { store, acs, budget, audit, hashUser } = this.use;
     // Counted against the user's ACS-call budget before anything changes; not when there is
     // nothing to delete.
     if (!(await store.find(caller))) return 'nothing_to_delete';

@@ -27,7 +27,7 @@ export function userHandlers(identities: IdentityService, deletions: IdentityDel
     },
 
     async deleteUser(request, reply) {
-      const outcome = await deletions.deleteFor(request.user);
+      const outcome = await deletions.deleteFor(request.user, request.log);
       if (outcome !== 'queued') return reply.code(204).send();
       return reply.code(202).send({
         status: 'queued',
