@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Docker engine of our own and stand-in base images, for the container test and for anyone
-# without a registry of base images (README, "Container image and Kubernetes").
+# without a registry of base images (docs/operations.md, "Container image and Kubernetes").
 #
 #   scripts/dockerEngine.sh start   starts a private dockerd (if it is not running yet) and builds
 #                                   the stand-ins once per machine; prints DOCKER_HOST=… and

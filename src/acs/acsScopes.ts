@@ -1,4 +1,4 @@
-// The token scopes ACS knows (README, "ACS"). The contract's `scopes` pattern lists the same names.
+// The token scopes ACS knows (ACS_TOKEN_SCOPES in .env.example). The contract's `scopes` pattern lists the same names.
 export const ACS_SCOPES = ['chat', 'voip', 'chat.join', 'chat.join.limited', 'voip.join'] as const;
 export type AcsScope = (typeof ACS_SCOPES)[number];
 

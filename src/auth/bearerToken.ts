@@ -1,4 +1,4 @@
-// The first rule of authentication (README): exactly one `Authorization: Bearer <jwt>` header, bounded in size,
+// The first rule of authentication (docs/security.md): exactly one `Authorization: Bearer <jwt>` header, bounded in size,
 // three base64url segments and nothing else. Checked before any decoding or key lookup.
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from './authError.js';

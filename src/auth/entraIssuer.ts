@@ -1,4 +1,4 @@
-// Microsoft Entra ID v2 tokens from the allowed tenants (README): their users are keyed by
+// Microsoft Entra ID v2 tokens from the allowed tenants (docs/security.md): their users are keyed by
 // (tid, oid).
 import type { AuthConfig } from './authSettings.js';
 import { AuthError } from './authError.js';

@@ -1,5 +1,5 @@
 // An OpenID Connect issuer trusted beside Entra ID (AUTH_ISSUERS): its tokens are checked as
-// strictly as Entra's (README, "Other identity providers"), and its users are keyed by (issuer, subject claim), so the
+// strictly as Entra's (docs/identity-providers.md), and its users are keyed by (issuer, subject claim), so the
 // same subject at two issuers is two users.
 import { AuthError } from './authError.js';
 import type { OidcIssuerConfig } from './issuersConfig.js';

@@ -1,4 +1,4 @@
-// The public keys that verify callers' tokens (README, "Keys"). They come from the key set
+// The public keys that verify callers' tokens (docs/security.md, "Signing keys"). They come from the key set
 // of a trusted issuer (Entra ID's, shared by all its tenants, or an AUTH_ISSUERS entry's) —
 // never from a URL found in a token.
 //

@@ -1,4 +1,4 @@
-// Which issuers this service trusts (README): Microsoft Entra ID (entraIssuer.ts) and the
+// Which issuers this service trusts (docs/security.md): Microsoft Entra ID (entraIssuer.ts) and the
 // OpenID Connect issuers of AUTH_ISSUERS (oidcIssuer.ts). TrustedIssuers is the one place that
 // picks, from the token's `iss`, whose rules apply.
 import type { AuthConfig } from './authSettings.js';

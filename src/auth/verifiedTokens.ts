@@ -1,9 +1,10 @@
 // Tokens this process has verified, and who their caller is: a client's next requests with the
-// same token skip @fastify/jwt's decode, its callbacks and the key lookup (measured: warm token
-// 0.42 → 0.50 of the floor's speed). An entry holds only while the token itself would pass
-// again: within its nbf/exp (with the clock tolerance), for at most CACHE_TTL_MS (as
-// fast-jwt's own cache), and while the very key that verified it is still the issuer's cached
-// key under its kid (a withdrawn or replaced key stops verifying, as for an uncached token).
+// same token skip @fastify/jwt's decode, its callbacks and the key lookup, among the dearest
+// parts of a warm request (bench/RESULTS.md, 2026-11-27 (later)). An entry holds only while
+// the token itself would pass again: within its nbf/exp (with the clock tolerance), for at
+// most CACHE_TTL_MS (as fast-jwt's own cache), and while the very key that verified it is
+// still the issuer's cached key under its kid (a withdrawn or replaced key stops verifying, as
+// for an uncached token).
 // Entries are found by the token's SHA-256, as fast-jwt's were: tokens are not stored.
 import { hash } from 'node:crypto';
 import type { Caller } from './caller.js';
@@ -19,7 +20,7 @@ interface Entry {
   user: Caller;
   notBeforeMs: number;
   notAfterMs: number;
-  /** Where the key that verified it is cached: worked out once (it was 1.4 % of a warm request's profile). */
+  /** Where the key that verified it is cached: worked out once, not per request with the token. */
   keyCacheKey: CachedKeyRef;
   /** The cached key object that verified it. */
   jwk: unknown;

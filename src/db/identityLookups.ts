@@ -1,10 +1,10 @@
 // The warm path's one read, shared: lookups of users' identities that arrive together (in the
 // same turn of the event loop) go to PostgreSQL as one statement. Under load that turns
-// twenty round trips into one; alone, a lookup waits for nothing but `setImmediate`.
+// many round trips into one; alone, a lookup waits for nothing but `setImmediate`.
 // Each lookup is still sent after its request arrived, so it sees every revocation and
 // deletion committed before that, on any replica.
 // The statement is prepared once per connection (named): PostgreSQL then skips parsing and
-// planning it (measured: warm token 0.46 → 0.49 and 0.55 of the floor, two runs). Behind a
+// planning it on the warm path (bench/RESULTS.md, 2026-11-27 (later)). Behind a
 // pooler that does not keep prepared statements across transactions (PgBouncer before 1.21
 // in transaction mode, or with max_prepared_statements = 0) the first statement that finds
 // its prepared statement missing, or already there, turns preparing off for this process

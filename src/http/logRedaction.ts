@@ -21,9 +21,9 @@ const NESTED_CREDENTIAL_KEYS = ['token', 'accessToken'];
  * redact paths `*.token` and `*.accessToken` would in a logged object (not in a child logger's
  * bindings or a `%j` argument, neither of which the service logs objects through). Those paths
  * are not used: with a wildcard first, pino's redaction parses its paths anew for every field
- * of every line (measured: a request's log line took 1.65 µs with them, 0.45 µs with this;
- * they made 16 % of the bytes a warm request allocated). Returns the entry itself when there
- * is nothing to censor.
+ * of every line, which made every log line several times dearer and much of what a warm
+ * request allocated (bench/RESULTS.md, 2026-11-27, another machine). Returns the entry itself
+ * when there is nothing to censor.
  */
 export function censorNestedCredentials(entry: Record<string, unknown>): Record<string, unknown> {
   let censored: Record<string, unknown> | undefined;

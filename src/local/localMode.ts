@@ -1,4 +1,4 @@
-// Local mode (README): with no Azure setting at all and NODE_ENV not production, the service
+// Local mode (README, docs/security.md): with no Azure setting at all and NODE_ENV not production, the service
 // starts its own Entra ID and ACS emulators on loopback and an embedded PostgreSQL (PGlite),
 // and trusts exactly them. Everything is real but the far ends: the same code, the same SQL,
 // the real SDK clients. The data folder keeps users, their identities and the emulators'

@@ -1,4 +1,4 @@
-// Authentication of callers (README): `app.authenticate` is the onRequest hook of every
+// Authentication of callers (docs/security.md): `app.authenticate` is the onRequest hook of every
 // /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
 // AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
 // acceptable at all, and names the key set and key; @fastify/jwt (fast-jwt) verifies the
@@ -139,7 +139,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
-    // made-up kids costs a header parse each (measured: see bench/RESULTS.md).
+    // made-up kids costs a header parse each, not a key lookup (bench/RESULTS.md, 2026-11-27 (later)).
     const kid = headerKid(token);
     if (kid !== undefined && signingKeys.isSurelyUnknown(kid)) {
       done(AuthError.invalidToken(UNKNOWN_KEY));

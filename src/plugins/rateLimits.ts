@@ -36,7 +36,8 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
       maxRetriesPerRequest: 1,
       connectTimeout: 1000,
       // A silent Redis must cost a request little: the limits then fail open. Not much below
-      // this: a busy replica's event loop alone can delay an answer by 100 ms.
+      // this: a busy replica's event loop alone delays answers, and a healthy Redis must not
+      // look silent.
       commandTimeout: 250,
       lazyConnect: false,
     });
