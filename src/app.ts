@@ -27,7 +27,7 @@ import probes from './plugins/probes.js';
 import teams from './plugins/teams.js';
 import { rejectUnknownQueryParameters } from './http/queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
-import type { EntraEmulator } from './emulators/entraEmulator.js';
+import type { EntraEmulator } from '../emulators/entraEmulator.js';
 import localTokenRoute from './local/localTokenRoute.js';
 import loopbackHostOnly from './local/loopbackHostOnly.js';
 import { healthHandlers } from './routes/healthRoutes.js';

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { signJwt, type SigningAlgorithm } from '../src/emulators/jwtSigner.js';
+import { signJwt, type SigningAlgorithm } from '../emulators/jwtSigner.js';
 import { entraCaller } from '../src/auth/caller.js';
 import { VerifiedTokens } from '../src/auth/verifiedTokens.js';
 import { startTestService } from './helpers/testService.js';

@@ -10,8 +10,8 @@ import pg from 'pg';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { isLoopbackHost } from '../shared/urlRules.js';
-import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
-import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { startAcsEmulator, type AcsEmulator } from '../../emulators/acsEmulator.js';
+import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../../emulators/entraEmulator.js';
 import { startEmbeddedDatabase } from './localDatabase.js';
 
 /** The settings whose presence means "configured mode": any one of them turns local mode off. */
