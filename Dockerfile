@@ -19,9 +19,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
+COPY emulators ./emulators
 COPY demo ./demo
 COPY scripts/buildDemo.ts ./scripts/
-RUN npm run build
+# Local mode (src/local/) and the emulators it starts never run here (NODE_ENV=production), and
+# their dependencies are development ones: their compiled output stays out of the image.
+RUN npm run build && rm -r dist/src/local dist/emulators
 
 FROM ${BUILD_IMAGE} AS production-dependencies
 WORKDIR /app
