@@ -8,7 +8,7 @@
 #   migrations, once per release: the same image with the command dist/src/db/migrateCli.js
 #
 # Base images are build arguments: the defaults are the real images (pin them by digest where
-# a registry is reachable: README, "Container image and Kubernetes"); test/container.test.ts
+# a registry is reachable: docs/operations.md, "Container image and Kubernetes"); test/container.test.ts
 # builds with stand-ins made by scripts/dockerEngine.sh, with this same file.
 ARG BUILD_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
@@ -19,9 +19,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
+COPY emulators ./emulators
 COPY demo ./demo
 COPY scripts/buildDemo.ts ./scripts/
-RUN npm run build
+# Local mode (src/local/) and the emulators it starts never run here (NODE_ENV=production), and
+# their dependencies are development ones: their compiled output stays out of the image.
+RUN npm run build && rm -r dist/src/local dist/emulators
 
 FROM ${BUILD_IMAGE} AS production-dependencies
 WORKDIR /app

@@ -3,7 +3,7 @@
 // ACS_LATENCY_MS adds latency to every answer (default 0).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
 
 const emulator = await startAcsEmulator();
 emulator.setLatency(Number(process.env.ACS_LATENCY_MS ?? 0));

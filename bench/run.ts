@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { migrate } from '../src/db/migrations.js';
 import { createPool } from '../src/db/pool.js';
-import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

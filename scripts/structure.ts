@@ -53,7 +53,7 @@ async function filesEntered(run: () => Promise<void>): Promise<string[]> {
   return result
     .filter((script) => script.url.startsWith('file://') && script.functions.some((fn) => fn.ranges.some((range) => range.count > 0)))
     .map((script) => fileURLToPath(script.url))
-    .filter((path) => path.startsWith(src) && !path.includes('/emulators/'))
+    .filter((path) => path.startsWith(src))
     .map((path) => relative(ROOT, path));
 }
 

@@ -27,9 +27,7 @@ import probes from './plugins/probes.js';
 import teams from './plugins/teams.js';
 import { rejectUnknownQueryParameters } from './http/queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
-import type { EntraEmulator } from './emulators/entraEmulator.js';
-import localTokenRoute from './local/localTokenRoute.js';
-import loopbackHostOnly from './local/loopbackHostOnly.js';
+import type { EntraEmulator } from '../emulators/entraEmulator.js';
 import { healthHandlers } from './routes/healthRoutes.js';
 import { teamsHandlers } from './routes/teamsRoutes.js';
 import { tokenHandlers } from './routes/tokenRoutes.js';
@@ -93,7 +91,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metrics, { config: config.metrics, httpLimits: config.http });
   await app.register(problemDetails, { auth: config.auth });
   // Local mode: before any route or other hook does anything for a request of another site.
-  if (options.localTokenIssuer) await app.register(loopbackHostOnly);
+  // Loaded only then: a configured service never loads local mode's code.
+  if (options.localTokenIssuer) await app.register((await import('./local/loopbackHostOnly.js')).default);
   await app.register(lifecycle);
   await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
   await app.register(database, { config });
@@ -131,7 +130,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
 
-  if (options.localTokenIssuer) await app.register(localTokenRoute, { entra: options.localTokenIssuer });
+  if (options.localTokenIssuer) await app.register((await import('./local/localTokenRoute.js')).default, { entra: options.localTokenIssuer });
   if (options.localTokenIssuer || config.demo.enabled) {
     await app.register(demo, { mode: options.localTokenIssuer ? 'local' : 'entra', auth: config.auth, demo: config.demo });
   }

@@ -7,9 +7,23 @@ import closeWithGrace from 'close-with-grace';
 import { IN_FLIGHT_GRACE_MS } from './plugins/lifecycle.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { localBanner } from './local/localBanner.js';
-import { AZURE_SETTINGS, isLocalMode, startLocalEnvironment, type LocalEnvironment } from './local/localMode.js';
+import { AZURE_SETTINGS, isLocalMode } from './config/localModeSwitch.js';
+import type { localBanner } from './local/localBanner.js';
+import type { LocalEnvironment } from './local/localMode.js';
 
+/**
+ * Local mode's code, loaded only when local mode is on: a configured service never loads the
+ * emulators, PGlite or selfsigned, which are development dependencies.
+ */
+async function loadLocalMode() {
+  try {
+    const [{ startLocalEnvironment }, { localBanner }] = await Promise.all([import('./local/localMode.js'), import('./local/localBanner.js')]);
+    return { startLocalEnvironment, localBanner };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError([`No Azure setting is set, so this is local mode, which needs the development dependencies: run npm install (a production install, npm ci --omit=dev or the container image, leaves them out), or set the Azure settings. ${(error as Error).message}`]);
+  }
+}
 
 function exitWithConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
@@ -22,10 +36,13 @@ function exitWithConfigError(error: unknown): never {
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 let local: LocalEnvironment | undefined;
+let banner: typeof localBanner | undefined;
 let config: Config;
 try {
   if (isLocalMode(process.env)) {
-    local = await startLocalEnvironment(process.env);
+    const localMode = await loadLocalMode();
+    banner = localMode.localBanner;
+    local = await localMode.startLocalEnvironment(process.env);
     config = local.config;
   } else {
     config = loadConfig();
@@ -53,7 +70,7 @@ closeWithGrace({ delay: config.shutdownDelayMs + IN_FLIGHT_GRACE_MS }, async ({ 
 });
 
 await app.listen({ port: config.port, host: config.host });
-if (local) {
+if (local && banner) {
   const { port } = app.server.address() as { port: number };
-  process.stdout.write(localBanner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage }));
+  process.stdout.write(banner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage }));
 }

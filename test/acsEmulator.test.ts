@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { CommunicationIdentityClient, type TokenScope } from '@azure/communication-identity';
-import { startAcsEmulator, type AcsEmulator } from '../src/emulators/acsEmulator.js';
+import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
 
 async function setup(t: Test, opts: { maxRetries?: number } = {}) {
   const emulator = await startAcsEmulator();

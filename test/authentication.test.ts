@@ -1,11 +1,11 @@
-// Every authentication rule (README), from the attacker's side: each bad token is refused with 401 or 403,
+// Every authentication rule (docs/security.md), from the attacker's side: each bad token is refused with 401 or 403,
 // a problem body and an RFC 6750 challenge, and touches neither the database nor ACS — nor,
 // except for an unknown `kid`, the identity provider.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { signJwt, type SigningAlgorithm } from '../src/emulators/jwtSigner.js';
+import { signJwt, type SigningAlgorithm } from '../emulators/jwtSigner.js';
 import { entraCaller } from '../src/auth/caller.js';
 import { VerifiedTokens } from '../src/auth/verifiedTokens.js';
 import { startTestService } from './helpers/testService.js';

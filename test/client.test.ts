@@ -5,7 +5,7 @@ import { AzureCommunicationTokenCredential } from '@azure/communication-common';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { createTokenServiceClient, TokenServiceProblem } from '../clients/typescript/src/index.js';
-import { signJwt } from '../src/emulators/jwtSigner.js';
+import { signJwt } from '../emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
 
 const svc = await startTestService(t, { ACS_ALLOWED_SCOPES: 'chat,voip' });

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
-import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
 import { emulatorEnv } from './helpers/serviceProcess.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
@@ -63,8 +63,9 @@ if (process.env.CONTAINER_TEST === 'skip') {
       const { readdirSync, statSync } = require('node:fs');
       const size = (path) => statSync(path).isDirectory() ? readdirSync(path).reduce((sum, name) => sum + size(path + '/' + name), 0) : statSync(path).size;
       const packages = readdirSync('node_modules').flatMap((name) => name.startsWith('@') ? readdirSync('node_modules/' + name).map((sub) => name + '/' + sub) : [name]);
-      console.log(JSON.stringify({ app: readdirSync('.'), packages, bytes: size('node_modules') }));`)).stdout) as { app: string[]; packages: string[]; bytes: number };
+      console.log(JSON.stringify({ app: readdirSync('.'), dist: readdirSync('dist'), distSrc: readdirSync('dist/src'), packages, bytes: size('node_modules') }));`)).stdout) as { app: string[]; dist: string[]; distSrc: string[]; packages: string[]; bytes: number };
     t.same(inside.app.sort(), ['dist', 'migrations', 'node_modules', 'openapi.yaml', 'package.json'], 'only what the service needs: no src, test, .env or .data');
+    t.notOk(inside.dist.includes('emulators') || inside.distSrc.includes('local'), 'no local mode: neither its emulators nor src/local');
     // What package-lock.json marks dev-only: no production dependency needs it.
     const lock = JSON.parse(readFileSync(projectFile('package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.entries(lock.packages).filter(([path, entry]) => entry.dev && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path)).map(([path]) => path.slice('node_modules/'.length));

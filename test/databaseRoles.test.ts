@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
-import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
 

@@ -3,7 +3,8 @@
 import { rmSync } from 'node:fs';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
-import { isLocalMode, LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
+import { isLocalMode } from '../src/config/localModeSwitch.js';
+import { LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
 import { assertMatchesContract } from './helpers/contractValidator.js';
 
 // Several local services start here, and one idles past the pool's idle timeout: a time budget

@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
 
 // A copy of what a clone holds (node_modules linked, not copied).
 const folder = t.testdir({});
-for (const item of ['src', 'scripts', 'demo', 'migrations', 'openapi.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', '.env.example']) {
+for (const item of ['src', 'emulators', 'scripts', 'demo', 'migrations', 'openapi.yaml', 'package.json', 'tsconfig.json', 'tsconfig.build.json', '.env.example']) {
   cpSync(join(PROJECT_ROOT, item), join(folder, item), { recursive: true });
 }
 symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(folder, 'node_modules'));

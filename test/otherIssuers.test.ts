@@ -9,8 +9,8 @@ import { networkInterfaces } from 'node:os';
 import Fastify from 'fastify';
 import t from 'tap';
 import { entraCaller, oidcCaller } from '../src/auth/caller.js';
-import { startEntraEmulator, type EntraEmulator } from '../src/emulators/entraEmulator.js';
-import { signJwt } from '../src/emulators/jwtSigner.js';
+import { startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { signJwt } from '../emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 

@@ -1,9 +1,13 @@
 // The service and the migration script as real processes, the way `npm start` and
 // `npm run migrate` run them: configuration errors exit 1 naming the problem, the server
 // serves on a real port, and SIGTERM closes it gracefully with exit code 0.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
-import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
+import { moduleHooksNodeOptions } from './helpers/moduleHooks.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 
@@ -77,4 +81,44 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   await t.rejects(fetch(`${service.url}/healthz`), 'no longer accepting connections');
   t.match(service.output().stdout, /"signal":"SIGTERM"/);
   t.match(service.output().stdout, new RegExp(`"reqId":"${lastAnswer.headers.get('x-request-id')}".*"msg":"request"`), "the last request's log line was written before the exit");
+});
+
+// Local mode's code: its folder, the emulators, and the development dependencies they need.
+const LOCAL_MODE_MODULE = /\/src\/local\/|\/emulators\/|\/node_modules\/(@electric-sql|selfsigned)\//;
+
+t.test('a configured service in production loads none of local mode: not src/local, the emulators, PGlite or selfsigned', async (t) => {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
+  const logFile = join(t.testdir({}), 'modules.txt');
+  const service = await startServiceProcess(t, {
+    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    NODE_ENV: 'production',
+    AUDIT_HASH_KEY: randomBytes(32).toString('base64url'),
+    METRICS_TOKEN: randomBytes(24).toString('base64url'),
+    NODE_OPTIONS: moduleHooksNodeOptions({ logFile }),
+  });
+  t.ok(service.url, `listening\n${service.output().stderr}`);
+  const answer = await fetch(`${service.url}/api/token?scopes=chat`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}` } });
+  t.equal(answer.status, 200, 'a token: the request path ran too');
+  service.kill('SIGTERM');
+  t.equal(await service.exited, 0);
+
+  const loaded = readFileSync(logFile, 'utf8').trim().split('\n');
+  t.ok(loaded.some((url) => url.endsWith('/src/app.ts')) && loaded.some((url) => url.includes('/node_modules/fastify/')), 'the hooks saw the service\'s modules');
+  t.same(loaded.filter((url) => LOCAL_MODE_MODULE.test(url)), [], 'nothing of local mode');
+});
+
+t.test('local mode without the development dependencies says to run npm install', async (t) => {
+  const logFile = join(t.testdir({}), 'modules.txt');
+  const service = await startServiceProcess(t, {
+    PGLITE_DATA_DIR: 'memory://',
+    // What npm ci --omit=dev leaves out.
+    NODE_OPTIONS: moduleHooksNodeOptions({ logFile, missing: ['selfsigned', '@electric-sql/pglite', '@electric-sql/pglite-socket'] }),
+  });
+  t.equal(await service.exited, 1);
+  const { stdout, stderr } = service.output();
+  t.match(stderr, /No Azure setting is set, so this is local mode, which needs the development dependencies: run npm install/);
+  t.match(stderr, /Cannot find package '(selfsigned|@electric-sql\/pglite)/, 'and which one is missing');
+  t.notMatch(stdout, /LOCAL MODE/);
+  t.ok(readFileSync(logFile, 'utf8').split('\n').some((url) => url.endsWith('/src/local/localMode.ts')), 'the hooks see local mode when it loads (so the test above can fail)');
 });

@@ -4,8 +4,8 @@
 // each transpiling src/ with tsx before it listens.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
-import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { startTestService } from './helpers/testService.js';

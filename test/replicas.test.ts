@@ -3,8 +3,8 @@
 // PGlite is one session, so this file needs a PostgreSQL server.
 import pg from 'pg';
 import t from 'tap';
-import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
-import { nameToGuid, startEntraEmulator } from '../src/emulators/entraEmulator.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { nameToGuid, startEntraEmulator } from '../emulators/entraEmulator.js';
 import { readMigrations } from '../src/db/migrations.js';
 import { emulatorEnv, startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';

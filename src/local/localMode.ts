@@ -10,12 +10,9 @@ import pg from 'pg';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { isLoopbackHost } from '../shared/urlRules.js';
-import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
-import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { startAcsEmulator, type AcsEmulator } from '../../emulators/acsEmulator.js';
+import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../../emulators/entraEmulator.js';
 import { startEmbeddedDatabase } from './localDatabase.js';
-
-/** The settings whose presence means "configured mode": any one of them turns local mode off. */
-export const AZURE_SETTINGS = ['ACS_CONNECTION_STRING', 'ACS_CONNECTION_STRING_FILE', 'ACS_ENDPOINT', 'AZURE_TENANT_ID', 'AUTH_ALLOWED_TENANTS', 'AZURE_CLIENT_ID'] as const;
 
 /** Local tenants, by name; `npm run token -- --tenant fabrikam` picks the second. */
 export const LOCAL_TENANTS: Record<string, string> = {
@@ -26,10 +23,6 @@ export const LOCAL_CLIENT_ID = nameToGuid('app', 'acs-token-service-local');
 // Stable, so that identities stored in the database keep belonging to the emulated resource
 // (migrations/004_acs_resource.sql recognises local mode's older rows by it).
 const LOCAL_ACS_RESOURCE_ID = nameToGuid('acs-resource', 'local');
-
-export function isLocalMode(env: NodeJS.ProcessEnv): boolean {
-  return env.NODE_ENV !== 'production' && AZURE_SETTINGS.every((name) => !env[name]);
-}
 
 /**
  * Why local mode would not stay on this machine: a non-loopback HOST would let anyone mint

@@ -4,7 +4,7 @@
 // local mode: a configured service has no such route. The same user name always gives the same
 // user (a stable oid per tenant and name).
 import fp from 'fastify-plugin';
-import { nameToGuid, type EntraEmulator } from '../emulators/entraEmulator.js';
+import { nameToGuid, type EntraEmulator } from '../../emulators/entraEmulator.js';
 import { HttpProblem } from '../http/httpProblem.js';
 import { LOCAL_TENANTS } from './localMode.js';
 import { LOWER_CASE_GUID as GUID } from '../shared/guid.js';

@@ -8,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import { startAcsEmulator, type AcsEmulator } from '../../src/emulators/acsEmulator.js';
-import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../src/emulators/entraEmulator.js';
+import { startAcsEmulator, type AcsEmulator } from '../../emulators/acsEmulator.js';
+import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../emulators/entraEmulator.js';
 import { assertMatchesContract, findOperation } from './contractValidator.js';
 import { createTestDatabase, TEST_DATABASE_ENV, type TestDatabase } from './testDatabase.js';
 

@@ -6,8 +6,8 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
-import { TEAMS_OBO_SCOPES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
-import { isLoopbackHost } from '../shared/urlRules.js';
+import { TEAMS_RESOURCE, TEAMS_RESOURCE_SCOPES, TEAMS_SCOPES } from './azureFacts.js';
+import { isLoopbackHost } from './loopback.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
 
@@ -204,12 +204,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   }
 
   const teamsToken = (tid: string, oid: string, appId: string, lifetimeSeconds = 3600) => mint({
-    aud: TEAMS_TOKEN_AUDIENCE,
+    aud: TEAMS_RESOURCE,
     iss: `https://sts.windows.net/${tid}/`,
     appid: appId,
     oid,
     tid,
-    scp: TEAMS_TOKEN_SCOPES.join(' '),
+    scp: TEAMS_SCOPES.join(' '),
     ver: '1.0',
     azp: undefined,
     azpacr: undefined,
@@ -241,7 +241,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return oauthError(400, 'invalid_grant', 'AADSTS500133: Assertion is not within its valid time range.');
     }
     const scopes = (form.scope ?? '').split(' ');
-    if (!TEAMS_OBO_SCOPES.every((scope) => scopes.includes(scope))) {
+    if (!TEAMS_RESOURCE_SCOPES.every((scope) => scopes.includes(scope))) {
       return oauthError(400, 'invalid_scope', `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`);
     }
     counters.oboGrants++;
@@ -250,7 +250,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       status: 200,
       body: {
         token_type: 'Bearer',
-        scope: TEAMS_OBO_SCOPES.join(' '),
+        scope: TEAMS_RESOURCE_SCOPES.join(' '),
         expires_in: 3599,
         ext_expires_in: 3599,
         access_token: teamsToken(tenant, oid, clientId, Math.min(3600, assertion.exp - now + 600)),

@@ -4,7 +4,8 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { ACS_SCOPES, MAX_TOKEN_TTL_MINUTES, MIN_TOKEN_TTL_MINUTES, TEAMS_TOKEN_AUDIENCE, TEAMS_TOKEN_SCOPES } from '../acs/acsScopes.js';
+import { ACS_MAX_TOKEN_MINUTES, ACS_MIN_TOKEN_MINUTES, ACS_TOKEN_SCOPES, TEAMS_RESOURCE, TEAMS_SCOPES } from './azureFacts.js';
+import { isLoopbackHost } from './loopback.js';
 
 export interface AcsEmulatorOptions {
   host?: string;
@@ -69,7 +70,7 @@ export interface AcsEmulator {
 }
 
 export const ACS_API_VERSION = '2023-10-01';
-const DEFAULT_LIFETIME_MINUTES = MAX_TOKEN_TTL_MINUTES;
+const DEFAULT_LIFETIME_MINUTES = ACS_MAX_TOKEN_MINUTES;
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 const SIGNED_HEADERS = 'x-ms-date;host;x-ms-content-sha256';
 
@@ -80,10 +81,6 @@ class AcsError extends Error {
 }
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /** Payload of a JWT without checking its signature (what ACS does with Teams tokens it trusts via Entra). */
 function jwtPayload(token: string): Record<string, unknown> | undefined {
@@ -116,7 +113,7 @@ function validateScopes(value: unknown, target: string): string[] {
     throw new AcsError(400, 'ValidationError', `The '${target}' field must be a non-empty list of scopes.`, target);
   }
   for (const scope of value) {
-    if (!(ACS_SCOPES as readonly unknown[]).includes(scope)) {
+    if (typeof scope !== 'string' || !ACS_TOKEN_SCOPES.includes(scope)) {
       throw new AcsError(400, 'ValidationError', `Scope '${String(scope)}' is not valid.`, target);
     }
   }
@@ -125,7 +122,7 @@ function validateScopes(value: unknown, target: string): string[] {
 
 function validateLifetime(value: unknown): number {
   if (value === undefined) return DEFAULT_LIFETIME_MINUTES;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_TOKEN_TTL_MINUTES || value > MAX_TOKEN_TTL_MINUTES) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < ACS_MIN_TOKEN_MINUTES || value > ACS_MAX_TOKEN_MINUTES) {
     throw new AcsError(400, 'ValidationError', 'The expiresInMinutes must be an integer between 60 and 1440.', 'expiresInMinutes');
   }
   return value;
@@ -151,7 +148,7 @@ function route(method: string, path: string): { operation: AcsOperation; id?: st
 
 export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promise<AcsEmulator> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new Error(`ACS emulator refuses to listen on non-loopback host '${host}'`);
+  if (!isLoopbackHost(host)) throw new Error(`ACS emulator refuses to listen on non-loopback host '${host}'`);
   const accessKey = options.accessKey ?? randomBytes(32).toString('base64');
   const key = Buffer.from(accessKey, 'base64');
   const resourceName = options.resourceName ?? randomUUID();
@@ -318,8 +315,8 @@ export async function startAcsEmulator(options: AcsEmulatorOptions = {}): Promis
         const iat = Math.floor(Date.now() / 1000);
         // A Teams token is issued for the Communication Services API with its Teams scopes.
         const scopes = typeof claims?.scp === 'string' ? claims.scp.split(' ') : [];
-        if (!claims || typeof claims.exp !== 'number' || claims.exp <= iat || claims.aud !== TEAMS_TOKEN_AUDIENCE
-          || !TEAMS_TOKEN_SCOPES.every((scope) => scopes.includes(scope))) {
+        if (!claims || typeof claims.exp !== 'number' || claims.exp <= iat || claims.aud !== TEAMS_RESOURCE
+          || !TEAMS_SCOPES.every((scope) => scopes.includes(scope))) {
           throw new AcsError(401, 'InvalidAccessToken', 'Provided access token is not valid or has expired.');
         }
         if (claims.appid !== body.appId) throw new AcsError(400, 'ValidationError', 'The appId does not match the appid claim of the token.', 'appId');
