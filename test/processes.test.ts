@@ -5,7 +5,8 @@ import t from 'tap';
 import { startAcsEmulator } from '../src/emulators/acsEmulator.js';
 import { startEntraEmulator } from '../src/emulators/entraEmulator.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
-import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 // Starts service processes, each transpiling src/ with tsx before it listens: a time budget of
 // its own (README, Tests).
@@ -43,7 +44,7 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.match(again.output().stdout, /up to date/);
 
   const service = await startServiceProcess(t, {
-    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    ...testServiceEnv({ entra, acs, database }),
     SHUTDOWN_DELAY_MS: '1000',
   });
   t.ok(service.url, 'listening');

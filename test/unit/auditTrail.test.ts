@@ -7,7 +7,7 @@ import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase } from '../helpers/testDatabase.js';
 
 const database = await createTestDatabase();
-const pool = createPool({ connectionString: database.url, max: 2, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
+const pool = createPool({ connectionString: database.url, max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
 t.teardown(async () => { await pool.end(); await database.drop(); });
 
 interface Row { event: string; user_hash: string | null; details: Record<string, unknown> }

@@ -16,7 +16,7 @@ import { createTestDatabase } from '../helpers/testDatabase.js';
 const INTERVAL = 40;
 
 const database = await createTestDatabase();
-const pool = createPool({ connectionString: database.url, max: 2, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
+const pool = createPool({ connectionString: database.url, max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
 t.teardown(async () => { await pool.end(); await database.drop(); });
 
 /** A loopback port where nothing listens: every ACS call fails at once, as in an outage. */
