@@ -21,6 +21,7 @@ import { migrate } from '../src/db/migrations.js';
 import { createPool } from '../src/db/pool.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
+import { testServiceEnv } from '../test/helpers/testServiceEnv.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -99,9 +100,7 @@ async function main() {
   const gcOnSignal = ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
   const service = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], {
     NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
-    DATABASE_URL: dbUrl.toString(),
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId, AZURE_CLIENT_ID: entra.clientId, AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } }),
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN: 'bench-metrics-token-0123',
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',

@@ -13,8 +13,8 @@ import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
-import { emulatorEnv } from './helpers/serviceProcess.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 // Building the stand-ins (first run on a machine) and the image: longer than other files.
 t.setTimeout(20 * 60 * 1000);
@@ -81,7 +81,7 @@ if (process.env.CONTAINER_TEST === 'skip') {
     t.match(migrated.stdout, /Applied: 001_identities\.sql/, 'the migration command, as the migration Job runs it');
 
     const port = await freePort();
-    const settings = { ...emulatorEnv({ entra, acs, databaseUrl: database.url }), HOST: '127.0.0.1', PORT: String(port), AUDIT_HASH_KEY: 'an-audit-key-for-the-image-test', METRICS_TOKEN: 'a-metrics-token-for-the-image' };
+    const settings = { ...testServiceEnv({ entra, acs, database }), HOST: '127.0.0.1', PORT: String(port), AUDIT_HASH_KEY: 'an-audit-key-for-the-image-test', METRICS_TOKEN: 'a-metrics-token-for-the-image' };
     const name = `acs-token-service-test-${process.pid}`;
     await docker('run', '-d', '--name', name, ...HARDENED, ...Object.entries(settings).flatMap(([key, value]) => ['-e', `${key}=${value}`]), tag);
     t.teardown(() => docker('rm', '-f', name).catch(() => undefined));

@@ -8,8 +8,9 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
-import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
 import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 const skip = TEST_DATABASE === 'pglite' ? 'PGlite has a single role: roles and grants need the PostgreSQL server' : false;
 
@@ -77,7 +78,7 @@ t.test('the service runs as a role of its own that can use the tables but not ch
 
   // The service as that role: ready, tokens, revocation, deletion (queued, then retried), audit.
   const app = await buildApp(loadConfig({
-    ...emulatorEnv({ entra, acs, databaseUrl: serviceUrl }),
+    ...testServiceEnv({ entra, acs, database: { ...database, url: serviceUrl } }),
     LOG_LEVEL: 'silent', ACS_TOKEN_REUSE_SECONDS: '0',
   }));
   await app.ready();
@@ -125,7 +126,7 @@ t.test('the service runs as a role of its own that can use the tables but not ch
     await t.rejects(client.query('SELECT 1 FROM acs_identities'), { code: '42501' }, 'not yet granted');
   });
   const selfMigrating = await buildApp(loadConfig({
-    ...emulatorEnv({ entra, acs, databaseUrl: migratorUrl }),
+    ...testServiceEnv({ entra, acs, database: { ...database, url: migratorUrl } }),
     LOG_LEVEL: 'silent', MIGRATE_ON_START: 'true', DATABASE_SERVICE_ROLE: later,
   }));
   await selfMigrating.close();

@@ -9,7 +9,8 @@ import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { moduleHooksNodeOptions } from './helpers/moduleHooks.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
-import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 // Starts service processes, each transpiling src/ with tsx before it listens: a time budget of
 // its own (README, Tests).
@@ -47,7 +48,7 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
   t.match(again.output().stdout, /up to date/);
 
   const service = await startServiceProcess(t, {
-    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    ...testServiceEnv({ entra, acs, database }),
     SHUTDOWN_DELAY_MS: '1000',
   });
   t.ok(service.url, 'listening');
@@ -91,7 +92,7 @@ t.test('a configured service in production loads none of local mode: not src/loc
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
   const logFile = join(t.testdir({}), 'modules.txt');
   const service = await startServiceProcess(t, {
-    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    ...testServiceEnv({ entra, acs, database }),
     NODE_ENV: 'production',
     AUDIT_HASH_KEY: randomBytes(32).toString('base64url'),
     METRICS_TOKEN: randomBytes(24).toString('base64url'),

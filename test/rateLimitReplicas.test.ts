@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
-import { emulatorEnv, startServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { startTestService } from './helpers/testService.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 t.setTimeout(240_000);
 
@@ -16,7 +17,7 @@ t.test('with Redis, two processes share one budget; Redis down, limits fail open
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
   const env = {
-    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    ...testServiceEnv({ entra, acs, database }),
     REDIS_URL: 'redis://127.0.0.1:6379',
     RATE_LIMIT_REDIS_PREFIX: `test-${randomUUID()}:`,
     RATE_LIMIT_USER_MAX: '4',

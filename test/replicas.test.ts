@@ -6,8 +6,9 @@ import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { nameToGuid, startEntraEmulator } from '../emulators/entraEmulator.js';
 import { readMigrations } from '../src/db/migrations.js';
-import { emulatorEnv, startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 // Starts service processes, each transpiling src/ with tsx before it listens: a time budget of
 // its own (README, Tests).
@@ -22,7 +23,7 @@ if (TEST_DATABASE === 'pglite') {
   t.teardown(async () => { await db.end(); await Promise.all([entra.close(), acs.close()]); await database.drop(); });
 
   const env = {
-    ...emulatorEnv({ entra, acs, databaseUrl: database.url }),
+    ...testServiceEnv({ entra, acs, database }),
     ACS_REQUEST_TIMEOUT_MS: '3000',
     ACS_DELETION_RETRY_INTERVAL_SECONDS: '1',
     ACS_CIRCUIT_BREAKER_COOLDOWN_SECONDS: '1',
@@ -131,7 +132,7 @@ if (TEST_DATABASE === 'pglite') {
 t.test('replicas starting together on an empty database migrate it once', { skip: TEST_DATABASE === 'pglite' && 'PGlite is one session' }, async (t) => {
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase({ migrated: false })]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
-  const env = { ...emulatorEnv({ entra, acs, databaseUrl: database.url }), MIGRATE_ON_START: 'true' };
+  const env = { ...testServiceEnv({ entra, acs, database }), MIGRATE_ON_START: 'true' };
   const started = await Promise.all([1, 2, 3].map(() => startServiceProcess(t, env)));
   for (const replica of started) {
     t.ok(replica.url, 'listening');

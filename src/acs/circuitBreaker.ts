@@ -9,17 +9,18 @@ export class CircuitBreaker {
   private openedAt: number | undefined;
   private trialInFlight = false;
 
-  constructor(private readonly threshold: number, private readonly cooldownMs: number) {}
+  /** `now`: the clock (tests give one of their own). */
+  constructor(private readonly threshold: number, private readonly cooldownMs: number, private readonly now: () => number = Date.now) {}
 
   get state(): CircuitState {
     if (this.openedAt === undefined) return 'closed';
-    return Date.now() - this.openedAt >= this.cooldownMs ? 'half-open' : 'open';
+    return this.now() - this.openedAt >= this.cooldownMs ? 'half-open' : 'open';
   }
 
   /** Seconds until a call may go through again (0 when it may now). */
   get retryAfterSeconds(): number {
     if (this.openedAt === undefined) return 0;
-    return Math.max(1, Math.ceil((this.openedAt + this.cooldownMs - Date.now()) / 1000));
+    return Math.max(1, Math.ceil((this.openedAt + this.cooldownMs - this.now()) / 1000));
   }
 
   /** Whether a call may go to ACS now; in half-open state, only one trial at a time. */
@@ -40,6 +41,6 @@ export class CircuitBreaker {
   failed(): void {
     this.trialInFlight = false;
     this.failures++;
-    if (this.failures >= this.threshold || this.openedAt !== undefined) this.openedAt = Date.now();
+    if (this.failures >= this.threshold || this.openedAt !== undefined) this.openedAt = this.now();
   }
 }

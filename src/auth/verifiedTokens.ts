@@ -31,14 +31,15 @@ const digest = (token: string) => hash('sha256', token, 'base64url');
 export class VerifiedTokens {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly signingKeys: SigningKeys, private readonly clockToleranceMs: number) {}
+  /** `now`: the clock (tests give one of their own). */
+  constructor(private readonly signingKeys: SigningKeys, private readonly clockToleranceMs: number, private readonly now: () => number = Date.now) {}
 
   /** The caller of `token` if it was verified here and would pass again now; else undefined. */
   get(token: string): Caller | undefined {
     const id = digest(token);
     const entry = this.entries.get(id);
     if (entry === undefined) return undefined;
-    const now = Date.now();
+    const now = this.now();
     if (now >= entry.notBeforeMs && now <= entry.notAfterMs && this.signingKeys.cachedKey(entry.keyCacheKey) === entry.jwk) return entry.user;
     this.entries.delete(id);
     return undefined;
@@ -46,7 +47,7 @@ export class VerifiedTokens {
 
   /** Remembers a token that passed every check, with its claims' time bounds. */
   set(token: string, user: Caller, payload: Record<string, unknown>, key: KeyReference): void {
-    const now = Date.now();
+    const now = this.now();
     const notBeforeMs = typeof payload.nbf === 'number' ? payload.nbf * 1000 - this.clockToleranceMs : 0;
     let notAfterMs = now + CACHE_TTL_MS;
     if (typeof payload.exp === 'number') notAfterMs = Math.min(notAfterMs, payload.exp * 1000 + this.clockToleranceMs);

@@ -20,7 +20,8 @@ interface Entry {
 export class TeamsTokenCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly maxEntries: number) {}
+  /** `now`: the clock (tests give one of their own). */
+  constructor(private readonly maxEntries: number, private readonly now: () => number = Date.now) {}
 
   get size(): number {
     return this.entries.size;
@@ -35,7 +36,7 @@ export class TeamsTokenCache {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
-    const now = Date.now();
+    const now = this.now();
     if (now - entry.obtainedAt >= REUSE_MS || entry.expiresAt - now < MIN_REMAINING_MS) return undefined;
     // Maps iterate in insertion order: set again, it is the most recently used.
     this.entries.set(key, entry);
@@ -44,7 +45,7 @@ export class TeamsTokenCache {
 
   /** Keeps `token`, obtained now, for `user`; one that would never be served again is not kept. */
   set(user: Caller, scopes: readonly string[], token: string, expiresAt: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (this.maxEntries <= 0 || expiresAt - now < MIN_REMAINING_MS) return;
     const key = this.key(user, scopes);
     this.entries.delete(key);

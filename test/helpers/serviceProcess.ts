@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { projectFile } from '../../src/projectFiles.js';
-import { TEST_DATABASE_ENV } from './testDatabase.js';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -14,20 +13,6 @@ export interface ServiceProcess {
   output(): { stdout: string; stderr: string };
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
-}
-
-/** The settings that point a service at these emulators and this database. */
-export function emulatorEnv(
-  { entra, acs, databaseUrl }: { entra: { tenantId: string; clientId: string; authorityHost: string }; acs: { connectionString: string }; databaseUrl: string },
-): Record<string, string> {
-  return {
-    ...TEST_DATABASE_ENV,
-    DATABASE_URL: databaseUrl,
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
-  };
 }
 
 interface Tap {

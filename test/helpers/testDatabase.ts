@@ -27,9 +27,6 @@ async function serverAnswers(): Promise<boolean> {
 export const TEST_DATABASE: 'postgres' | 'pglite' =
   process.env.TEST_DATABASE === 'pglite' || (process.env.TEST_DATABASE !== 'postgres' && !(await serverAnswers())) ? 'pglite' : 'postgres';
 
-/** Settings a service needs on this kind of test database (PGlite is one session: one connection). */
-export const TEST_DATABASE_ENV: Record<string, string> = TEST_DATABASE === 'pglite' ? { DATABASE_POOL_MAX: '1' } : {};
-
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
@@ -71,6 +68,8 @@ async function ensureTemplate(admin: pg.Client): Promise<string> {
 
 export interface TestDatabase {
   url: string;
+  /** Settings a service needs on this kind of test database (PGlite is one session: one connection). */
+  settings: Record<string, string>;
   drop(): Promise<void>;
 }
 
@@ -85,7 +84,7 @@ async function createPgliteDatabase(migrated: boolean): Promise<TestDatabase> {
       await pool.end();
     }
   }
-  return { url: embedded.url, drop: () => embedded.close() };
+  return { url: embedded.url, settings: { DATABASE_POOL_MAX: '1' }, drop: () => embedded.close() };
 }
 
 /** A fresh database: migrated, or empty with `migrated: false`. */
@@ -108,6 +107,7 @@ export async function createTestDatabase({ migrated = true } = {}): Promise<Test
   });
   return {
     url: databaseUrl(name),
+    settings: {},
     drop: () => withAdmin(async (admin) => { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); }),
   };
 }

@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { startAcsEmulator, type AcsEmulator } from '../../emulators/acsEmulator.js';
 import { startEntraEmulator, type EntraEmulator, type EntraEmulatorOptions, type MintOptions } from '../../emulators/entraEmulator.js';
 import { assertMatchesContract, findOperation } from './contractValidator.js';
-import { createTestDatabase, TEST_DATABASE_ENV, type TestDatabase } from './testDatabase.js';
+import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+import { testServiceEnv } from './testServiceEnv.js';
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH' | 'OPTIONS' | 'HEAD';
@@ -64,9 +65,7 @@ export interface TestServiceOptions {
  */
 export async function startOtherReplica(t: Tap, svc: TestService, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const other = await buildApp(loadConfig({
-    ...TEST_DATABASE_ENV,
-    DATABASE_URL: svc.database.url, ACS_CONNECTION_STRING: svc.acs.connectionString,
-    AZURE_TENANT_ID: svc.entra.tenantId, AZURE_CLIENT_ID: svc.entra.clientId, AZURE_AUTHORITY_HOST: svc.entra.authorityHost,
+    ...testServiceEnv(svc),
     LOG_LEVEL: 'silent',
     ...env,
   }), options);
@@ -83,15 +82,10 @@ export async function startTestService(
   const caFile = entra.caCertificate === undefined ? undefined : join(mkdtempSync(join(tmpdir(), 'acs-test-ca-')), 'authority-ca.pem');
   if (caFile) writeFileSync(caFile, entra.caCertificate!);
   const config = loadConfig({
-    DATABASE_URL: database.url,
-    ACS_CONNECTION_STRING: acs.connectionString,
-    AZURE_TENANT_ID: entra.tenantId,
-    AZURE_CLIENT_ID: entra.clientId,
-    AZURE_AUTHORITY_HOST: entra.authorityHost,
+    ...testServiceEnv({ entra, acs, database }),
     ACS_REQUEST_TIMEOUT_MS: '1000',
     // Logs are kept and searched at the end for every token the test used or received.
     LOG_LEVEL: 'info',
-    ...TEST_DATABASE_ENV,
     // Most tests count ACS calls per request: token reuse is tested where it is switched on.
     ACS_TOKEN_REUSE_SECONDS: '0',
     // …and make more ACS calls per user than the default budget allows: it is tested on its own.

@@ -1,0 +1,20 @@
+// The settings that point a service at the emulators and a database: the one place for every
+// test service (in this process or a process of its own) and the bench's.
+
+export interface TestServiceTargets {
+  entra: { tenantId: string; clientId: string; authorityHost: string };
+  acs: { connectionString: string };
+  /** A test database, with the settings a service needs on its kind; or just where one is. */
+  database: { url: string; settings?: Record<string, string> };
+}
+
+export function testServiceEnv({ entra, acs, database }: TestServiceTargets): Record<string, string> {
+  return {
+    ...database.settings,
+    DATABASE_URL: database.url,
+    ACS_CONNECTION_STRING: acs.connectionString,
+    AZURE_TENANT_ID: entra.tenantId,
+    AZURE_CLIENT_ID: entra.clientId,
+    AZURE_AUTHORITY_HOST: entra.authorityHost,
+  };
+}
