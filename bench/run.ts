@@ -47,7 +47,7 @@ process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); 
  * listen URL). The output goes to bench/logs/<name>.log, not through this process, so that the
  * service's request log costs the load generator nothing.
  */
-async function startProcess(name: string, args: string[], env: Record<string, string>, parse: (stdout: string) => unknown): Promise<any> {
+async function startProcess<T>(name: string, args: string[], env: Record<string, string>, parse: (stdout: string) => T | undefined): Promise<T> {
   mkdirSync(projectFile('bench', 'logs'), { recursive: true });
   const logFile = projectFile('bench', 'logs', `${name}.log`);
   const output = openSync(logFile, 'w');
@@ -64,7 +64,8 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   }
   throw new Error(`${args.join(' ')} did not start`);
 }
-const firstJsonLine = (stdout: string) => (stdout.includes('\n') ? JSON.parse(stdout.split('\n')[0]!) : undefined);
+/** The first line of a process's output, parsed as the JSON object the process said it writes. */
+const firstJsonLine = <T>(stdout: string) => (stdout.includes('\n') ? (JSON.parse(stdout.split('\n')[0]!) as T) : undefined);
 
 async function main() {
   process.stdout.write('Building the service (npm run build)…\n');
@@ -89,23 +90,22 @@ async function main() {
   const caFile = join(mkdtempSync(join(tmpdir(), 'acs-bench-ca-')), 'authority-ca.pem');
   writeFileSync(caFile, entra.caCertificate!);
   const tsx = ['--import', import.meta.resolve('tsx')];
-  const acs = await startProcess('acs-emulator', [...tsx, projectFile('bench', 'acsEmulatorProcess.ts')], { ACS_LATENCY_MS: process.env.ACS_LATENCY_MS ?? '0' }, firstJsonLine);
+  const acs = await startProcess('acs-emulator', [...tsx, projectFile('bench', 'acsEmulatorProcess.ts')], { ACS_LATENCY_MS: process.env.ACS_LATENCY_MS ?? '0' }, firstJsonLine<{ connectionString: string; countersUrl: string }>);
   const floor = await startProcess('floor', [...tsx, projectFile('bench', 'floorServer.ts')], {
     BENCH_PUBLIC_KEY: entra.signingKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-  }, firstJsonLine);
+  }, firstJsonLine<{ url: string }>);
   // BENCH_CPU_PROF=1: the service writes a V8 CPU profile to bench/profiles/ when it stops.
   const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${projectFile('bench', 'profiles')}`] : [];
   // SIGURG (nothing else handles it) makes the service collect garbage: heap figures are then
   // what stays alive.
   const gcOnSignal = ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
-  const service = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], {
+  const serviceUrl = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], {
     NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info',
     ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } }),
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN: 'bench-metrics-token-0123',
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   }, (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1]);
-  const serviceUrl = service as string;
 
   const acsCounters = async () => (await (await fetch(acs.countersUrl)).json()) as Record<string, number>;
   const serviceMetric = async (name: string) => {
@@ -118,7 +118,7 @@ async function main() {
 
   const stop = async () => {
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
+    await Promise.all(children.filter((child) => child.exitCode === null).map((child) => once(child, 'exit')));
     await entra.close();
     rmSync(dirname(caFile), { recursive: true, force: true });
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -175,13 +175,13 @@ async function main() {
         duration: SECONDS,
         ...(scenario.amount ? { amount: scenario.amount } : {}),
         requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...scenario.headers() } }) }],
-      }, (error, done) => (error ? reject(error) : resolve(done)));
+      }, (error: Error | null, done) => (error ? reject(error) : resolve(done)));
       instance.on('response', (_client, _status, _bytes, ms) => { latencies.push(ms); });
     });
     latencies.sort((a, b) => a - b);
     const percentile = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
     const requests = result.requests.total;
-    const row: Record<string, unknown> = {
+    const row: Record<string, string | number> = {
       scenario: scenario.name,
       'req/s': Math.round(result.requests.average),
       'p50 ms': percentile(0.5),
@@ -267,7 +267,7 @@ async function main() {
       return [...text.matchAll(/^teams_obo_cache_entries\{cache="(\w+)"\} (\S+)$/gm)].map(([, cache, n]) => `${cache} ${n}`).join(', ') || 'no metric';
     };
     const batch = Math.ceil(OBO_EXCHANGES / 10);
-    const samples: Array<Record<string, unknown>> = [{ exchanges: 0, 'heap MB': await heapMb(), 'RSS MB': await rssMb(), caches: await cacheEntries() }];
+    const samples: Array<Record<string, string | number>> = [{ exchanges: 0, 'heap MB': await heapMb(), 'RSS MB': await rssMb(), caches: await cacheEntries() }];
     console.table(samples);
     let done = 0;
     const started = Date.now();

@@ -11,14 +11,14 @@ export function base64url(input: Buffer | string): string {
 function signature(alg: SigningAlgorithm, signingInput: string, key: KeyObject | Buffer | string | undefined): string {
   if (alg === 'none') return '';
   if (key === undefined) throw new Error(`a key is needed to sign with ${alg}`);
-  if (alg === 'HS256') return createHmac('sha256', key as Buffer | string).update(signingInput).digest('base64url');
+  if (alg === 'HS256') return createHmac('sha256', key).update(signingInput).digest('base64url');
   const hash = alg === 'RS384' ? 'RSA-SHA384' : 'RSA-SHA256';
   const signer = createSign(alg === 'ES256' ? 'SHA256' : hash).update(signingInput);
   if (alg === 'PS256') {
     return signer.sign({ key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url');
   }
   if (alg === 'ES256') return signer.sign({ key: key as KeyObject, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-  return signer.sign(key as KeyObject).toString('base64url');
+  return signer.sign(key).toString('base64url');
 }
 
 /** Signs `payload` with `header.alg`; the header is used as given (extra fields included). */

@@ -83,7 +83,7 @@ export function registerOidcIssuer(app: FastifyInstance, baseUrl: () => string, 
       };
       for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
       const header = { alg: algorithm as SigningAlgorithm, typ: 'JWT', kid, ...mint.header };
-      return signJwt(header as { alg: SigningAlgorithm }, payload, privateKey);
+      return signJwt(header, payload, privateKey);
     },
   };
 }

@@ -18,7 +18,7 @@ try {
   execFileSync(projectFile('node_modules', '.bin', 'tap'), ['report', 'json-summary'], { cwd: projectFile(), stdio: 'pipe' });
 } catch (error) {
   const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
-  process.stderr.write(`tap report json-summary failed (was the last tap run without coverage?):\n${stdout ?? ''}${stderr ?? ''}\n`);
+  process.stderr.write(`tap report json-summary failed (was the last tap run without coverage?):\n${stdout?.toString() ?? ''}${stderr?.toString() ?? ''}\n`);
   process.exit(1);
 }
 const { total } = JSON.parse(readFileSync(projectFile('.tap', 'report', 'coverage-summary.json'), 'utf8')) as {

@@ -45,9 +45,10 @@ export interface BuildOptions {
 }
 
 /** Whether an operation of the contract requires a bearer token (its `security`, or the default). */
-function requiresAuthentication(contract: Record<string, any>, path: string, method: string): boolean {
-  const security: unknown[] = contract.paths?.[path]?.[method.toLowerCase()]?.security ?? contract.security ?? [];
-  return security.some((requirement) => Object.keys(requirement as object).length > 0);
+function requiresAuthentication(contract: Record<string, unknown>, path: string, method: string): boolean {
+  const { paths, security: byDefault } = contract as { paths?: Record<string, Record<string, { security?: object[] } | undefined>>; security?: object[] };
+  const security = paths?.[path]?.[method.toLowerCase()]?.security ?? byDefault ?? [];
+  return security.some((requirement) => Object.keys(requirement).length > 0);
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {

@@ -3,7 +3,7 @@
 // missing, instead of failing at the first request that reads it. buildApp's order starts.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config/index.js';
 import { loadContract } from '../src/http/contract.js';
 import { Metrics } from '../src/metrics.js';
@@ -38,7 +38,7 @@ const config = loadConfig({
   LOG_LEVEL: 'silent',
 });
 
-type Registration = (app: ReturnType<typeof Fastify>) => unknown;
+type Registration = (app: FastifyInstance) => unknown;
 
 /** Registers `steps` on a new bare Fastify and starts it; resolves to the start's error, if any. */
 async function start(steps: Registration[]): Promise<Error | undefined> {

@@ -42,7 +42,7 @@ async function callService<T>(method: string, path: string, headers: Record<stri
   const response = await fetch(path, { method, headers: { authorization: `Bearer ${await userToken!()}`, ...headers } });
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!response.ok) throw new ServiceError(response.status, (body ?? { title: response.statusText }) as Problem);
+  if (!response.ok) throw new ServiceError(response.status, body ?? { title: response.statusText });
   return body as T | undefined;
 }
 
@@ -68,6 +68,7 @@ function showError(error: unknown): void {
 /** Runs a button's action with the button disabled and the last error cleared. */
 function action(id: string, run: () => Promise<void>): void {
   const button = element<HTMLButtonElement>(id);
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- it catches and shows every error itself
   button.addEventListener('click', async () => {
     button.disabled = true;
     element('error').hidden = true;
@@ -91,7 +92,9 @@ function showToken(kind: string, token: string): void {
   const expiresAt = Number(claims.exp) * 1000;
   element('token').hidden = false;
   element('token-kind').textContent = kind;
-  element('token-scopes').textContent = String(claims.acsScope ?? claims.scp ?? '');
+  // An ACS token names its scopes in acsScope (its scp is a number); an Entra token in scp.
+  const scopes = claims.acsScope ?? claims.scp;
+  element('token-scopes').textContent = typeof scopes === 'string' || typeof scopes === 'number' ? String(scopes) : '';
   element('token-expires').textContent = new Date(expiresAt).toLocaleTimeString();
   window.clearInterval(countdown);
   const tick = () => {
@@ -193,6 +196,7 @@ function wireActions(): void {
 async function startLocal(): Promise<void> {
   const form = element<HTMLFormElement>('local-sign-in');
   form.hidden = false;
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- it catches and shows every error itself
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     element('error').hidden = true;
@@ -236,6 +240,7 @@ async function startEntra(config: DemoConfig): Promise<void> {
     return;
   }
   element('entra-sign-in').hidden = false;
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- it catches and shows every error itself
   element('entra-button').addEventListener('click', async () => {
     try {
       const result = await msal.loginPopup({ scopes });

@@ -10,6 +10,7 @@ import { checkHeader } from './tokenHeader.js';
 
 const MAX_SUBJECT_LENGTH = 255;
 // A subject is an identifier, never text with control characters (PostgreSQL refuses NUL).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** The token's scopes: `scope` or `scp`, space-separated, or a list (as Okta writes `scp`). */

@@ -193,7 +193,7 @@ export class SigningKeys {
       if (keySet.reading || !keySet.coolingDown(this.cooldownMs, now)) {
         await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
       }
-      jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+      jwk = keySet.jwks.cache.get(cacheKey);
       if (jwk === undefined) {
         // Published at the last read, or not: 401. No read to tell (it failed): 503.
         if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${source.id} failed`));

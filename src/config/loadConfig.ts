@@ -18,12 +18,12 @@ import { configSchema, type ConfigEnv } from './configSchema.js';
 import { readSecretFiles } from './secretFiles.js';
 import { serverSettings } from './serverSettings.js';
 
-type SchemaErrors = Array<{ instancePath: string; message?: string; params: Record<string, unknown> }>;
+type SchemaErrors = Array<{ instancePath: string; message?: string; params: { missingProperty?: string } }>;
 
 /** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
 function describeSchemaErrors(errors: SchemaErrors): string[] {
   return errors.map((e) => {
-    if (e.params.missingProperty) return `${String(e.params.missingProperty)} is required`;
+    if (e.params.missingProperty) return `${e.params.missingProperty} is required`;
     return `${e.instancePath.replace(/^\//, '')} ${e.message ?? 'is invalid'}`;
   });
 }

@@ -103,7 +103,7 @@ export class IdentityStore {
         // The user key is unique in the database: a mapping of another resource is never replaced.
         return this.resources.includes(rows[0].acs_resource) ? { state: 'exists', identity: toIdentity(rows[0]) } : { state: 'foreign' };
       }
-      return { state: 'claimed', insert: (acsUserId) => this.insertClaimed(transaction, user, acsUserId), abandon: transaction.rollback };
+      return { state: 'claimed', insert: (acsUserId) => this.insertClaimed(transaction, user, acsUserId), abandon: () => transaction.rollback() };
     } catch (error) {
       return classifyDatabaseError(error);
     }

@@ -42,7 +42,7 @@ export function censorNestedCredentials(entry: Record<string, unknown>): Record<
       if (descriptors[key]) descriptors[key] = { value: LOG_CENSOR, enumerable: true, writable: true, configurable: true };
     }
     censored ??= { ...entry };
-    censored[name] = Object.create(Object.getPrototypeOf(value), descriptors);
+    censored[name] = Object.create(Object.getPrototypeOf(value) as object | null, descriptors);
   }
   return censored ?? entry;
 }

@@ -10,16 +10,18 @@ const MEANT: Record<string, string> = { scope: 'scopes' };
 
 type Parameter = { $ref?: string; name?: string; in?: string };
 
-function resolve(contract: Record<string, any>, parameter: Parameter): Parameter {
+function resolve(contract: Record<string, unknown>, parameter: Parameter): Parameter {
   if (!parameter.$ref) return parameter;
   const path = parameter.$ref.replace(/^#\//, '').split('/');
-  return path.reduce((node: any, key) => node?.[key], contract) ?? {};
+  const target = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], contract);
+  return (target as Parameter | undefined) ?? {};
 }
 
 /** A preValidation hook that answers 400 invalid_request naming every unknown query parameter. */
-export function rejectUnknownQueryParameters(contract: Record<string, any>, path: string, method: string): preValidationHookHandler {
-  const operation = contract.paths?.[path]?.[method.toLowerCase()] ?? {};
-  const parameters: Parameter[] = [...(contract.paths?.[path]?.parameters ?? []), ...(operation.parameters ?? [])];
+export function rejectUnknownQueryParameters(contract: Record<string, unknown>, path: string, method: string): preValidationHookHandler {
+  const pathItem = (contract.paths as Record<string, Record<string, unknown> | undefined> | undefined)?.[path];
+  const operation = pathItem?.[method.toLowerCase()] as { parameters?: Parameter[] } | undefined;
+  const parameters = [...((pathItem?.parameters as Parameter[] | undefined) ?? []), ...(operation?.parameters ?? [])];
   const known = new Set(parameters.map((p) => resolve(contract, p)).filter((p) => p.in === 'query').map((p) => p.name!));
   const takes = known.size === 0 ? 'this operation takes no query parameters' : `it takes ${[...known].join(', ')}`;
   return (request, _reply, done) => {

@@ -22,7 +22,7 @@ function bearerChallenge(error: AuthError, requiredScope: string): string {
 /** Fastify/Ajv validation errors → which parameter was wrong, and why. */
 function invalidParams(error: FastifyError): InvalidParam[] {
   const location = ({ querystring: 'query', headers: 'header', body: 'body', params: 'path' } as const)[
-    (error.validationContext ?? 'body') as 'querystring' | 'headers' | 'body' | 'params'
+    error.validationContext ?? 'body'
   ] ?? 'body';
   return (error.validation ?? []).map((v) => {
     const missing = (v.params as { missingProperty?: string }).missingProperty;

@@ -110,7 +110,7 @@ async function startLocalEntra(state: LocalState, save: () => void): Promise<Ent
 }
 
 /** The emulators' state in `<data>/emulators.json`, written atomically (write, then rename). */
-function stateStore(dataDir: string | undefined): { state: LocalState; save(): void } {
+function stateStore(dataDir: string | undefined): { state: LocalState; save: () => void } {
   const path = dataDir && join(dataDir, 'emulators.json');
   const state = path && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LocalState) : newState();
   const save = () => {

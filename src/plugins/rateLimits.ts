@@ -9,14 +9,15 @@ import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
 import type { AcsCallBudget } from '../identities/acsCallBudget.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
+    // Async hooks (they return a promise, and take no `done`), as @fastify/rate-limit makes them.
+    rateLimitHooks: { perIp: onRequestAsyncHookHandler; perUser: onRequestAsyncHookHandler };
     acsCallBudget: AcsCallBudget;
   }
 }
@@ -75,15 +76,15 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   const options = { ...localOptions, ...(redis ? { redis } : {}) };
   // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
   // route need two registrations, so each lives in a context of its own.
-  type Request = Parameters<onRequestHookHandler>[0];
+  type Request = Parameters<onRequestAsyncHookHandler>[0];
   const limit = async (name: 'ip' | 'user', max: number, key: (request: Request) => string, exempt?: (request: Request) => boolean) => {
-    let hook: onRequestHookHandler | undefined;
+    let hook: onRequestAsyncHookHandler | undefined;
     await app.register(async (scope) => {
       await scope.register(rateLimit, options);
       hook = scope.rateLimit({
         max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }),
         ...(exempt ? { allowList: exempt } : {}),
-      }) as unknown as onRequestHookHandler;
+      });
     });
     return hook!;
   };

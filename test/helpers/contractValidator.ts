@@ -19,7 +19,7 @@ process.on('exit', () => {
 });
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-const contract = loadContract() as { paths: Record<string, Record<string, any>> } & Record<string, any>;
+const contract = loadContract() as { paths: Record<string, Record<string, Omit<Operation, 'pointer'> | undefined>> } & Record<string, unknown>;
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema(contract, 'openapi');
@@ -40,8 +40,9 @@ export function findOperation(method: string, path: string): Operation | undefin
   return { operationId: spec.operationId, pointer: `#/paths/${escape(path)}/${method.toLowerCase()}`, responses: spec.responses };
 }
 
-function resolveRef(ref: string): any {
-  return ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node[key.replace(/~1/g, '/').replace(/~0/g, '~')], contract);
+function resolveRef(ref: string): Operation['responses'][string] {
+  const target = ref.replace(/^#\//, '').split('/').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')], contract);
+  return target as Operation['responses'][string];
 }
 
 export interface ResponseLike {
@@ -59,12 +60,13 @@ export function assertMatchesContract(method: string, path: string, response: Re
   if (!documented) throw new Error(`${operation.operationId} answered ${status}, which openapi.yaml does not document`);
   produced.add(`${operation.operationId} ${status}`);
   const responsePointer = documented.$ref ?? `${operation.pointer}/responses/${status}`;
-  const content = (documented.$ref ? resolveRef(documented.$ref) : documented).content as Record<string, unknown> | undefined;
+  const content = (documented.$ref ? resolveRef(documented.$ref) : documented).content;
   if (!content) {
     if (response.body !== '') throw new Error(`${operation.operationId} ${status} must have no body, got: ${response.body.slice(0, 200)}`);
     return undefined;
   }
-  const mediaType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const contentType = response.headers['content-type'];
+  const mediaType = (typeof contentType === 'string' ? contentType : '').split(';')[0]!.trim();
   if (!(mediaType in content)) throw new Error(`${operation.operationId} ${status} answered ${mediaType}; documented: ${Object.keys(content).join(', ')}`);
   const key = `${responsePointer}/content/${escape(mediaType)}/schema`;
   let validate = validators.get(key);

@@ -44,7 +44,7 @@ function newProvider(issuer: string, signingJwk: Record<string, unknown>): Provi
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_post',
     }],
-    jwks: { keys: [signingJwk as never] },
+    jwks: { keys: [signingJwk] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     features: {
@@ -74,7 +74,8 @@ function withoutKeepAlive(provider: Provider): (req: IncomingMessage, res: Serve
   const handle = provider.callback();
   return (req, res) => {
     res.shouldKeepAlive = false;
-    handle(req, res);
+    // Koa answers a request's errors itself: the promise it returns does not reject.
+    void handle(req, res);
   };
 }
 
@@ -138,7 +139,7 @@ export async function startOpenIdProvider(): Promise<OpenIdProvider> {
     const back = new URL(response.headers.get('location') ?? '', issuer);
     const code = back.searchParams.get('code');
     if (back.origin + back.pathname !== CLIENT.redirectUri || code === null) {
-      throw new Error(`the code flow ended at ${back} (${response.status})`);
+      throw new Error(`the code flow ended at ${back.href} (${response.status})`);
     }
     return code;
   }

@@ -45,8 +45,8 @@ export async function startServiceProcess(
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk) => { stdout += chunk; });
-  child.stderr!.on('data', (chunk) => { stderr += chunk; });
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); return exited; });
 
