@@ -6,7 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT, projectFile } from '../src/projectFiles.js';
 
-const DOCUMENTS = ['README.md', ...readdirSync(projectFile('docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCUMENTS = ['README.md', 'CONTRIBUTING.md', ...readdirSync(projectFile('docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
 
 /** The text outside fenced code blocks, where a link is a link. */
 function prose(markdown: string): string {
