@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { projectFile } from '../src/projectFiles.js';
 
 /** The floor, in % (the one place it is set): a little under what the suite covers. */
-const FLOOR: Partial<Record<Metric, number>> = { lines: 96 };
+const FLOOR: Partial<Record<Metric, number>> = { lines: 98 };
 
 const METRICS = ['lines', 'statements', 'branches', 'functions'] as const;
 type Metric = (typeof METRICS)[number];

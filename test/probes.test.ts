@@ -61,7 +61,7 @@ function startFlood(t: { teardown(fn: () => unknown): void }, url: string) {
   return { answered: () => answered, stop };
 }
 
-t.test('a flood of /readyz leaves token latency within 2x, and costs at most about one readiness round a second', async (t) => {
+t.test('a flood of /readyz leaves token latency within 5x, and costs at most about one readiness round a second', async (t) => {
   const svc = await startTestService(t, { PROBE_PORT: '0', ACS_TOKEN_REUSE_SECONDS: '300', RATE_LIMIT_USER_MAX: '1000000', RATE_LIMIT_IP_MAX: '1000000', LOG_LEVEL: 'warn' });
   await svc.app.listen({ port: 0, host: '127.0.0.1' });
   const apiPort = (svc.app.server.address() as AddressInfo).port;
@@ -95,7 +95,10 @@ t.test('a flood of /readyz leaves token latency within 2x, and costs at most abo
   // Latency, quiet then under a flood. The flood's process shares this machine's cores with the
   // service and with the other test file tap runs beside this one, so one comparison can be
   // skewed by what else ran: up to three, quiet and flood each time, every figure printed.
-  // Starving the pool costs far more (p50 two orders of magnitude up), never within 2x.
+  // What this guards against, probes starving the pool, puts p50 two orders of magnitude up;
+  // sharing two cores with the flood alone can take it past twice the quiet figure, so the
+  // bound is 5x: far from the failure, clear of the noise.
+  const LATENCY_BOUND = 5;
   const attempts: string[] = [];
   let within = false;
   for (let attempt = 0; attempt < 3 && !within; attempt++) {
@@ -105,10 +108,10 @@ t.test('a flood of /readyz leaves token latency within 2x, and costs at most abo
     const during = await medianTokenLatency(apiPort, token, 200);
     again.stop();
     attempts.push(`${quiet.toFixed(2)} ms quiet, ${during.toFixed(2)} ms during the flood`);
-    within = during <= 2 * quiet;
+    within = during <= LATENCY_BOUND * quiet;
   }
   t.comment(`GET /api/token p50: ${attempts.join('; ')}`);
-  t.ok(within, `p50 during the flood within 2x of quiet (${attempts.join('; ')})`);
+  t.ok(within, `p50 during the flood within ${LATENCY_BOUND}x of quiet (${attempts.join('; ')})`);
 });
 
 t.test('PROBE_PORT: the probes there and only there; the API not there', async (t) => {
