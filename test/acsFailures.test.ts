@@ -131,13 +131,13 @@ t.test('deletion while ACS fails: 202, no more tokens for it, retried until done
 
   // While ACS still fails, a retry pass keeps the record and pushes it back.
   await svc.db.query('UPDATE acs_identity_deletions SET next_attempt_at = now()');
-  await svc.app.retryDueDeletions();
+  await svc.app.identityDeletions.retryDue();
   const stillQueued = await svc.db.query('SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1', [acsUserId]);
   t.equal(stillQueued.rows[0]?.attempts, 2, 'attempt counted, record kept');
 
   svc.acs.clearFaults();
   await svc.db.query('UPDATE acs_identity_deletions SET next_attempt_at = now()');
-  await svc.app.retryDueDeletions();
+  await svc.app.identityDeletions.retryDue();
   t.notOk(svc.acs.hasIdentity(acsUserId), 'the retry deleted it in ACS');
   t.notOk(svc.acs.isTokenValid(issued.json.token), 'and so its tokens');
   const done = await svc.db.query('SELECT 1 FROM acs_identity_deletions WHERE acs_user_id = $1', [acsUserId]);

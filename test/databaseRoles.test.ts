@@ -95,7 +95,7 @@ t.test('the service runs as a role of its own that can use the tables but not ch
   t.equal((await app.inject({ method: 'DELETE', url: '/api/user', headers: auth })).statusCode, 202, 'deletion queued');
   acs.clearFaults();
   await withClient(migratorUrl, (client) => client.query('UPDATE acs_identity_deletions SET next_attempt_at = now()'));
-  await app.retryDueDeletions();
+  await app.identityDeletions.retryDue();
   t.notOk(acs.hasIdentity(acsUserId), 'the retry deleted the identity in ACS');
   await app.close();
   closed = true;

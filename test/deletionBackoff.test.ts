@@ -28,7 +28,7 @@ async function schedule(acsUserId: string): Promise<{ attempts: number; dueIn: n
 
 async function failedRetry(acsUserId: string): Promise<{ attempts: number; dueIn: number }> {
   await svc.db.query('UPDATE acs_identity_deletions SET next_attempt_at = now() WHERE acs_user_id = $1', [acsUserId]);
-  await svc.app.retryDueDeletions();
+  await svc.app.identityDeletions.retryDue();
   return schedule(acsUserId);
 }
 

@@ -24,7 +24,7 @@ t.test('a configured service acts only on its resource\'s rows and on rows of un
   t.equal(issued.json.code, 'acs_identity_not_owned', `nor replaced by a new one: ${issued.body}`);
   t.equal((await svc.request({ method: 'POST', url: '/api/token/revoke', token })).statusCode, 204, 'nothing of this resource to revoke');
   t.equal((await svc.request({ method: 'DELETE', url: '/api/user', token })).statusCode, 204, 'nothing of this resource to delete');
-  await svc.app.retryDueDeletions();
+  await svc.app.identityDeletions.retryDue();
   t.same(await svc.snapshot(), before, 'the other resource\'s mapping and queued deletion are untouched');
   t.equal(svc.acs.hasIdentity(otherId(1)), false, 'no ACS call was made for them');
 
@@ -36,7 +36,7 @@ t.test('a configured service acts only on its resource\'s rows and on rows of un
   t.equal((await svc.request({ url: '/api/token', token: legacyToken })).json.user.communicationUserId, legacyId, 'a mapping of unknown resource is adopted');
   await svc.db.query('DELETE FROM acs_identities WHERE acs_user_id = $1', [legacyId]);
   await svc.db.query("INSERT INTO acs_identity_deletions (acs_user_id, acs_resource) VALUES ($1, '')", [legacyId]);
-  await svc.app.retryDueDeletions();
+  await svc.app.identityDeletions.retryDue();
   t.equal(svc.acs.hasIdentity(legacyId), false, 'deleted in ACS');
   const left = await svc.db.query('SELECT acs_user_id FROM acs_identity_deletions ORDER BY acs_user_id');
   t.same(left.rows.map((r) => r.acs_user_id), [otherId(2)], 'the unknown one was done; the other resource\'s stays');
@@ -70,7 +70,7 @@ t.test('local mode refuses a database that holds another resource\'s identities,
   t.same(rows.rows, [{ acs_resource: 'local' }], 'the migration named the older local row local');
   // A row of another resource written later is never claimed by local mode's retry loop.
   await db.query('INSERT INTO acs_identity_deletions (acs_user_id, acs_resource) VALUES ($1, $2)', [otherId(4), OTHER]);
-  await app.retryDueDeletions();
+  await app.identityDeletions.retryDue();
   const queued = await db.query('SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1', [otherId(4)]);
   t.same(queued.rows, [{ attempts: 0 }], 'the real resource\'s queued deletion was not claimed');
 });

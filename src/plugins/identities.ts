@@ -12,8 +12,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     identities: IdentityService;
     identityDeletions: IdentityDeletions;
-    /** Runs one retry pass of queued deletions now (the timer runs them every interval). */
-    retryDueDeletions: () => Promise<void>;
   }
 }
 
@@ -33,7 +31,6 @@ export default fp(async function identities(app, { acs: acsConfig, deletions: de
   const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000, now);
   app.decorate('identities', new IdentityService(collaborators, creation, recentTokens, acsConfig.autoCreateIdentity));
   app.decorate('identityDeletions', deletions);
-  app.decorate('retryDueDeletions', () => deletions.retryDue());
 
   deletions.startRetries((error) => app.log.warn({ err: error }, 'deletion retry pass failed'));
   // preClose: before the database plugin's onClose ends the pool this pass may still use.
