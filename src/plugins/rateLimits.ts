@@ -9,15 +9,16 @@ import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
 import type { AcsCallBudget } from '../identities/acsCallBudget.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    // Async hooks (they return a promise, and take no `done`), as @fastify/rate-limit makes them.
-    rateLimitHooks: { perIp: onRequestAsyncHookHandler; perUser: onRequestAsyncHookHandler };
+    // perUser is async (a promise, no `done`), as @fastify/rate-limit makes it; perIp takes a
+    // callback, so that a caller it exempts costs no promise.
+    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestAsyncHookHandler };
     acsCallBudget: AcsCallBudget;
   }
 }
@@ -77,14 +78,11 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
   // route need two registrations, so each lives in a context of its own.
   type Request = Parameters<onRequestAsyncHookHandler>[0];
-  const limit = async (name: 'ip' | 'user', max: number, key: (request: Request) => string, exempt?: (request: Request) => boolean) => {
+  const limit = async (name: 'ip' | 'user', max: number, key: (request: Request) => string) => {
     let hook: onRequestAsyncHookHandler | undefined;
     await app.register(async (scope) => {
       await scope.register(rateLimit, options);
-      hook = scope.rateLimit({
-        max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }),
-        ...(exempt ? { allowList: exempt } : {}),
-      });
+      hook = scope.rateLimit({ max, keyGenerator: key, onExceeded: () => app.metrics.rateLimited.inc({ limit: name }) });
     });
     return hook!;
   };
@@ -100,11 +98,19 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     }
     return digest;
   };
+  // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
+  const perIp = await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`);
   app.decorate('rateLimitHooks', {
-    // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
-    perIp: await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`, (request) => Boolean(request.user)),
+    // Such a caller (most requests) skips the limiter before it works out a key or a promise.
+    perIp(request, reply, done) {
+      if (request.user) {
+        done();
+        return;
+      }
+      perIp.call(this, request, reply).then(() => done(), done);
+    },
     perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
   });
 

@@ -63,14 +63,14 @@ export default fp(async function requestLog(app) {
       }
       linesLeft.set(client, left - 1);
     }
-    request.log.info({
-      method: request.method,
-      route,
-      status,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-      ...(identified ? { user: app.hashUser(request.user) } : {}),
-      ...(problem ? { code: problem.code, detail: problem.detail } : {}),
-    }, 'request');
+    // Built field by field, in this order, rather than by spreading objects made for the purpose.
+    const line: Record<string, unknown> = { method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (identified) line.user = app.hashUser(request.user);
+    if (problem) {
+      line.code = problem.code;
+      line.detail = problem.detail;
+    }
+    request.log.info(line, 'request');
     done();
   });
 }, {
