@@ -16,6 +16,7 @@ import database from './plugins/database.js';
 import demo from './plugins/demo.js';
 import documentation from './plugins/documentation.js';
 import lifecycle from './plugins/lifecycle.js';
+import loadShedding from './plugins/loadShedding.js';
 import metrics from './plugins/metrics.js';
 import httpSecurity from './plugins/httpSecurity.js';
 import identities from './plugins/identities.js';
@@ -96,6 +97,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.localTokenIssuer) await app.register((await import('./local/loopbackHostOnly.js')).default);
   await app.register(lifecycle);
   await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
+  // Before any other work for a request: while the replica is overloaded, it sheds at once.
+  await app.register(loadShedding, { config: config.overload });
   await app.register(database, { config });
   await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });
