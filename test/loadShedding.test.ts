@@ -6,6 +6,8 @@ import t, { type Test } from 'tap';
 import Fastify from 'fastify';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import loadShedding from '../src/plugins/loadShedding.js';
+import metrics from '../src/plugins/metrics.js';
+import problemDetails from '../src/plugins/problemDetails.js';
 import { startOtherReplica, startTestService, type CheckedResponse, type TestService } from './helpers/testService.js';
 
 t.setTimeout(240_000);
@@ -13,6 +15,18 @@ t.setTimeout(240_000);
 // A low bound, measured often: the lag below is far past it, an idle test process far below.
 const SHEDDING = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '50', OVERLOAD_SAMPLE_INTERVAL_MS: '100' };
 const CHUNK_MS = 150;
+// A configuration of its own, for what needs no database.
+const minimal = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
+  ACS_CONNECTION_STRING: 'endpoint=https://res.communication.azure.com/;accesskey=a2V5',
+  AZURE_TENANT_ID: '00000000-0000-4000-8000-000000000001',
+  AZURE_CLIENT_ID: 'api-client-id',
+};
+
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* the event loop waits */ }
+}
 
 /**
  * Keeps this process's event loop behind, as a replica's is behind its backlog: busy for
@@ -23,8 +37,7 @@ function lagEventLoop(t: Test): { stop(): Promise<void> } {
   let lagging = true;
   const done = (async () => {
     while (lagging) {
-      const end = performance.now() + CHUNK_MS;
-      while (performance.now() < end) { /* busy */ }
+      busy(CHUNK_MS);
       await nextTurn();
     }
   })();
@@ -72,12 +85,6 @@ async function shedCount(svc: TestService, reason: string): Promise<number> {
 }
 
 t.test('settings: defaults, and each problem named', async (t) => {
-  const minimal = {
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x',
-    ACS_CONNECTION_STRING: 'endpoint=https://res.communication.azure.com/;accesskey=a2V5',
-    AZURE_TENANT_ID: '00000000-0000-4000-8000-000000000001',
-    AZURE_CLIENT_ID: 'api-client-id',
-  };
   t.same(loadConfig(minimal).overload, { maxEventLoopDelayMs: 200, maxEventLoopUtilization: 0, sampleIntervalMs: 1000 });
   t.same(loadConfig({ ...minimal, OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0.9', OVERLOAD_SAMPLE_INTERVAL_MS: '250' }).overload,
     { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0.9, sampleIntervalMs: 250 });
@@ -96,6 +103,24 @@ t.test('settings: defaults, and each problem named', async (t) => {
   t.match(problemsOf({ OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '1' }), /OVERLOAD_MAX_EVENT_LOOP_UTILIZATION must be < 1/);
   t.match(problemsOf({ OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: 'high' }), /OVERLOAD_MAX_EVENT_LOOP_UTILIZATION must be number/);
   t.match(problemsOf({ OVERLOAD_SAMPLE_INTERVAL_MS: '1' }), /OVERLOAD_SAMPLE_INTERVAL_MS must be >= 10/);
+});
+
+t.test('a lag while the app is built does not shed its first requests', async (t) => {
+  // Measured every second: the first sample after the build sees it, and is kept for a second.
+  const config = loadConfig({ ...minimal, ...SHEDDING, OVERLOAD_SAMPLE_INTERVAL_MS: '1000' });
+  const app = Fastify({ logger: false });
+  t.teardown(() => app.close());
+  await app.register(metrics, { config: config.metrics, httpLimits: config.http });
+  await app.register(problemDetails, { auth: config.auth });
+  await app.register(loadShedding, { config: config.overload });
+  // A plugin that takes long to load, as building the service's routes does on a slow machine.
+  await app.register(async () => { busy(1200); });
+  app.get('/api/anything', async () => ({ ok: true }));
+  await app.ready();
+  await sleep(100);
+  const answers = [];
+  for (let i = 0; i < 5; i++) answers.push((await app.inject({ url: '/api/anything' })).statusCode);
+  t.same(answers, [200, 200, 200, 200, 200]);
 });
 
 t.test('registered without the metrics plugin, it does not start', async (t) => {

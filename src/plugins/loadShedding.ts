@@ -25,9 +25,22 @@ export default fp(async function loadShedding(app, { config }: { config: Config[
   // sample, not since start: a replica idle all day would otherwise never look busy.
   await app.register(underPressure, { sampleInterval: sampleIntervalMs, eventLoopUtilizationMode: 'interval' });
   const shed = app.metrics.requestsShed;
+  // Building the app keeps the loop busy too, but that is over once it is ready: a sample taken
+  // wholly after that has come by two intervals later.
+  let measured = false;
+  let warmUp: NodeJS.Timeout | undefined;
+  app.addHook('onReady', (done) => {
+    warmUp = setTimeout(() => { measured = true; }, 2 * sampleIntervalMs).unref();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => { clearTimeout(warmUp); done(); });
 
   // A callback hook, registered after the probes' own: a probe on the wrong port is still 404.
   app.addHook('onRequest', (request, reply, done) => {
+    if (!measured) {
+      done();
+      return;
+    }
     const { eventLoopDelay, eventLoopUtilized } = app.memoryUsage();
     const reason = maxEventLoopDelayMs > 0 && eventLoopDelay > maxEventLoopDelayMs ? 'event_loop_delay'
       : maxEventLoopUtilization > 0 && eventLoopUtilized > maxEventLoopUtilization ? 'event_loop_utilization'
