@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import loadShedding from '../src/plugins/loadShedding.js';
 import metrics from '../src/plugins/metrics.js';
 import problemDetails from '../src/plugins/problemDetails.js';
+import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
 import { startOtherReplica, startTestService, type CheckedResponse, type TestService } from './helpers/testService.js';
 
 t.setTimeout(240_000);
@@ -131,7 +132,8 @@ t.test('registered without the metrics plugin, it does not start', async (t) => 
 });
 
 t.test('while the event loop is behind, /api requests are shed at once, the probes and /metrics never; then requests pass again', async (t) => {
-  const svc = await startTestService(t, SHEDDING);
+  const logLines: string[] = [];
+  const svc = await startTestService(t, SHEDDING, { logStream: { write: (line) => { logLines.push(line); } } });
   // Off on another replica in this process: the same lag, no shedding.
   const notShedding = await startOtherReplica(t, svc, { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' });
   const token = svc.userToken();
@@ -149,9 +151,19 @@ t.test('while the event loop is behind, /api requests are shed at once, the prob
   t.match(scrape.body, /^http_requests_shed_total\{reason="event_loop_delay"\} [1-9]\d*$/m, 'sheds are counted');
   t.equal((await notShedding.inject({ url: '/api/token', headers: { authorization: `Bearer ${token}` } })).statusCode, 200,
     'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS=0: the same lag, nothing shed');
-  t.ok(await shedCount(svc, 'event_loop_delay') >= 3, 'each shed request counted');
+  // A burst from one client: its lines are budgeted like refusals, the rest summed up.
+  const burst = await Promise.all(Array.from({ length: 60 }, () => svc.request({ url: '/api/token', token })));
+  t.same(new Set(burst.map((answer) => answer.statusCode)), new Set([503]), 'a burst is shed');
+  const shedTotal = await shedCount(svc, 'event_loop_delay');
+  t.ok(shedTotal >= 63, 'each shed request counted');
   await lag.stop();
   t.same(await svc.snapshot(), identitiesBefore, 'a shed request did nothing');
+  await sleep(1100);
+  const entries = logLines.map((line) => JSON.parse(line) as { msg: string; code?: string; untold?: Record<string, number> });
+  const logged = entries.filter((entry) => entry.msg === 'request' && entry.code === 'overloaded').length;
+  const untold = entries.reduce((sum, entry) => sum + (entry.untold?.['503 overloaded /api/token'] ?? 0), 0);
+  t.ok(logged <= 2 * UNIDENTIFIED_REFUSAL_LINES_PER_SECOND, `${logged} shed requests logged one by one`);
+  t.ok(untold > 0 && logged + untold >= shedTotal - 2, `the others summed up: ${untold}`);
 
   t.equal((await untilServed(() => svc.request({ url: '/api/token', token }))).statusCode, 200, 'the loop caught up: served again');
   const shedSoFar = await shedCount(svc, 'event_loop_delay');
