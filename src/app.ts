@@ -97,8 +97,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.localTokenIssuer) await app.register((await import('./local/loopbackHostOnly.js')).default);
   await app.register(lifecycle);
   await app.register(probes, { port: config.probePort, host: config.host, httpLimits: config.http });
-  // Before any other work for a request: while the replica is overloaded, it sheds at once.
-  await app.register(loadShedding, { config: config.overload });
   await app.register(database, { config });
   await app.register(audit, { config: config.audit });
   await app.register(acs, { config: config.acs });
@@ -107,6 +105,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
+  // Its hook runs after the ones above (so a shed answer has the security and CORS headers), and
+  // before the routes' own (authentication, rate limits): an overloaded replica sheds at once.
+  await app.register(loadShedding, { config: config.overload });
   await app.register(teams, { auth: config.auth });
   await app.register(identities, { acs: config.acs, deletions: config.deletions, now: options.now });
   await app.register(documentation, { contract, docs: config.docs });

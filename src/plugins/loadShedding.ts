@@ -35,7 +35,8 @@ export default fp(async function loadShedding(app, { config }: { config: Config[
   });
   app.addHook('onClose', (_app, done) => { clearTimeout(warmUp); done(); });
 
-  // A callback hook, registered after the probes' own: a probe on the wrong port is still 404.
+  // A callback hook. Registered after the probes' and HTTP security's own: a probe on the wrong
+  // port is still 404, and a shed answer has the security and CORS headers.
   app.addHook('onRequest', (request, reply, done) => {
     if (!measured) {
       done();
@@ -54,4 +55,4 @@ export default fp(async function loadShedding(app, { config }: { config: Config[
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     }));
   });
-}, { name: 'load-shedding', dependencies: ['metrics', 'problem-details'], decorators: { fastify: ['metrics'] } });
+}, { name: 'load-shedding', dependencies: ['metrics', 'problem-details', 'http-security'], decorators: { fastify: ['metrics'] } });
