@@ -16,6 +16,7 @@ import database from './plugins/database.js';
 import demo from './plugins/demo.js';
 import documentation from './plugins/documentation.js';
 import lifecycle from './plugins/lifecycle.js';
+import loadShedding from './plugins/loadShedding.js';
 import metrics from './plugins/metrics.js';
 import httpSecurity from './plugins/httpSecurity.js';
 import identities from './plugins/identities.js';
@@ -104,6 +105,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
+  // Its hook runs after the ones above (so a shed answer has the security and CORS headers), and
+  // before the routes' own (authentication, rate limits): an overloaded replica sheds at once.
+  await app.register(loadShedding, { config: config.overload });
   await app.register(teams, { auth: config.auth });
   await app.register(identities, { acs: config.acs, deletions: config.deletions, now: options.now });
   await app.register(documentation, { contract, docs: config.docs });

@@ -62,6 +62,10 @@ export class Metrics {
     name: 'http_connections_dropped_total', help: 'Connections closed as soon as accepted: HTTP_MAX_CONNECTIONS were open already.',
     registers: [this.registry],
   });
+  readonly requestsShed = new Counter({
+    name: 'http_requests_shed_total', help: 'Requests answered 503 overloaded at once, unprocessed, while the event loop was behind, by reason (event_loop_delay, event_loop_utilization).',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   readonly dbPool = new Gauge({
     name: 'db_pool_connections', help: 'Database pool connections, by state (total, idle, waiting requests).',
     labelNames: ['state'] as const, registers: [this.registry],

@@ -6,6 +6,7 @@ import type { DatabaseSettings } from '../db/databaseSettings.js';
 import type { HttpServerLimits } from '../httpServerLimits.js';
 import type { DeletionSettings } from '../identities/deletionSettings.js';
 import type { MetricsSettings } from '../plugins/metricsSettings.js';
+import type { OverloadSettings } from '../plugins/overloadSettings.js';
 import type { PageSettings } from '../plugins/pageSettings.js';
 import type { RateLimitSettings } from '../plugins/rateLimitSettings.js';
 import type { TrustProxySetting } from '../trustProxy.js';
@@ -25,6 +26,8 @@ export interface Config extends ServerSettings, DatabaseSettings, PageSettings {
    */
   trustProxy: TrustProxySetting;
   metrics: MetricsSettings;
+  /** When the replica sheds load (503 `overloaded`): how far behind its event loop may fall. */
+  overload: OverloadSettings;
 }
 
 export class ConfigError extends Error {

@@ -8,6 +8,7 @@ import { databaseSettingsSchema } from '../db/databaseSettings.js';
 import { httpServerLimitsSchema } from '../httpServerLimits.js';
 import { deletionSettingsSchema } from '../identities/deletionSettings.js';
 import { metricsSettingsSchema } from '../plugins/metricsSettings.js';
+import { overloadSettingsSchema } from '../plugins/overloadSettings.js';
 import { pageSettingsSchema } from '../plugins/pageSettings.js';
 import { rateLimitSettingsSchema } from '../plugins/rateLimitSettings.js';
 import { trustProxySettingsSchema } from '../trustProxy.js';
@@ -19,6 +20,7 @@ export const configSchema = Type.Object({
   ...databaseSettingsSchema.properties,
   ...httpServerLimitsSchema.properties,
   ...metricsSettingsSchema.properties,
+  ...overloadSettingsSchema.properties,
   ...rateLimitSettingsSchema.properties,
   ...trustProxySettingsSchema.properties,
   ...pageSettingsSchema.properties,

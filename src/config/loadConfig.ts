@@ -10,6 +10,7 @@ import { databaseSettings } from '../db/databaseSettings.js';
 import { httpServerLimits } from '../httpServerLimits.js';
 import { deletionSettings } from '../identities/deletionSettings.js';
 import { metricsSettings } from '../plugins/metricsSettings.js';
+import { overloadSettings } from '../plugins/overloadSettings.js';
 import { pageSettings } from '../plugins/pageSettings.js';
 import { rateLimitSettings } from '../plugins/rateLimitSettings.js';
 import { parseTrustProxy } from '../trustProxy.js';
@@ -57,6 +58,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
   }
   const http = httpServerLimits(raw, problems);
+  const overload = overloadSettings(raw, problems);
   const pages = pageSettings(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -65,6 +67,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     ...databaseSettings(raw),
     http,
     metrics,
+    overload,
     rateLimits: rateLimitSettings(raw),
     trustProxy,
     ...pages,

@@ -221,6 +221,8 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     // developer lists issuers of their own.
     AUTH_ISSUERS: env.AUTH_ISSUERS || JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: [entra.oidc.algorithm] }]),
     AUDIT_HASH_KEY: env.AUDIT_HASH_KEY || state.auditHashKey,
+    // No load shedding unless asked: the emulators (and PGlite) share this process's event loop.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS || '0',
   });
   const config: Config = {
     ...base,

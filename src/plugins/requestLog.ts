@@ -3,8 +3,9 @@
 // Refusals of callers who were not identified (bad or missing tokens, the per-IP limit,
 // unknown routes) come in floods: each client address gets UNIDENTIFIED_REFUSAL_LINES_PER_SECOND
 // lines a second, its other refusals are counted and summed up in one line a second. So a
-// flood hides only its own lines, not other clients'. Metrics count every request; server
-// errors (5xx) and identified callers are always logged. Probes (/healthz, /readyz) come every
+// flood hides only its own lines, not other clients'. Requests shed while the replica is
+// overloaded are budgeted alike: a line each would add to the load. Metrics count every request;
+// other server errors (5xx) and identified callers are always logged. Probes (/healthz, /readyz) come every
 // few seconds from every kubelet: a success is not logged at all, a failure within the same
 // per-client budget.
 import fp from 'fastify-plugin';
@@ -50,7 +51,7 @@ export default fp(async function requestLog(app) {
       done();
       return;
     }
-    if (!identified && ((status >= 400 && status < 500) || probe)) {
+    if (!identified && ((status >= 400 && status < 500) || probe || problem?.code === 'overloaded')) {
       // IPv6 clients by their /64, as the per-IP rate limit counts them.
       const client = normalizeIP(request.ip, 64);
       const left = linesLeft.get(client) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);

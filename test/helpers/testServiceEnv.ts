@@ -16,5 +16,8 @@ export function testServiceEnv({ entra, acs, database }: TestServiceTargets): Re
     AZURE_TENANT_ID: entra.tenantId,
     AZURE_CLIENT_ID: entra.clientId,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
+    // Off: these services share a machine, or a process, with their clients and other replicas,
+    // which keep the event loop behind on purpose; test/loadShedding.test.ts turns it on.
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   };
 }

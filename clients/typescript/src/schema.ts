@@ -362,7 +362,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description ACS, the database or Entra ID is unavailable; retry after `Retry-After` seconds. */
+        /** @description ACS, the database or Entra ID is unavailable, or the service is overloaded (`overloaded`, the request not processed); retry after `Retry-After` seconds. */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
