@@ -8,7 +8,8 @@
 // client secret: on-behalf-of mode) and ACS, in this process.
 //   STARTUP_RUNS (5) starts of each, STARTUP_IDLE_MS (2000) idle time before RSS is read,
 //   STARTUP_TOP (15) lines per top list, --no-build to use dist/ as it is,
-//   STARTUP_SERVER (dist/src/server.js) another build's entry point, to compare two builds.
+//   STARTUP_SERVER (dist/src/server.js) the build to measure, STARTUP_COMPARE another build's
+//   entry point, started in turn with the two others (say, a copy of dist/ from before a change).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -106,8 +107,11 @@ async function main() {
   try {
     const bare: Start[] = [];
     const ours: Start[] = [];
+    const compared: Start[] = [];
+    const compare = process.env.STARTUP_COMPARE;
     for (let i = 0; i < RUNS; i++) {
       bare.push(await timeStart(BARE_FASTIFY, { NODE_ENV: 'production' }));
+      if (compare) compared.push(await timeStart([compare], serviceEnv));
       ours.push(await timeStart(service, serviceEnv));
     }
     const row = (name: string, starts: Start[]) => {
@@ -120,6 +124,10 @@ async function main() {
     process.stdout.write(`\nMedians of ${RUNS} starts each, time to the first 200 on /readyz and RSS after ${IDLE_MS} ms idle:\n`);
     process.stdout.write(`${floor.line}\n${measured.line}\n`);
     process.stdout.write(`ratio          ${(measured.ready / floor.ready).toFixed(2).padStart(6)} x  ${(measured.rss / floor.rss).toFixed(2).padStart(8)} x\n`);
+    if (compare) {
+      const other = row('compared', compared);
+      process.stdout.write(`${other.line}\nratio          ${(other.ready / floor.ready).toFixed(2).padStart(6)} x  ${(other.rss / floor.rss).toFixed(2).padStart(8)} x   (${compare})\n`);
+    }
 
     // One more start under the profiler (slower than the ones above: the figures are shares).
     const profileDir = join(scratch, 'profiles');
