@@ -21,7 +21,7 @@ COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
 COPY emulators ./emulators
 COPY demo ./demo
-COPY scripts/buildDemo.ts ./scripts/
+COPY scripts/buildDemo.ts scripts/buildContract.ts ./scripts/
 # Local mode (src/local/) and the emulators it starts never run here (NODE_ENV=production), and
 # their dependencies are development ones: their compiled output stays out of the image.
 RUN npm run build && rm -r dist/src/local dist/emulators

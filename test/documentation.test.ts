@@ -2,6 +2,7 @@
 // caching CDN a page built from `Host: evil.example` would send "Try it out" calls, with the
 // user's bearer token, to that host. They name PUBLIC_BASE_URL or a relative server, are never
 // stored by caches, and DOCS_ENABLED=false turns them off.
+import { createRequire } from 'node:module';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { startTestService, type TestService } from './helpers/testService.js';
@@ -12,6 +13,18 @@ async function docsResponses(svc: TestService) {
   const urls = ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/index.html', '/docs/static/swagger-initializer.js', '/docs/static/swagger-ui-bundle.js', '/openapi.json'];
   return Promise.all(urls.map(async (url) => ({ url, response: await svc.app.inject({ url, headers: EVIL }) })));
 }
+
+// First in this file: no test before it has asked for a page.
+t.test('Swagger UI and @fastify/swagger are loaded at the first request for a page, not at start', async (t) => {
+  const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((file) => /node_modules\/@fastify\/swagger(-ui)?\//.test(file));
+  const svc = await startTestService(t);
+  t.same(loaded(), [], 'not loaded by a started service');
+  t.equal((await svc.app.inject({ url: '/openapi.json' })).statusCode, 200);
+  t.ok(loaded().some((file) => file.includes('/@fastify/swagger-ui/')), 'loaded once asked for');
+  const unknown = await svc.request({ url: '/docs/static/no-such-file.js' });
+  t.equal(unknown.statusCode, 404, 'an unknown page is the app\'s own 404');
+  t.equal(unknown.json.code, 'not_found');
+});
 
 t.test('no PUBLIC_BASE_URL: a relative server; Host never appears; no-store everywhere', async (t) => {
   // TRUST_PROXY too: a forwarded host must not be believed either.

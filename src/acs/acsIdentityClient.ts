@@ -2,8 +2,9 @@
 // timeout on every operation, bounded retries of idempotent calls (honouring Retry-After),
 // a circuit breaker, and errors classified (AcsError). The SDK's own retries are off: its
 // default policy retries POSTs, which could create an identity twice.
+import { createRequire } from 'node:module';
 import { CommunicationIdentityClient } from '@azure/communication-identity';
-import { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { AcsConfig } from './acsSettings.js';
 import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
@@ -28,6 +29,8 @@ export interface CreatedIdentity extends IssuedToken {
  * AZURE_CLIENT_SECRET, which are this service's own app registration (set for Teams).
  */
 export function entraCredential(clientId: string | undefined): TokenCredential {
+  // Loaded only here: a service with an access key never loads @azure/identity (nor MSAL under it).
+  const { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity');
   if (!clientId) return new DefaultAzureCredential();
   // Kubernetes workload identity projects a token file (AZURE_FEDERATED_TOKEN_FILE; the tenant
   // is AZURE_TENANT_ID); elsewhere (App Service, Container Apps, VMs) a user-assigned managed identity.

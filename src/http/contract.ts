@@ -1,15 +1,22 @@
 // The contract (openapi.yaml) at run time, and the types that bind handlers to it: a handler
 // for operation X may only answer the statuses and bodies openapi.yaml lists for X.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface, RouteHandlerMethod } from 'fastify';
-import { parse } from 'yaml';
 import type { operations } from '../generated/api-types.js';
 import { projectFile } from '../projectFiles.js';
 
 export type OperationId = keyof operations;
 
-/** openapi.yaml, parsed. Callers that change it must clone it first. */
+/**
+ * openapi.yaml, parsed. Callers that change it must clone it first. A build writes it parsed
+ * beside the compiled code (dist/src/openapi.json, scripts/buildContract.ts): the built service
+ * reads that, and loads no YAML parser.
+ */
 export function loadContract(): Record<string, unknown> {
+  const built = new URL('../openapi.json', import.meta.url);
+  if (existsSync(built)) return JSON.parse(readFileSync(built, 'utf8')) as Record<string, unknown>;
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return parse(readFileSync(projectFile('openapi.yaml'), 'utf8')) as Record<string, unknown>;
 }
 

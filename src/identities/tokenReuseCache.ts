@@ -14,6 +14,9 @@
 // read before ACS issued it (the database's now()), and the revocation's time is the
 // database's now() too. A replica's own clock, however wrong, cannot make a revoked token look
 // newer than its revocation.
+// The bound is in bytes too (MAX_BYTES), so that the cache's memory is known whatever the tokens'
+// size; a token over MAX_TOKEN_BYTES is not kept.
+import { LRUCache } from 'lru-cache';
 import type { AcsScope } from '../acs/acsScopes.js';
 
 interface IssuedToken {
@@ -32,13 +35,23 @@ interface CachedToken {
 }
 
 const MAX_ENTRIES = 50_000;
+const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_TOKEN_BYTES = 16 * 1024;
+/** An entry's own object, Dates and numbers, besides its strings. */
+const ENTRY_OVERHEAD_BYTES = 200;
 // A reused token must still have this long to live.
 const MIN_REMAINING_MS = 10 * 60 * 1000;
 const MINUTE_MS = 60_000;
 const HOUR_MINUTES = 60;
 
 export class TokenReuseCache {
-  private readonly entries = new Map<string, CachedToken>();
+  private readonly entries = new LRUCache<string, CachedToken>({
+    max: MAX_ENTRIES,
+    maxSize: MAX_BYTES,
+    // Tokens, ids and scopes are ASCII: a character is a byte.
+    maxEntrySize: MAX_TOKEN_BYTES + ENTRY_OVERHEAD_BYTES,
+    sizeCalculation: (entry, key) => key.length + entry.token.length + ENTRY_OVERHEAD_BYTES,
+  });
   private readonly issuing = new Map<string, { readAt: Date; promise: Promise<IssuedToken> }>();
 
   constructor(private readonly reuseMs: number, private readonly now: () => number = Date.now) {}
@@ -59,7 +72,8 @@ export class TokenReuseCache {
   get(acsUserId: string, scopes: AcsScope[], minutes: number, revokedAt: Date | null): CachedToken | undefined {
     if (this.reuseMs <= 0) return undefined;
     const key = this.key(acsUserId, scopes);
-    const entry = this.entries.get(key);
+    // Read without making it recent: the entry set longest ago goes first, as issued tokens age.
+    const entry = this.entries.peek(key);
     if (!entry) return undefined;
     const now = this.now();
     const fresh = now - entry.receivedAt < this.reuseMs && entry.expiresOn.getTime() - now > MIN_REMAINING_MS;
@@ -104,9 +118,7 @@ export class TokenReuseCache {
   /** Remembers a token ACS has just issued for `minutes`, after a mapping read at `readAt`. */
   set(acsUserId: string, scopes: AcsScope[], minutes: number, token: IssuedToken, readAt: Date): void {
     if (this.reuseMs <= 0) return;
-    const key = this.key(acsUserId, scopes);
-    // Maps iterate in insertion order: drop the oldest (re-inserting makes a key the newest).
-    if (!this.entries.delete(key) && this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { token: token.token, expiresOn: token.expiresOn, lifetimeMinutes: minutes, receivedAt: this.now(), readAt });
+    // Set again, a key is the newest; a token over MAX_TOKEN_BYTES is not kept (nor the older one).
+    this.entries.set(this.key(acsUserId, scopes), { token: token.token, expiresOn: token.expiresOn, lifetimeMinutes: minutes, receivedAt: this.now(), readAt });
   }
 }

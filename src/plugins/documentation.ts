@@ -3,13 +3,60 @@
 // fastify-openapi-glue, built from the same openapi.yaml. Nothing served here depends on the
 // request: a page or document built from the Host header, kept by a shared cache, would send
 // other users' "Try it out" calls (with their bearer tokens) to that host.
+// The pages are served by a Fastify instance of their own, built at the first request for one of
+// them: a service whose docs nobody reads never loads @fastify/swagger, Swagger UI, its static
+// files or the YAML parser they use (routes cannot be added to the app once it has started).
 import fp from 'fastify-plugin';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
+
+// The inner answer's headers that describe its own (injected) connection, not this one.
+const CONNECTION_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date']);
+
+async function buildPages(contract: Record<string, unknown>, docs: Config['docs'], log: FastifyBaseLogger): Promise<FastifyInstance> {
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+  const pages = Fastify({ loggerInstance: log, disableRequestLogging: true, exposeHeadRoutes: false });
+  await pages.register(swagger, { mode: 'static', specification: { document: structuredClone(contract) as never } });
+  // The configured public URL, else a relative server: the origin that served the page.
+  const servers = [{ url: docs.publicBaseUrl ?? '/' }];
+  await pages.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Its own Content-Security-Policy (hashes of its inline scripts) replaces the API's strict
+    // one. Swagger UI also sets inline styles at run time, which style hashes cannot cover:
+    // styles only (never scripts) may be inline on these pages.
+    staticCSP: true,
+    transformStaticCSP: (header: string) => header.replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';"),
+    transformSpecification: (document) => ({ ...document, servers }),
+  });
+  pages.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.send(pages.swagger()));
+  await pages.ready();
+  return pages;
+}
 
 export default fp(async function documentation(app, { contract, docs }: { contract: Record<string, unknown>; docs: Config['docs'] }) {
   if (!docs.enabled) return;
+  let pages: Promise<FastifyInstance> | undefined;
+  const loadPages = () => {
+    // A failed load (it should not) is tried again at the next request.
+    pages ??= buildPages(contract, docs, app.log.child({ plugin: 'documentation' })).catch((error: unknown) => {
+      pages = undefined;
+      throw error;
+    });
+    return pages;
+  };
+  app.addHook('onClose', async () => {
+    await (await pages?.catch(() => undefined))?.close();
+  });
+
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    const answer = await (await loadPages()).inject({ method: 'GET', url: request.url, headers: request.headers });
+    // The app's own 404 (problem+json), as for any unknown URL.
+    if (answer.statusCode === 404) return reply.callNotFound();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !CONNECTION_HEADERS.has(name)) reply.header(name, value);
+    }
+    return reply.code(answer.statusCode).send(answer.rawPayload);
+  };
   // Encapsulated, so that its hook touches these routes only.
   await app.register(async (scope) => {
     // Set last (onSend), over @fastify/static's own Cache-Control on Swagger UI's files.
@@ -17,18 +64,6 @@ export default fp(async function documentation(app, { contract, docs }: { contra
       reply.header('cache-control', 'no-store');
       done(null, payload);
     });
-    await scope.register(swagger, { mode: 'static', specification: { document: structuredClone(contract) as never } });
-    // The configured public URL, else a relative server: the origin that served the page.
-    const servers = [{ url: docs.publicBaseUrl ?? '/' }];
-    await scope.register(swaggerUi, {
-      routePrefix: '/docs',
-      // Its own Content-Security-Policy (hashes of its inline scripts) replaces the API's strict
-      // one. Swagger UI also sets inline styles at run time, which style hashes cannot cover:
-      // styles only (never scripts) may be inline on these pages.
-      staticCSP: true,
-      transformStaticCSP: (header: string) => header.replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';"),
-      transformSpecification: (document) => ({ ...document, servers }),
-    });
-    scope.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.send(scope.swagger()));
+    for (const url of ['/openapi.json', '/docs', '/docs/*']) scope.get(url, { schema: { hide: true } }, forward);
   });
 }, { name: 'documentation' });

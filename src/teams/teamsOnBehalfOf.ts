@@ -3,7 +3,9 @@
 // MSAL's throttling (it holds back while Entra ID asks it to) covers every request. Repeated
 // requests of a user are served from TeamsTokenCache, not from MSAL's cache: MSAL keys its
 // entries by the caller's token, which changes at every refresh, and never evicts them.
-import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type INetworkModule, type NetworkResponse } from '@azure/msal-node';
+// MSAL is loaded at the first exchange, not at start: a service whose callers never exchange
+// (or never reach Entra ID) does not pay for loading it.
+import type { ConfidentialClientApplication, INetworkModule, NetworkResponse } from '@azure/msal-node';
 import { TEAMS_OBO_SCOPES } from '../acs/acsScopes.js';
 import type { EntraCaller } from '../auth/caller.js';
 import type { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
@@ -33,12 +35,15 @@ export class OboError extends Error {
   }
 }
 
-function classifyOboError(error: unknown): OboError {
+type Msal = typeof import('@azure/msal-node');
+
+function classifyOboError(error: unknown, msal: Msal | undefined): OboError {
   const { errorCode = '', subError = '', errorMessage = '', message = '', claims } = (error ?? {}) as Record<string, string | undefined>;
   const aadsts = /AADSTS\d+/.exec(errorMessage || message)?.[0];
   // Only an answer from Entra (ServerError, InteractionRequiredAuthError) can be a refusal;
   // anything else (no answer, a timeout) is an outage, and so is a 5xx.
-  const answered = error instanceof ServerError || error instanceof InteractionRequiredAuthError;
+  // (Without MSAL loaded, the error cannot be its answer.)
+  const answered = msal !== undefined && (error instanceof msal.ServerError || error instanceof msal.InteractionRequiredAuthError);
   const status = (error as { status?: number }).status;
   // While MSAL holds back after a 429/5xx (as Entra asks), it throws a ServerError whose code
   // is the remembered numeric error codes: that is an outage too.
@@ -73,25 +78,35 @@ export type OboCacheSizes = (sizes: { teamsTokens: number; msal: number }) => vo
 const MSAL_KEPT_PREFIXES = ['throttling', 'authority-metadata'];
 
 export class TeamsOnBehalfOf {
-  private readonly msal: ConfidentialClientApplication;
+  /** MSAL's module, once loaded. */
+  private msalModule: Msal | undefined;
+  /** The one client, made at the first exchange (concurrent first exchanges share it). */
+  private msalClient: Promise<ConfidentialClientApplication> | undefined;
   private readonly cache: TeamsTokenCache;
 
   constructor(
     private readonly auth: AuthConfig & { clientSecret: string },
-    http: IdentityProviderHttp,
+    private readonly http: IdentityProviderHttp,
     private readonly reportSizes: OboCacheSizes = () => undefined,
   ) {
-    this.msal = new ConfidentialClientApplication({
-      auth: {
-        clientId: auth.clientId,
-        clientSecret: auth.clientSecret,
-        authority: `${auth.authorityHost}/${auth.allowedTenants[0]}`,
-        // Trust the configured authority as it is: no instance discovery call.
-        knownAuthorities: [auth.authorityHost],
-      },
-      system: { networkClient: msalNetworkClient(http) },
-    });
     this.cache = new TeamsTokenCache(auth.oboCacheSize);
+  }
+
+  private async msal(): Promise<ConfidentialClientApplication> {
+    this.msalClient ??= import('@azure/msal-node').then((msal) => {
+      this.msalModule = msal;
+      return new msal.ConfidentialClientApplication({
+        auth: {
+          clientId: this.auth.clientId,
+          clientSecret: this.auth.clientSecret,
+          authority: `${this.auth.authorityHost}/${this.auth.allowedTenants[0]}`,
+          // Trust the configured authority as it is: no instance discovery call.
+          knownAuthorities: [this.auth.authorityHost],
+        },
+        system: { networkClient: msalNetworkClient(this.http) },
+      });
+    });
+    return this.msalClient;
   }
 
   /**
@@ -101,8 +116,9 @@ export class TeamsOnBehalfOf {
   async teamsToken(callerToken: string, user: EntraCaller): Promise<string> {
     const cached = this.cache.get(user, TEAMS_OBO_SCOPES);
     if (cached !== undefined) return cached;
+    const msal = await this.msal();
     try {
-      const result = await this.msal.acquireTokenOnBehalfOf({
+      const result = await msal.acquireTokenOnBehalfOf({
         oboAssertion: callerToken,
         scopes: [...TEAMS_OBO_SCOPES],
         // The caller's own tenant: a guest or multi-tenant user's Teams identity lives there.
@@ -118,15 +134,15 @@ export class TeamsOnBehalfOf {
       }
       return result.accessToken;
     } catch (error) {
-      throw classifyOboError(error);
+      throw classifyOboError(error, this.msalModule);
     } finally {
-      this.pruneMsalCache();
+      this.pruneMsalCache(msal);
     }
   }
 
   /** MSAL stores every token it obtains (even with skipCache) and evicts none: drop them. */
-  private pruneMsalCache(): void {
-    const store = this.msal.getTokenCache().getKVStore();
+  private pruneMsalCache(msal: ConfidentialClientApplication): void {
+    const store = msal.getTokenCache().getKVStore();
     for (const key of Object.keys(store)) {
       if (!MSAL_KEPT_PREFIXES.some((prefix) => key.startsWith(prefix))) delete store[key];
     }

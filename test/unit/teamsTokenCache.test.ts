@@ -73,3 +73,17 @@ t.test('at its bound, the least recently used goes first', async (t) => {
   t.equal(c.size, 3, 'a user\'s new token replaces the old one, evicting nothing');
   t.equal(c.get(users[2]!, SCOPES), 'token-2b');
 });
+
+t.test('bounded in bytes too: at most maxEntries × ENTRY_BYTES of tokens, and no token over MAX_TOKEN_BYTES', async (t) => {
+  const ENTRY_BYTES = 4 * 1024;
+  const MAX_TOKEN_BYTES = 16 * 1024;
+  const { clock, cache: c } = cache(10);
+  const users = Array.from({ length: 10 }, (_, i) => entraCaller(TENANT, `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`));
+  const large = 'x'.repeat(ENTRY_BYTES * 2);
+  for (const user of users) c.set(user, SCOPES, large, clock.now + 60 * MINUTE);
+  t.ok(c.size < 5, `tokens twice the usual size: fewer than half as many kept (${c.size})`);
+  t.equal(c.get(users[9]!, SCOPES), large, 'the most recent is kept');
+  t.equal(c.get(users[0]!, SCOPES), undefined, 'the least recently used went');
+  c.set(users[9]!, SCOPES, 'x'.repeat(MAX_TOKEN_BYTES + 1), clock.now + 60 * MINUTE);
+  t.equal(c.get(users[9]!, SCOPES), undefined, 'a token too large to keep is not kept, and the user\'s older one is gone');
+});

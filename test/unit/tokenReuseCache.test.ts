@@ -106,6 +106,19 @@ t.test('at its bound, the entry set longest ago goes first', async (t) => {
   t.ok(c.get('8:acs:new', CHAT, 60, null));
 });
 
+t.test('bounded in bytes too: MAX_BYTES of tokens at most, and no token over MAX_TOKEN_BYTES', async (t) => {
+  const { clock, cache: c } = cache();
+  const MAX_BYTES = 64 * 1024 * 1024;
+  const MAX_TOKEN_BYTES = 16 * 1024;
+  const large = 'x'.repeat(MAX_TOKEN_BYTES - 1024);
+  const count = Math.ceil(MAX_BYTES / large.length) + 10;
+  for (let i = 0; i < count; i++) c.set(`8:acs:${i}`, CHAT, 60, { token: large, expiresOn: new Date(clock.now + 60 * 60_000) }, readBefore(clock.now));
+  t.equal(c.get('8:acs:0', CHAT, 60, null), undefined, 'the first ones went, far below the bound on entries');
+  t.equal(c.get(`8:acs:${count - 1}`, CHAT, 60, null)?.token, large, 'the last one is kept');
+  c.set(`8:acs:${count - 1}`, CHAT, 60, { token: 'x'.repeat(MAX_TOKEN_BYTES + 1), expiresOn: new Date(clock.now + 60 * 60_000) }, readBefore(clock.now));
+  t.equal(c.get(`8:acs:${count - 1}`, CHAT, 60, null), undefined, 'a token too large to keep is not kept, and the older one is gone');
+});
+
 t.test('concurrent misses for the same identity, scopes and lifetime share one ACS call', async (t) => {
   const { clock, cache: c } = cache();
   const identity = { readAt: readBefore(clock.now), tokensRevokedAt: null };
