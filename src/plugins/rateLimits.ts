@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
@@ -32,6 +32,8 @@ const STARTUP_WAIT_MS = 2000;
 export default fp(async function rateLimits(app, { config }: { config: Config['rateLimits'] }) {
   let redis: Redis | undefined;
   if (config.redisUrl) {
+    // Loaded only when Redis is configured: a replica counting alone never needs the client.
+    const { Redis } = await import('ioredis');
     redis = new Redis(config.redisUrl, {
       // Fail fast instead of queueing while Redis is away: the limits then fail open.
       enableOfflineQueue: false,
