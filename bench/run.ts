@@ -9,6 +9,7 @@
 //     forged distinct, expired, wrong audience, teams, overload, cold start, first token),
 //   BENCH_ROUNDS (1; the median round and ratio are kept),
 //   BENCH_COLD_STARTS (5; 'cold start' also measures idle memory, see bench/coldStart.ts),
+//   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
 //   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres).
 // Run alone, each by its name in BENCH_SCENARIOS:
 //   'soak' (`npm run bench:soak`): BENCH_SOAK_SECONDS (300) of mixed traffic, see bench/longRuns.ts;
@@ -32,7 +33,7 @@ const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const OBO_EXCHANGES = Number(process.env.BENCH_OBO_EXCHANGES ?? 50_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 100_000);
 const SCALE_SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
-const FIRST_TOKEN_USERS = 30_000;
+const FIRST_TOKEN_USERS = Number(process.env.BENCH_FIRST_TOKEN_USERS ?? 30_000);
 const WARM_USERS = 1000;
 const ALONE = ['soak', 'obo distinct', 'users 100k'];
 
@@ -98,7 +99,7 @@ if (isChosen('cold start')) {
   coldStart = await runColdStarts(stack.serviceEnv, COLD_STARTS);
   tables.coldStart = coldStart.row;
 }
-// "first token" spends its new users once, last: its 30 000 identity creations leave
+// "first token" spends its new users once, last: its (30 000) identity creations leave
 // PostgreSQL (autovacuum of what they wrote) and the service's caches changed for minutes,
 // which would be measured in the scenarios after it.
 const late = isChosen('first token')

@@ -19,6 +19,15 @@ import { children, firstJsonLine, pids, startProcess } from './processes.js';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const METRICS_TOKEN = 'bench-metrics-token-0123';
 
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
 export interface Stack {
   entra: EntraEmulator;
   serviceUrl: string;
@@ -41,11 +50,16 @@ export async function startStack(): Promise<Stack> {
 
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  // Databases left by an interrupted run go first.
-  for (const { datname } of (await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'acs_bench_%'")).rows) {
-    await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+  // Databases left by an interrupted run go first, but not those of a bench still running
+  // (several may share the server): the name holds the process id of the bench that made it.
+  // The older names (acs_bench_<hex>) go only when nothing is connected to them.
+  const listed = await admin.query<{ datname: string }>(String.raw`SELECT datname FROM pg_database WHERE datname LIKE 'bench\_acs\_%' OR datname LIKE 'acs\_bench\_%'`);
+  for (const { datname } of listed.rows) {
+    const pid = /^bench_acs_(\d+)_/.exec(datname)?.[1];
+    if (pid && isRunning(Number(pid))) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${datname}${pid ? ' WITH (FORCE)' : ''}`).catch(() => undefined);
   }
-  const dbName = `acs_bench_${randomBytes(4).toString('hex')}`;
+  const dbName = `bench_acs_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${dbName}`);
   const dbUrl = new URL(ADMIN_URL);
   dbUrl.pathname = `/${dbName}`;
