@@ -30,7 +30,8 @@ export async function runLoad(load: Load, pid: number): Promise<LoadResult> {
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({
       url: load.url,
-      connections: load.connections,
+      // autocannon refuses more connections than requests.
+      connections: load.amount ? Math.min(load.connections, load.amount) : load.connections,
       duration: load.seconds,
       ...(load.amount ? { amount: load.amount } : {}),
       ...(load.overallRate ? { overallRate: load.overallRate } : {}),

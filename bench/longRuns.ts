@@ -78,7 +78,7 @@ export async function runOboDistinct(stack: Stack, exchanges: number, connection
   while (done < exchanges) {
     const amount = Math.min(batch, exchanges - done);
     const result = await autocannon({
-      url: `${stack.serviceUrl}/api/token/teams`, connections, amount,
+      url: `${stack.serviceUrl}/api/token/teams`, connections: Math.min(connections, amount), amount,
       requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${entra.mintAccessToken({ objectId: randomUUID() })}` } }) }],
     });
     done += amount;
