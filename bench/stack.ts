@@ -81,9 +81,12 @@ export async function startStack(): Promise<Stack> {
   // SIGURG (nothing else handles it) makes the service collect garbage: heap figures are then
   // what stays alive.
   const gcOnSignal = ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
+  const targets = testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } });
+  // Load shedding at its production default (the tests' services turn it off).
+  delete targets.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS;
   const serviceEnv = {
     NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } }),
+    ...targets,
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN,
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
