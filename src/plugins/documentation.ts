@@ -48,14 +48,25 @@ export default fp(async function documentation(app, { contract, docs }: { contra
     await (await pages?.catch(() => undefined))?.close();
   });
 
+  // Answers by path: the pages do not depend on the request, and the few that exist (the
+  // document, Swagger UI's files) are then read into memory once, not once per request.
+  const answers = new Map<string, { statusCode: number; headers: Record<string, string | string[]>; body: Buffer }>();
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-    const answer = await (await loadPages()).inject({ method: 'GET', url: request.url, headers: request.headers });
-    // The app's own 404 (problem+json), as for any unknown URL.
-    if (answer.statusCode === 404) return reply.callNotFound();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value !== undefined && !CONNECTION_HEADERS.has(name)) reply.header(name, value);
+    const path = request.url.split('?')[0]!;
+    let answer = answers.get(path);
+    if (answer === undefined) {
+      const inner = await (await loadPages()).inject({ method: 'GET', url: path });
+      // The app's own 404 (problem+json), as for any unknown URL or a file the pages refuse.
+      if (inner.statusCode >= 400 && inner.statusCode < 500) return reply.callNotFound();
+      if (inner.statusCode >= 500) throw new Error(`the documentation pages answered ${inner.statusCode} for ${path}`);
+      const headers: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(inner.headers)) {
+        if (value !== undefined && !CONNECTION_HEADERS.has(name)) headers[name] = value as string | string[];
+      }
+      answer = { statusCode: inner.statusCode, headers, body: inner.rawPayload };
+      answers.set(path, answer);
     }
-    return reply.code(answer.statusCode).send(answer.rawPayload);
+    return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
   };
   // Encapsulated, so that its hook touches these routes only.
   await app.register(async (scope) => {

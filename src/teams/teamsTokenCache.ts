@@ -35,7 +35,8 @@ export class TeamsTokenCache {
       max: maxEntries,
       maxSize: maxEntries * ENTRY_BYTES,
       // Tokens and keys are ASCII: a character is a byte.
-      maxEntrySize: MAX_TOKEN_BYTES + ENTRY_OVERHEAD_BYTES,
+      // Never above the whole bound: lru-cache miscounts an entry larger than it.
+      maxEntrySize: Math.min(MAX_TOKEN_BYTES + ENTRY_OVERHEAD_BYTES, maxEntries * ENTRY_BYTES),
       sizeCalculation: (entry, key) => key.length + entry.token.length + ENTRY_OVERHEAD_BYTES,
     });
   }

@@ -87,3 +87,15 @@ t.test('bounded in bytes too: at most maxEntries × ENTRY_BYTES of tokens, and n
   c.set(users[9]!, SCOPES, 'x'.repeat(MAX_TOKEN_BYTES + 1), clock.now + 60 * MINUTE);
   t.equal(c.get(users[9]!, SCOPES), undefined, 'a token too large to keep is not kept, and the user\'s older one is gone');
 });
+
+t.test('a small bound keeps its count of bytes after a token larger than the whole bound', async (t) => {
+  // 4 entries: 16 KiB in all, less than the largest token an entry may hold.
+  const { clock, cache: c } = cache(4);
+  c.set(bob, SCOPES, 'x'.repeat(8000), clock.now + 60 * MINUTE);
+  c.set(alice, SCOPES, 'x'.repeat(16_300), clock.now + 60 * MINUTE);
+  c.set(entraCaller(TENANT, '8b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e'), SCOPES, 'y'.repeat(16_300), clock.now + 60 * MINUTE);
+  const users = Array.from({ length: 4 }, (_, i) => entraCaller(TENANT, `00000000-0000-4000-8000-0000000001${String(i).padStart(2, '0')}`));
+  for (const user of users) c.set(user, SCOPES, 'x'.repeat(8 * 1024), clock.now + 60 * MINUTE);
+  t.ok(c.size <= 1, `tokens of 8 KiB in a 16 KiB bound: at most one kept (${c.size})`);
+  t.equal(c.get(users[3]!, SCOPES), 'x'.repeat(8 * 1024), 'the most recent is kept');
+});
