@@ -34,8 +34,8 @@ interface CachedToken {
   readAt: Date;
 }
 
-const MAX_ENTRIES = 50_000;
-const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_ENTRIES = 20_000;
+const MAX_BYTES = 24 * 1024 * 1024;
 const MAX_TOKEN_BYTES = 16 * 1024;
 /** An entry's own object, Dates and numbers, besides its strings. */
 const ENTRY_OVERHEAD_BYTES = 200;
