@@ -1,6 +1,6 @@
 // The contract (openapi.yaml) at run time, and the types that bind handlers to it: a handler
 // for operation X may only answer the statuses and bodies openapi.yaml lists for X.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface, RouteHandlerMethod } from 'fastify';
 import type { operations } from '../generated/api-types.js';
@@ -15,9 +15,13 @@ export type OperationId = keyof operations;
  */
 export function loadContract(): Record<string, unknown> {
   const built = new URL('../openapi.json', import.meta.url);
-  if (existsSync(built)) return JSON.parse(readFileSync(built, 'utf8')) as Record<string, unknown>;
+  const source = projectFile('openapi.yaml');
+  // Not when openapi.yaml changed after the build (a build that skipped writing it, say).
+  if (existsSync(built) && (!existsSync(source) || statSync(built).mtimeMs >= statSync(source).mtimeMs)) {
+    return JSON.parse(readFileSync(built, 'utf8')) as Record<string, unknown>;
+  }
   const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  return parse(readFileSync(projectFile('openapi.yaml'), 'utf8')) as Record<string, unknown>;
+  return parse(readFileSync(source, 'utf8')) as Record<string, unknown>;
 }
 
 type Responses<Op extends OperationId> = operations[Op]['responses'];

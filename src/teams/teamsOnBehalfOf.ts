@@ -105,6 +105,10 @@ export class TeamsOnBehalfOf {
         },
         system: { networkClient: msalNetworkClient(this.http) },
       });
+    }).catch((error: unknown) => {
+      // Tried again at the next exchange, not remembered as failed until a restart.
+      this.msalClient = undefined;
+      throw error;
     });
     return this.msalClient;
   }
@@ -116,8 +120,10 @@ export class TeamsOnBehalfOf {
   async teamsToken(callerToken: string, user: EntraCaller): Promise<string> {
     const cached = this.cache.get(user, TEAMS_OBO_SCOPES);
     if (cached !== undefined) return cached;
-    const msal = await this.msal();
+    let msal: ConfidentialClientApplication | undefined;
     try {
+      // Loading MSAL failing is an outage like Entra not answering (503), not a server error.
+      msal = await this.msal();
       const result = await msal.acquireTokenOnBehalfOf({
         oboAssertion: callerToken,
         scopes: [...TEAMS_OBO_SCOPES],
@@ -136,7 +142,7 @@ export class TeamsOnBehalfOf {
     } catch (error) {
       throw classifyOboError(error, this.msalModule);
     } finally {
-      this.pruneMsalCache(msal);
+      if (msal) this.pruneMsalCache(msal);
     }
   }
 
