@@ -52,12 +52,12 @@ export async function startStack(): Promise<Stack> {
   await admin.connect();
   // Databases left by an interrupted run go first, but not those of a bench still running
   // (several may share the server): the name holds the process id of the bench that made it.
-  // The older names (acs_bench_<hex>) go only when nothing is connected to them.
   const listed = await admin.query<{ datname: string }>(String.raw`SELECT datname FROM pg_database WHERE datname LIKE 'bench\_acs\_%' OR datname LIKE 'acs\_bench\_%'`);
   for (const { datname } of listed.rows) {
     const pid = /^bench_acs_(\d+)_/.exec(datname)?.[1];
     if (pid && isRunning(Number(pid))) continue;
-    await admin.query(`DROP DATABASE IF EXISTS ${datname}${pid ? ' WITH (FORCE)' : ''}`).catch(() => undefined);
+    // Without FORCE: a database still in use (a bench on another host) refuses, and stays.
+    await admin.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => undefined);
   }
   const dbName = `bench_acs_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${dbName}`);
@@ -81,12 +81,9 @@ export async function startStack(): Promise<Stack> {
   // SIGURG (nothing else handles it) makes the service collect garbage: heap figures are then
   // what stays alive.
   const gcOnSignal = ['--expose-gc', '--import', 'data:text/javascript,process.on("SIGURG",()=>globalThis.gc())'];
-  const targets = testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } });
-  // Load shedding at its production default (the tests' services turn it off).
-  delete targets.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS;
   const serviceEnv = {
     NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ...targets,
+    ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() }, shedLoad: true }),
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN,
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',

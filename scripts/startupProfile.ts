@@ -98,7 +98,7 @@ async function main() {
   writeFileSync(caFile, entra.caCertificate!);
   const serviceEnv = {
     NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() } }),
+    ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() }, shedLoad: true }),
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN: 'startup-metrics-token-0123',
   };

@@ -111,7 +111,7 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
         done();
         return;
       }
-      perIp.call(this, request, reply).then(() => done(), done);
+      perIp.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
     },
     perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
   });

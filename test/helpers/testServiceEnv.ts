@@ -6,9 +6,11 @@ export interface TestServiceTargets {
   acs: { connectionString: string };
   /** A test database, with the settings a service needs on its kind; or just where one is. */
   database: { url: string; settings?: Record<string, string> };
+  /** Shed load as production does (the bench, the start-up profile); the tests' services do not. */
+  shedLoad?: boolean;
 }
 
-export function testServiceEnv({ entra, acs, database }: TestServiceTargets): Record<string, string> {
+export function testServiceEnv({ entra, acs, database, shedLoad = false }: TestServiceTargets): Record<string, string> {
   return {
     ...database.settings,
     DATABASE_URL: database.url,
@@ -18,6 +20,6 @@ export function testServiceEnv({ entra, acs, database }: TestServiceTargets): Re
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     // Off: these services share a machine, or a process, with their clients and other replicas,
     // which keep the event loop behind on purpose; test/loadShedding.test.ts turns it on.
-    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...(shedLoad ? {} : { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' }),
   };
 }
