@@ -11,6 +11,7 @@
 // not hold — at most once per cooldown period per key set, whatever the number of such tokens,
 // so a stream of random kids costs a bounded number of fetches, and a key rotated in a moment
 // after a read is found one cooldown later.
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import buildGetJwks from 'get-jwks';
 import { isHttpsOrLoopbackHttp } from '../shared/urlRules.js';
 import { AuthError } from './authError.js';
@@ -45,6 +46,18 @@ export interface KeyReference {
 export interface CachedKeyRef {
   readonly cache: { get(cacheKey: string): unknown };
   readonly cacheKey: string;
+}
+
+/**
+ * A key that verifies tokens: the cached JWK object (the same object means the same key,
+ * unchanged since: what the token caches compare), where it is cached, and the public key.
+ */
+export interface VerificationKey {
+  readonly jwk: object;
+  readonly cached: CachedKeyRef;
+  readonly publicKey: KeyObject;
+  /** ES256 signatures are r ‖ s (JWS), not DER. */
+  readonly ecdsa: boolean;
 }
 
 interface Jwk {
@@ -111,8 +124,10 @@ class KeySet {
 export class SigningKeys {
   private readonly keySets = new Map<string, KeySet>();
   private readonly cooldownMs: number;
-  // get-jwks converts the JWK to PEM on every lookup; the PEM of each cached JWK is kept here.
-  private readonly pems = new WeakMap<object, string>();
+  // The public key of each cached JWK, imported once.
+  private readonly verificationKeys = new WeakMap<object, VerificationKey>();
+  /** Signatures checked since the start (a test can see that a refusal was remembered). */
+  signatureChecks = 0;
   // Every kid any trusted key set has published since the start (a few; only ever added to): a
   // superset of the kids that can find a key.
   private readonly publishedKids = new Set<string>();
@@ -177,35 +192,64 @@ export class SigningKeys {
     return ref.cache.get(ref.cacheKey);
   }
 
-  /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error. */
-  async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
+  /**
+   * The key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error: at once when
+   * it is cached (most tokens), else once the key set has been read (when it may be).
+   */
+  verificationKeyFor(source: KeySetSource, alg: string, kid: string): VerificationKey | Promise<VerificationKey> {
     const keySet = this.keySetOf(source);
     const cacheKey = keySet.cacheKeyOf(alg, kid);
+    const jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+    if (jwk === undefined) return this.readFor(keySet, cacheKey);
     const now = Date.now();
-    let jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
-    if (jwk !== undefined) {
-      if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
-        // Due again: read in the background; the key found now verifies meanwhile.
-        this.read(keySet).catch(() => undefined);
-      }
-    } else {
-      let readError: unknown;
-      if (keySet.reading || !keySet.coolingDown(this.cooldownMs, now)) {
-        await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
-      }
-      jwk = keySet.jwks.cache.get(cacheKey);
-      if (jwk === undefined) {
-        // Published at the last read, or not: 401. No read to tell (it failed): 503.
-        if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${source.id} failed`));
-        throw AuthError.invalidToken(UNKNOWN_KEY);
-      }
+    if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
+      // Due again: read in the background; the key found now verifies meanwhile.
+      this.read(keySet).catch(() => undefined);
     }
-    let pem = this.pems.get(jwk);
-    if (pem === undefined) {
-      pem = await keySet.jwks.getPublicKey({ domain: source.id, alg, kid });
-      this.pems.set(jwk, pem);
+    return this.verificationKeyOf(keySet, cacheKey, jwk);
+  }
+
+  /** True when `signature` (base64url) of `input` is `key`'s. */
+  verify(key: VerificationKey, input: string, signature: string): boolean {
+    this.signatureChecks++;
+    try {
+      return verify('sha256', Buffer.from(input), key.ecdsa ? { key: key.publicKey, dsaEncoding: 'ieee-p1363' } : key.publicKey, Buffer.from(signature, 'base64url'));
+    } catch {
+      // A signature of the wrong length for the key, say: not its signature.
+      return false;
     }
-    return pem;
+  }
+
+  /** A key not cached: read the key set if it may be, then look again. */
+  private async readFor(keySet: KeySet, cacheKey: string): Promise<VerificationKey> {
+    let readError: unknown;
+    if (keySet.reading || !keySet.coolingDown(this.cooldownMs, Date.now())) {
+      await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
+    }
+    const jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+    if (jwk === undefined) {
+      // Published at the last read, or not: 401. No read to tell (it failed): 503.
+      if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${keySet.source.id} failed`));
+      throw AuthError.invalidToken(UNKNOWN_KEY);
+    }
+    return this.verificationKeyOf(keySet, cacheKey, jwk);
+  }
+
+  private verificationKeyOf(keySet: KeySet, cacheKey: string, jwk: object): VerificationKey {
+    let key = this.verificationKeys.get(jwk);
+    if (key === undefined) {
+      const { kty, n, e, crv, x, y } = jwk as Jwk;
+      const ecdsa = kty === 'EC';
+      key = {
+        jwk,
+        cached: { cache: keySet.jwks.cache, cacheKey },
+        // Only the public key's fields (algorithmOf admitted RSA and P-256 keys only).
+        publicKey: createPublicKey({ key: (ecdsa ? { kty, crv, x, y } : { kty, n, e }) as never, format: 'jwk' }),
+        ecdsa,
+      };
+      this.verificationKeys.set(jwk, key);
+    }
+    return key;
   }
 
   private keySetOf(source: KeySetSource): KeySet {
