@@ -257,7 +257,7 @@ t.test('a forged token under a published kid is refused again without a second s
   t.equal(keys.signatureChecks, checks + 1, 'its signature was checked once');
   const again = await svc.request({ url: '/api/token', token: forged });
   t.equal(again.statusCode, 401);
-  t.same([again.json.code, again.json.detail], [first.json.code, first.json.detail], 'refused the same way');
+  t.same(again.json, first.json, 'refused the same way (the request id is in X-Request-Id, not the body)');
   t.equal(again.headers['www-authenticate'], first.headers['www-authenticate']);
   t.equal(keys.signatureChecks, checks + 1, 'and not checked again');
   // Its valid twin (same header and claims, the real signature) is another token: accepted.
@@ -328,4 +328,18 @@ t.test('a remembered refusal holds only while the key that refused it does', asy
   const after = await rotating.request({ url: '/api/user', token: forged });
   t.equal(after.statusCode, 401);
   t.match(after.json.detail, /unknown key/, 'checked anew: its kid is no longer published');
+});
+
+t.test('a refusal carries only the headers and body a JSON answer needs', async (t) => {
+  const response = await svc.request({ url: '/api/token', token: signedAs('RS256', rsaAttacker.privateKey) });
+  t.equal(response.statusCode, 401);
+  t.same(Object.keys(response.json).sort(), ['code', 'detail', 'status', 'title', 'type']);
+  t.equal(response.headers['cache-control'], 'no-store');
+  t.equal(response.headers['x-content-type-options'], 'nosniff');
+  t.match(response.headers['content-type'], /^application\/problem\+json/);
+  t.ok(response.headers['x-request-id']);
+  t.ok(response.headers['www-authenticate']);
+  for (const browserOnly of ['content-security-policy', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-dns-prefetch-control']) {
+    t.notOk(response.headers[browserOnly], `no ${browserOnly}`);
+  }
 });
