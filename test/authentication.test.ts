@@ -251,10 +251,13 @@ t.test('a forged token under a published kid is refused again without a second s
   const keys = svc.app.signingKeys;
   const forged = signedAs('RS256', rsaAttacker.privateKey);
   const checks = keys.signatureChecks;
+  const stackTraceLimit = Error.stackTraceLimit;
   const first = await svc.request({ url: '/api/token', token: forged });
   t.equal(first.statusCode, 401);
-  t.match(first.json.detail, /signature is invalid/);
+  // fast-jwt's words, which @fastify/jwt passes on: the signal that remembers the refusal.
+  t.equal(first.json.detail, 'The token is invalid: The token signature is invalid.');
   t.equal(keys.signatureChecks, checks + 1, 'its signature was checked once');
+  t.equal(Error.stackTraceLimit, stackTraceLimit, 'the stack trace limit lowered for the check is restored');
   const again = await svc.request({ url: '/api/token', token: forged });
   t.equal(again.statusCode, 401);
   t.same(again.json, first.json, 'refused the same way (the request id is in X-Request-Id, not the body)');
@@ -265,6 +268,19 @@ t.test('a forged token under a published kid is refused again without a second s
   const twin = signJwt({ ...decode(forged).header, alg: 'RS256' }, decode(forged).payload, svc.entra.signingKey.privateKey);
   t.equal(twin.split('.').slice(0, 2).join('.'), `${h}.${p}`);
   t.equal((await svc.request({ url: '/api/user', token: twin })).statusCode, 404, 'the valid token is not refused');
+});
+
+t.test('a token refused after its signature passed is checked again each time', async (t) => {
+  const keys = svc.app.signingKeys;
+  // Signed with the real key: @fastify/jwt accepts it, its issuer refuses the caller.
+  const token = svc.userToken({ claims: { oid: 'alice@example.test' } });
+  const checks = keys.signatureChecks;
+  for (let i = 0; i < 2; i++) {
+    const response = await svc.request({ url: '/api/token', token });
+    t.equal(response.statusCode, 401);
+    t.match(response.json.detail, /oid/);
+  }
+  t.equal(keys.signatureChecks, checks + 2, 'not remembered');
 });
 
 t.test('claims before the signature: expired, not yet valid, wrong audience or issuer cost no signature check', async (t) => {

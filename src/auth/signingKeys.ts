@@ -11,7 +11,6 @@
 // not hold — at most once per cooldown period per key set, whatever the number of such tokens,
 // so a stream of random kids costs a bounded number of fetches, and a key rotated in a moment
 // after a read is found one cooldown later.
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import buildGetJwks from 'get-jwks';
 import { isHttpsOrLoopbackHttp } from '../shared/urlRules.js';
 import { AuthError } from './authError.js';
@@ -50,14 +49,13 @@ export interface CachedKeyRef {
 
 /**
  * A key that verifies tokens: the cached JWK object (the same object means the same key,
- * unchanged since: what the token caches compare), where it is cached, and the public key.
+ * unchanged since: what the token caches compare), where it is cached, and its PEM, which
+ * @fastify/jwt verifies with (one fast-jwt verifier per PEM string).
  */
 export interface VerificationKey {
   readonly jwk: object;
   readonly cached: CachedKeyRef;
-  readonly publicKey: KeyObject;
-  /** ES256 signatures are r ‖ s (JWS), not DER. */
-  readonly ecdsa: boolean;
+  readonly pem: string;
 }
 
 interface Jwk {
@@ -124,9 +122,12 @@ class KeySet {
 export class SigningKeys {
   private readonly keySets = new Map<string, KeySet>();
   private readonly cooldownMs: number;
-  // The public key of each cached JWK, imported once.
+  // get-jwks converts the JWK to PEM on every lookup; each cached JWK's is kept here.
   private readonly verificationKeys = new WeakMap<object, VerificationKey>();
-  /** Signatures checked since the start (a test can see that a refusal was remembered). */
+  /**
+   * Keys handed to @fastify/jwt for a signature check since the start (counted by the
+   * authentication plugin; a test can see that a refusal was remembered).
+   */
   signatureChecks = 0;
   // Every kid any trusted key set has published since the start (a few; only ever added to): a
   // superset of the kids that can find a key.
@@ -165,7 +166,7 @@ export class SigningKeys {
   /**
    * True when `kid` is surely unknown: no trusted key set has ever published it, and none may
    * be read again yet (each was read successfully within the cooldown, none is being read).
-   * publicKeyFor would then refuse it too, with the same words; a flood of tokens signed with
+   * verificationKeyFor would then refuse it too, with the same words; a flood of tokens signed with
    * made-up keys is refused on the header alone, without decoding their claims.
    */
   isSurelyUnknown(kid: string): boolean {
@@ -194,34 +195,24 @@ export class SigningKeys {
 
   /**
    * The key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error: at once when
-   * it is cached (most tokens), else once the key set has been read (when it may be).
+   * it is cached and its PEM known (most tokens), else once the key set has been read (when
+   * it may be) and the PEM worked out.
    */
   verificationKeyFor(source: KeySetSource, alg: string, kid: string): VerificationKey | Promise<VerificationKey> {
     const keySet = this.keySetOf(source);
     const cacheKey = keySet.cacheKeyOf(alg, kid);
     const jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
-    if (jwk === undefined) return this.readFor(keySet, cacheKey);
+    if (jwk === undefined) return this.readFor(keySet, alg, kid, cacheKey);
     const now = Date.now();
     if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
       // Due again: read in the background; the key found now verifies meanwhile.
       this.read(keySet).catch(() => undefined);
     }
-    return this.verificationKeyOf(keySet, cacheKey, jwk);
-  }
-
-  /** True when `signature` (base64url) of `input` is `key`'s. */
-  verify(key: VerificationKey, input: string, signature: string): boolean {
-    this.signatureChecks++;
-    try {
-      return verify('sha256', Buffer.from(input), key.ecdsa ? { key: key.publicKey, dsaEncoding: 'ieee-p1363' } : key.publicKey, Buffer.from(signature, 'base64url'));
-    } catch {
-      // A signature of the wrong length for the key, say: not its signature.
-      return false;
-    }
+    return this.verificationKeys.get(jwk) ?? this.verificationKeyOf(keySet, alg, kid, cacheKey, jwk);
   }
 
   /** A key not cached: read the key set if it may be, then look again. */
-  private async readFor(keySet: KeySet, cacheKey: string): Promise<VerificationKey> {
+  private async readFor(keySet: KeySet, alg: string, kid: string, cacheKey: string): Promise<VerificationKey> {
     let readError: unknown;
     if (keySet.reading || !keySet.coolingDown(this.cooldownMs, Date.now())) {
       await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
@@ -232,23 +223,14 @@ export class SigningKeys {
       if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${keySet.source.id} failed`));
       throw AuthError.invalidToken(UNKNOWN_KEY);
     }
-    return this.verificationKeyOf(keySet, cacheKey, jwk);
+    return this.verificationKeys.get(jwk) ?? this.verificationKeyOf(keySet, alg, kid, cacheKey, jwk);
   }
 
-  private verificationKeyOf(keySet: KeySet, cacheKey: string, jwk: object): VerificationKey {
-    let key = this.verificationKeys.get(jwk);
-    if (key === undefined) {
-      const { kty, n, e, crv, x, y } = jwk as Jwk;
-      const ecdsa = kty === 'EC';
-      key = {
-        jwk,
-        cached: { cache: keySet.jwks.cache, cacheKey },
-        // Only the public key's fields (algorithmOf admitted RSA and P-256 keys only).
-        publicKey: createPublicKey({ key: (ecdsa ? { kty, crv, x, y } : { kty, n, e }) as never, format: 'jwk' }),
-        ecdsa,
-      };
-      this.verificationKeys.set(jwk, key);
-    }
+  /** The PEM of a cached JWK, by get-jwks (from its cache), kept for as long as that JWK is. */
+  private async verificationKeyOf(keySet: KeySet, alg: string, kid: string, cacheKey: string, jwk: object): Promise<VerificationKey> {
+    const pem = await keySet.jwks.getPublicKey({ domain: keySet.source.id, alg, kid });
+    const key = { jwk, cached: { cache: keySet.jwks.cache, cacheKey }, pem };
+    this.verificationKeys.set(jwk, key);
     return key;
   }
 

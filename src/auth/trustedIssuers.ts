@@ -9,6 +9,15 @@ import type { EntraIssuer } from './entraIssuer.js';
 import type { DecodedJwt, TrustedIssuer } from './issuer.js';
 import type { OidcIssuer } from './oidcIssuer.js';
 
+/** The options fast-jwt enforces during verification, after the signature check. */
+export interface VerificationRules {
+  allowedIss: string[];
+  allowedAud: string[];
+  algorithms: string[];
+  requiredClaims: string[];
+  clockToleranceMs: number;
+}
+
 /**
  * The one place that decides whose rules apply to a token: its `iss`, compared exactly with
  * the trusted issuers before any key is fetched. A token of an issuer not listed is refused
@@ -16,6 +25,7 @@ import type { OidcIssuer } from './oidcIssuer.js';
  */
 export class TrustedIssuers {
   private readonly byIssuer = new Map<string, TrustedIssuer>();
+  readonly rules: VerificationRules;
 
   private readonly entraTenantsPrefix: string;
 
@@ -23,6 +33,15 @@ export class TrustedIssuers {
     this.entraTenantsPrefix = `${auth.authorityHost}/`;
     for (const issuer of entra.issuers) this.byIssuer.set(issuer, entra);
     for (const other of others) this.byIssuer.set(other.config.issuer, other);
+    // fast-jwt checks these again after the signature, for any issuer: the union. What binds
+    // an issuer to its own audience and algorithms is its keyToVerify, before the key lookup.
+    this.rules = {
+      allowedIss: [...this.byIssuer.keys()],
+      allowedAud: [...new Set([...auth.audiences, ...others.map((other) => other.config.audience)])],
+      algorithms: [...new Set(['RS256', ...others.flatMap((other) => other.config.algorithms)])],
+      requiredClaims: ['iss', 'aud', 'exp'],
+      clockToleranceMs: auth.clockToleranceSeconds * 1000,
+    };
   }
 
   /**

@@ -1,33 +1,42 @@
 // Authentication of callers (docs/security.md): `app.authenticate` is the onRequest hook of every
 // /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
 // AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
-// acceptable at all, and names the key set and key; the claims' dates are checked; only then is
-// the signature checked (node:crypto, with the key SigningKeys imported once); the issuer then
-// says who the caller is.
+// acceptable at all, and names the key set and key; the claims' dates are checked; only then
+// does @fastify/jwt (fast-jwt) verify the signature, exp/nbf, issuer, audience and required
+// claims with that key; the issuer then says who the caller is.
 import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { AuthConfig } from '../auth/authSettings.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
-import { checkClaims, decodeCompactJwt, type CompactJwt } from '../auth/compactJwt.js';
+import { checkDates, decodeCompactJwt } from '../auth/compactJwt.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { KeyToVerify } from '../auth/issuer.js';
 import { RefusedTokens } from '../auth/refusedTokens.js';
-import { SigningKeys, UNKNOWN_KEY, type VerificationKey } from '../auth/signingKeys.js';
+import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type VerificationKey } from '../auth/signingKeys.js';
 import type { Caller } from '../auth/caller.js';
 import { EntraIssuer } from '../auth/entraIssuer.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
 import { TrustedIssuers } from '../auth/trustedIssuers.js';
 import { tokenDigest, VerifiedTokens } from '../auth/verifiedTokens.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: Record<string, unknown>;
     /** The verified caller (null until authentication, and for a refused one). */
     user: Caller;
-    /** The request's bearer token, once read (by recogniseVerifiedToken); never logged. */
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's bearer token, once read; never logged. */
     bearerToken: string | null;
     /** Its SHA-256, what VerifiedTokens and RefusedTokens find it by. */
     bearerTokenDigest: string | null;
+    /** The key @fastify/jwt is to verify the token with (given by `secret`). */
+    verificationKey: VerificationKey | null;
   }
   interface FastifyInstance {
     /** onRequest hook: sets request.user when the token was verified here before (else nothing). */
@@ -41,7 +50,34 @@ declare module 'fastify' {
 
 const IDENTITY_PROVIDER_TIMEOUT_MS = 5000;
 
-export const BAD_SIGNATURE = 'The token is invalid: The token signature is invalid.';
+/**
+ * fast-jwt's message when a signature is not the key's (TokenError FAST_JWT_INVALID_SIGNATURE).
+ * @fastify/jwt wraps that error into FST_JWT_AUTHORIZATION_TOKEN_INVALID without its code or
+ * cause, keeping only the message (our `messages` option): the message is the one signal left.
+ * No other check of fast-jwt's says these words; authentication.test pins it.
+ */
+const FAST_JWT_INVALID_SIGNATURE = 'The token signature is invalid.';
+export const BAD_SIGNATURE = `The token is invalid: ${FAST_JWT_INVALID_SIGNATURE}`;
+
+// fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
+// (Expired and not yet valid tokens are mostly refused before, by checkDates, in the same
+// words; algorithm and signature-format errors by the issuer's header check.)
+const DESCRIPTIONS: Record<string, string> = {
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired.',
+  FAST_JWT_INACTIVE: 'The token is not valid yet.',
+};
+
+function toAuthError(error: unknown): Error {
+  if (error instanceof AuthError || error instanceof KeySetUnavailableError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  const description = (code && DESCRIPTIONS[code])
+    ?? (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message ? `The token is invalid: ${message}` : 'The token is invalid.');
+  return AuthError.invalidToken(description);
+}
+
+/** True when @fastify/jwt refused the token because fast-jwt found its signature false. */
+const isBadSignature = (error: unknown) =>
+  (error as { code?: unknown }).code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && (error as Error).message === FAST_JWT_INVALID_SIGNATURE;
 
 export default fp(async function authentication(app, { auth }: { auth: AuthConfig }) {
   const entra = new EntraIssuer(auth);
@@ -52,21 +88,44 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     auth.unknownKeyRefreshCooldownSeconds,
     identityProviderHttp,
   );
-  const clockToleranceMs = auth.clockToleranceSeconds * 1000;
+  const { rules } = issuers;
+
+  await app.register(fastifyJwt, {
+    // The key is looked up before jwtVerify (authenticate, below) and given at once: a PEM
+    // string, for which @fastify/jwt keeps one fast-jwt verifier; and, given synchronously,
+    // jwtVerify answers synchronously.
+    secret: (request: FastifyRequest, _token: unknown, callback: (error: Error | null, key?: string) => void) => {
+      signingKeys.signatureChecks++;
+      callback(null, request.verificationKey!.pem);
+    },
+    verify: {
+      algorithms: rules.algorithms as never,
+      allowedIss: rules.allowedIss,
+      allowedAud: rules.allowedAud,
+      requiredClaims: rules.requiredClaims,
+      clockTolerance: rules.clockToleranceMs,
+      extractToken: (request: FastifyRequest) => request.bearerToken ?? extractBearerToken(request),
+      // Verified tokens are remembered by VerifiedTokens (below), in front of all this: a
+      // cache in fast-jwt too would hold the same tokens twice.
+      cache: false,
+    },
+    // fast-jwt's messages name the failed check (signature, aud, iss) and nothing secret.
+    messages: { authorizationTokenInvalid: (error: Error) => error.message },
+  });
 
   app.decorate('signingKeys', signingKeys);
   app.decorate('identityProviderHttp', identityProviderHttp);
   // A client's repeated requests with one token get the same caller back, with its user key
   // worked out when the caller was made; the hashes remembered per caller (log, audit, rate
   // limit) are worked out once per token too.
-  const verifiedTokens = new VerifiedTokens(signingKeys, clockToleranceMs);
+  const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
   // A forged token sent again is refused without a second signature check.
   const refusedTokens = new RefusedTokens(signingKeys);
-  app.decorateRequest('user', null as never);
-  // The bearer token each request carried, once recogniseVerifiedToken has read it (a
-  // property, not a WeakMap: cheaper per request, which counts in a flood of bad tokens).
+  // The bearer token each request carried, once read (a property, not a WeakMap: cheaper per
+  // request, which counts in a flood of bad tokens).
   app.decorateRequest('bearerToken', null);
   app.decorateRequest('bearerTokenDigest', null);
+  app.decorateRequest('verificationKey', null);
   // First of all (before the per-IP limit): the caller of a token verified here before, so
   // that requests with a known valid token never depend on what others sent from their address.
   app.decorate('recogniseVerifiedToken', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -102,6 +161,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
         done(error as Error);
         return;
       }
+      request.bearerToken = token;
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
@@ -116,20 +176,21 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       done(AuthError.invalidToken(BAD_SIGNATURE));
       return;
     }
-    let checking: Promise<void> | undefined;
+    let keyToVerify: KeyToVerify;
+    let key: VerificationKey | Promise<VerificationKey>;
     try {
-      checking = check(request, token, digest);
+      ({ keyToVerify, key } = precheck(token));
     } catch (error) {
       done(error as Error);
       return;
     }
-    if (checking === undefined) done();
-    else checking.then(() => done(), done);
+    if (key instanceof Promise) key.then((found) => { verify(request, digest, keyToVerify, found, done); }, done);
+    else verify(request, digest, keyToVerify, key, done);
   });
 
   /**
-   * The full check of a token not remembered: sets request.user, or throws (or rejects with)
-   * the refusal. A promise only when the key must be read first.
+   * What needs no signature check, and the key: throws the refusal, or gives the key (a
+   * promise only when the key set must be read or the key's PEM worked out first).
    *
    * The claims are checked before the signature, on purpose: the issuer's checks (issuer,
    * tenant, audience, algorithm, kid) and the dates (expired, not valid yet, with the clock
@@ -137,26 +198,64 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
    * lookup or a signature check. The refusal names only what the token itself says to whoever
    * holds it, never whether its signature would have passed.
    */
-  function check(request: FastifyRequest, token: string, digest: string): Promise<void> | undefined {
+  function precheck(token: string): { keyToVerify: KeyToVerify; key: VerificationKey | Promise<VerificationKey> } {
     const jwt = decodeCompactJwt(token);
     const keyToVerify = issuers.issuerOf(jwt).keyToVerify(jwt);
-    checkClaims(jwt.payload, clockToleranceMs, Date.now());
-    const key = signingKeys.verificationKeyFor(keyToVerify.keySet, keyToVerify.alg, keyToVerify.kid);
-    if (key instanceof Promise) return key.then((found) => { accept(request, jwt, digest, keyToVerify, found); });
-    accept(request, jwt, digest, keyToVerify, key);
-    return undefined;
+    checkDates(jwt.payload, rules.clockToleranceMs, Date.now());
+    return { keyToVerify, key: signingKeys.verificationKeyFor(keyToVerify.keySet, keyToVerify.alg, keyToVerify.kid) };
   }
 
-  /** The signature, then who the caller is; a refused caller stays nobody (request.user null). */
-  function accept(request: FastifyRequest, jwt: CompactJwt, digest: string, keyToVerify: KeyToVerify, key: VerificationKey): void {
-    if (!signingKeys.verify(key, jwt.input, jwt.signature)) {
-      // Remembered against this very key: only its signature was refused.
-      refusedTokens.add(digest, key);
-      throw AuthError.invalidToken(BAD_SIGNATURE);
+  /**
+   * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
+   * who the caller is; answers `done` with the refusal, or with nothing once request.user is set.
+   */
+  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, done: HookHandlerDoneFunction): void {
+    request.verificationKey = key;
+    let inJwtVerify = true;
+    let outcome: Error | null | undefined;
+    const verified = (error: Error | null, payload: unknown) => {
+      const result = error ? refused(error, digest, key) : accepted(request, digest, keyToVerify, payload as Record<string, unknown>);
+      if (inJwtVerify) outcome = result;
+      else done(result ?? undefined);
+    };
+    // The secret is given synchronously, so jwtVerify calls back before it returns: its
+    // refusals (fast-jwt's TokenError, @fastify/jwt's errors) are made with no stack trace,
+    // which costs more than the check itself in a flood of forged tokens, and no refusal here
+    // is ever debugged from its stack. This section is synchronous, so nothing else runs with
+    // the limit lowered; done() is called after it is restored.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      // No options (undefined, not {}): @fastify/jwt then uses its verifier for this PEM.
+      request.jwtVerify(undefined as never, verified);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+      inJwtVerify = false;
     }
-    const user = issuers.callerOf(jwt.payload);
+    if (outcome !== undefined) done(outcome ?? undefined);
+  }
+
+  /** The refusal of @fastify/jwt's `error`; a false signature is remembered against `key`. */
+  function refused(error: Error, digest: string, key: VerificationKey): Error {
+    // Only its signature was refused, by this very key: the same bytes will be again.
+    if (isBadSignature(error)) refusedTokens.add(digest, key);
+    return toAuthError(error);
+  }
+
+  /** Who the caller is (null when accepted), or the issuer's refusal. */
+  function accepted(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, payload: Record<string, unknown>): Error | null {
+    let user: Caller;
+    try {
+      user = issuers.callerOf(payload);
+    } catch (error) {
+      // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
+      // whatever its claims say (the log line and the audit trail read request.user).
+      request.user = null as never;
+      return error as Error;
+    }
     request.user = user;
     // Only a token that passed every check is remembered.
-    verifiedTokens.set(digest, user, jwt.payload, keyToVerify);
+    verifiedTokens.set(digest, user, payload, keyToVerify);
+    return null;
   }
 }, { name: 'authentication' });
