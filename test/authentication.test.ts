@@ -246,3 +246,116 @@ t.test('a rotated key is found even while unknown kids spend the refresh', async
   t.equal(signedWithNewKey.statusCode, 404, 'a token signed with the rotated key is accepted');
   t.equal(rotating.entra.requests.length, keyRequests + 1, 'without another fetch');
 });
+
+t.test('a forged token under a published kid is refused again without a second signature check', async (t) => {
+  const keys = svc.app.signingKeys;
+  const forged = signedAs('RS256', rsaAttacker.privateKey);
+  const checks = keys.signatureChecks;
+  const stackTraceLimit = Error.stackTraceLimit;
+  const first = await svc.request({ url: '/api/token', token: forged });
+  t.equal(first.statusCode, 401);
+  // fast-jwt's words, which @fastify/jwt passes on: the signal that remembers the refusal.
+  t.equal(first.json.detail, 'The token is invalid: The token signature is invalid.');
+  t.equal(keys.signatureChecks, checks + 1, 'its signature was checked once');
+  t.equal(Error.stackTraceLimit, stackTraceLimit, 'the stack trace limit lowered for the check is restored');
+  const again = await svc.request({ url: '/api/token', token: forged });
+  t.equal(again.statusCode, 401);
+  t.same(again.json, first.json, 'refused the same way (the request id is in X-Request-Id, not the body)');
+  t.equal(again.headers['www-authenticate'], first.headers['www-authenticate']);
+  t.equal(keys.signatureChecks, checks + 1, 'and not checked again');
+  // Its valid twin (same header and claims, the real signature) is another token: accepted.
+  const [h, p] = forged.split('.');
+  const twin = signJwt({ ...decode(forged).header, alg: 'RS256' }, decode(forged).payload, svc.entra.signingKey.privateKey);
+  t.equal(twin.split('.').slice(0, 2).join('.'), `${h}.${p}`);
+  t.equal((await svc.request({ url: '/api/user', token: twin })).statusCode, 404, 'the valid token is not refused');
+});
+
+t.test('a token refused after its signature passed is checked again each time', async (t) => {
+  const keys = svc.app.signingKeys;
+  // Signed with the real key: @fastify/jwt accepts it, its issuer refuses the caller.
+  const token = svc.userToken({ claims: { oid: 'alice@example.test' } });
+  const checks = keys.signatureChecks;
+  for (let i = 0; i < 2; i++) {
+    const response = await svc.request({ url: '/api/token', token });
+    t.equal(response.statusCode, 401);
+    t.match(response.json.detail, /oid/);
+  }
+  t.equal(keys.signatureChecks, checks + 2, 'not remembered');
+});
+
+t.test('claims before the signature: expired, not yet valid, wrong audience or issuer cost no signature check', async (t) => {
+  const keys = svc.app.signingKeys;
+  const forge = (claims: Record<string, unknown>) => {
+    const { header, payload } = decode(svc.userToken({ claims }));
+    return signJwt({ ...header, alg: 'RS256' }, payload, rsaAttacker.privateKey);
+  };
+  const refusals: Array<[string, string, RegExp]> = [
+    ['expired', forge({ exp: now() - 3600, nbf: now() - 7200 }), /expired/],
+    ['not yet valid', forge({ nbf: now() + 3600 }), /not valid yet/],
+    ['wrong audience', forge({ aud: randomUUID() }), /audience/],
+    ['wrong issuer', forge({ iss: `https://sts.windows.net/${svc.entra.tenantId}/` }), /issuer/],
+  ];
+  for (const [name, token, detail] of refusals) {
+    const checks = keys.signatureChecks;
+    const response = await svc.request({ url: '/api/token', token });
+    t.equal(response.statusCode, 401, name);
+    t.match(response.json.detail, detail, `${name}: refused for its claims`);
+    t.notMatch(response.json.detail, /signature/, `${name}: says nothing of its signature`);
+    t.equal(keys.signatureChecks, checks, `${name}: no signature check`);
+  }
+});
+
+t.test('what may become valid is never remembered: not yet valid, unknown key', async (t) => {
+  const strict = await startTestService(t, { AUTH_CLOCK_TOLERANCE_SECONDS: '0', AUTH_KEY_REFRESH_COOLDOWN_SECONDS: '1' });
+  const early = strict.userToken({ claims: { nbf: now() + 2 } });
+  const refused = await strict.request({ url: '/api/user', token: early });
+  t.equal(refused.statusCode, 401);
+  t.match(refused.json.detail, /not valid yet/);
+  await new Promise((resolve) => setTimeout(resolve, (now() + 2) * 1000 - Date.now() + 100));
+  t.equal((await strict.request({ url: '/api/user', token: early })).statusCode, 404, 'accepted once valid');
+
+  // A read of the key set now (an unknown kid, the cooldown over), then a key published after it.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const keyRequests = strict.entra.requests.length;
+  t.equal((await strict.request({ url: '/api/user', token: strict.userToken({ header: { kid: randomUUID() } }) })).statusCode, 401);
+  t.ok(strict.entra.requests.length > keyRequests, 'the key set was read');
+  strict.entra.rotateKey();
+  const signedWithNewKey = strict.userToken();
+  const unknown = await strict.request({ url: '/api/user', token: signedWithNewKey });
+  t.equal(unknown.statusCode, 401, 'its key not read yet');
+  t.match(unknown.json.detail, /unknown key/);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  t.equal((await strict.request({ url: '/api/user', token: signedWithNewKey })).statusCode, 404, 'accepted once its key is read');
+});
+
+t.test('a remembered refusal holds only while the key that refused it does', async (t) => {
+  const rotating = await startTestService(t, { AUTH_KEY_REFRESH_COOLDOWN_SECONDS: '1' });
+  t.equal((await rotating.request({ url: '/api/user', token: rotating.userToken() })).statusCode, 404, 'keys loaded');
+  const { header, payload } = decode(rotating.userToken());
+  const forged = signJwt({ ...header, alg: 'RS256' }, payload, rsaAttacker.privateKey);
+  const keys = rotating.app.signingKeys;
+  const checks = keys.signatureChecks;
+  for (let i = 0; i < 2; i++) t.match((await rotating.request({ url: '/api/user', token: forged })).json.detail, /signature is invalid/);
+  t.equal(keys.signatureChecks, checks + 1, 'remembered');
+  // The issuer withdraws that key; once read again, the refusal remembered against it is void.
+  rotating.entra.rotateKey({ retireOld: true });
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  t.equal((await rotating.request({ url: '/api/user', token: rotating.userToken() })).statusCode, 404, 'the new key read');
+  const after = await rotating.request({ url: '/api/user', token: forged });
+  t.equal(after.statusCode, 401);
+  t.match(after.json.detail, /unknown key/, 'checked anew: its kid is no longer published');
+});
+
+t.test('a refusal carries only the headers and body a JSON answer needs', async (t) => {
+  const response = await svc.request({ url: '/api/token', token: signedAs('RS256', rsaAttacker.privateKey) });
+  t.equal(response.statusCode, 401);
+  t.same(Object.keys(response.json).sort(), ['code', 'detail', 'status', 'title', 'type']);
+  t.equal(response.headers['cache-control'], 'no-store');
+  t.equal(response.headers['x-content-type-options'], 'nosniff');
+  t.match(response.headers['content-type'], /^application\/problem\+json/);
+  t.ok(response.headers['x-request-id']);
+  t.ok(response.headers['www-authenticate']);
+  for (const browserOnly of ['content-security-policy', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-dns-prefetch-control']) {
+    t.notOk(response.headers[browserOnly], `no ${browserOnly}`);
+  }
+});

@@ -53,13 +53,21 @@ t.test('CORS: listed origins only; preflight answered; the Teams header allowed'
 
 t.test('security headers and size limits', async (t) => {
   const svc = await startTestService(t);
-  const response = await svc.request({ url: '/api/user', token: svc.userToken() });
+  const response = await svc.request({ url: '/api/token', token: svc.userToken() });
+  t.equal(response.statusCode, 200);
   t.match(response.headers['content-security-policy'], /default-src 'none'/);
   t.equal(response.headers['x-content-type-options'], 'nosniff');
   t.match(response.headers['strict-transport-security'], /max-age=/);
   t.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
   t.notOk(response.headers['x-powered-by']);
   t.notOk(response.headers['access-control-allow-origin'], 'no CORS unless configured');
+  // A problem is data no browser renders or frames: nosniff and no-store, not the document headers.
+  const problem = await svc.request({ url: '/api/user', token: svc.userToken() });
+  t.equal(problem.statusCode, 404);
+  t.equal(problem.headers['x-content-type-options'], 'nosniff');
+  t.equal(problem.headers['cache-control'], 'no-store');
+  t.notOk(problem.headers['content-security-policy']);
+  t.notOk(problem.headers['x-frame-options']);
   const preflight = await svc.app.inject({ method: 'OPTIONS', url: '/api/token', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
   t.equal(preflight.statusCode, 404, 'no preflight answered unless configured');
   t.notOk(preflight.headers['access-control-allow-origin']);

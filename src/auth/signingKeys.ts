@@ -47,6 +47,17 @@ export interface CachedKeyRef {
   readonly cacheKey: string;
 }
 
+/**
+ * A key that verifies tokens: the cached JWK object (the same object means the same key,
+ * unchanged since: what the token caches compare), where it is cached, and its PEM, which
+ * @fastify/jwt verifies with (one fast-jwt verifier per PEM string).
+ */
+export interface VerificationKey {
+  readonly jwk: object;
+  readonly cached: CachedKeyRef;
+  readonly pem: string;
+}
+
 interface Jwk {
   kid?: unknown;
   kty?: unknown;
@@ -111,8 +122,13 @@ class KeySet {
 export class SigningKeys {
   private readonly keySets = new Map<string, KeySet>();
   private readonly cooldownMs: number;
-  // get-jwks converts the JWK to PEM on every lookup; the PEM of each cached JWK is kept here.
-  private readonly pems = new WeakMap<object, string>();
+  // get-jwks converts the JWK to PEM on every lookup; each cached JWK's is kept here.
+  private readonly verificationKeys = new WeakMap<object, VerificationKey>();
+  /**
+   * Keys handed to @fastify/jwt for a signature check since the start (counted by the
+   * authentication plugin; a test can see that a refusal was remembered).
+   */
+  signatureChecks = 0;
   // Every kid any trusted key set has published since the start (a few; only ever added to): a
   // superset of the kids that can find a key.
   private readonly publishedKids = new Set<string>();
@@ -150,7 +166,7 @@ export class SigningKeys {
   /**
    * True when `kid` is surely unknown: no trusted key set has ever published it, and none may
    * be read again yet (each was read successfully within the cooldown, none is being read).
-   * publicKeyFor would then refuse it too, with the same words; a flood of tokens signed with
+   * verificationKeyFor would then refuse it too, with the same words; a flood of tokens signed with
    * made-up keys is refused on the header alone, without decoding their claims.
    */
   isSurelyUnknown(kid: string): boolean {
@@ -177,35 +193,45 @@ export class SigningKeys {
     return ref.cache.get(ref.cacheKey);
   }
 
-  /** The PEM public key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error. */
-  async publicKeyFor(source: KeySetSource, alg: string, kid: string): Promise<string> {
+  /**
+   * The key for `kid` and `alg` in `source`, or a 401 AuthError, or a 503 error: at once when
+   * it is cached and its PEM known (most tokens), else once the key set has been read (when
+   * it may be) and the PEM worked out.
+   */
+  verificationKeyFor(source: KeySetSource, alg: string, kid: string): VerificationKey | Promise<VerificationKey> {
     const keySet = this.keySetOf(source);
     const cacheKey = keySet.cacheKeyOf(alg, kid);
+    const jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+    if (jwk === undefined) return this.readFor(keySet, alg, kid, cacheKey);
     const now = Date.now();
-    let jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
-    if (jwk !== undefined) {
-      if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
-        // Due again: read in the background; the key found now verifies meanwhile.
-        this.read(keySet).catch(() => undefined);
-      }
-    } else {
-      let readError: unknown;
-      if (keySet.reading || !keySet.coolingDown(this.cooldownMs, now)) {
-        await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
-      }
-      jwk = keySet.jwks.cache.get(cacheKey);
-      if (jwk === undefined) {
-        // Published at the last read, or not: 401. No read to tell (it failed): 503.
-        if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${source.id} failed`));
-        throw AuthError.invalidToken(UNKNOWN_KEY);
-      }
+    if (keySet.readAt !== undefined && now - keySet.readAt > KEY_SET_MAX_AGE_MS && !keySet.coolingDown(this.cooldownMs, now)) {
+      // Due again: read in the background; the key found now verifies meanwhile.
+      this.read(keySet).catch(() => undefined);
     }
-    let pem = this.pems.get(jwk);
-    if (pem === undefined) {
-      pem = await keySet.jwks.getPublicKey({ domain: source.id, alg, kid });
-      this.pems.set(jwk, pem);
+    return this.verificationKeys.get(jwk) ?? this.verificationKeyOf(keySet, alg, kid, cacheKey, jwk);
+  }
+
+  /** A key not cached: read the key set if it may be, then look again. */
+  private async readFor(keySet: KeySet, alg: string, kid: string, cacheKey: string): Promise<VerificationKey> {
+    let readError: unknown;
+    if (keySet.reading || !keySet.coolingDown(this.cooldownMs, Date.now())) {
+      await (keySet.reading ?? this.read(keySet)).catch((error: unknown) => { readError = error; });
     }
-    return pem;
+    const jwk = keySet.jwks.cache.get(cacheKey) as object | undefined;
+    if (jwk === undefined) {
+      // Published at the last read, or not: 401. No read to tell (it failed): 503.
+      if (keySet.lastAttempt?.failed) throw new KeySetUnavailableError(readError ?? new Error(`the last read of ${keySet.source.id} failed`));
+      throw AuthError.invalidToken(UNKNOWN_KEY);
+    }
+    return this.verificationKeys.get(jwk) ?? this.verificationKeyOf(keySet, alg, kid, cacheKey, jwk);
+  }
+
+  /** The PEM of a cached JWK, by get-jwks (from its cache), kept for as long as that JWK is. */
+  private async verificationKeyOf(keySet: KeySet, alg: string, kid: string, cacheKey: string, jwk: object): Promise<VerificationKey> {
+    const pem = await keySet.jwks.getPublicKey({ domain: keySet.source.id, alg, kid });
+    const key = { jwk, cached: { cache: keySet.jwks.cache, cacheKey }, pem };
+    this.verificationKeys.set(jwk, key);
+    return key;
   }
 
   private keySetOf(source: KeySetSource): KeySet {

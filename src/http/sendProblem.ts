@@ -16,7 +16,12 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
   const { retryAfterSeconds, headers, errors } = problem.extra;
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   if (headers) reply.headers(headers);
+  // Only what a JSON answer needs beside its own headers (the request id, a challenge,
+  // Retry-After, the rate-limit headers): the browser security headers of httpSecurity are
+  // for the other answers. The body is small too: the request id is in X-Request-Id.
   return reply
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
     .type('application/problem+json')
     .code(problem.status)
     .send({
@@ -25,7 +30,6 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
       status: problem.status,
       detail: problem.status === 500 ? `${problem.detail} Request id: ${reply.request.id}.` : problem.detail,
       code: problem.code,
-      instance: reply.request.id,
       ...(errors ? { errors } : {}),
       ...extraBody,
     });

@@ -1,22 +1,25 @@
 // Authentication of callers (docs/security.md): `app.authenticate` is the onRequest hook of every
 // /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
 // AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
-// acceptable at all, and names the key set and key; @fastify/jwt (fast-jwt) verifies the
-// signature, exp/nbf, issuer and audience; the issuer then says who the caller is.
+// acceptable at all, and names the key set and key; the claims' dates are checked; only then
+// does @fastify/jwt (fast-jwt) verify the signature, exp/nbf, issuer, audience and required
+// claims with that key; the issuer then says who the caller is.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { AuthConfig } from '../auth/authSettings.js';
 import { AuthError } from '../auth/authError.js';
 import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
+import { checkDates, decodeCompactJwt } from '../auth/compactJwt.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
-import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type KeyReference } from '../auth/signingKeys.js';
+import type { KeyToVerify } from '../auth/issuer.js';
+import { RefusedTokens } from '../auth/refusedTokens.js';
+import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type VerificationKey } from '../auth/signingKeys.js';
 import type { Caller } from '../auth/caller.js';
 import { EntraIssuer } from '../auth/entraIssuer.js';
-import type { DecodedJwt } from '../auth/issuer.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
 import { TrustedIssuers } from '../auth/trustedIssuers.js';
-import { VerifiedTokens } from '../auth/verifiedTokens.js';
+import { tokenDigest, VerifiedTokens } from '../auth/verifiedTokens.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -28,8 +31,12 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The request's bearer token, once read (by recogniseVerifiedToken); never logged. */
+    /** The request's bearer token, once read; never logged. */
     bearerToken: string | null;
+    /** Its SHA-256, what VerifiedTokens and RefusedTokens find it by. */
+    bearerTokenDigest: string | null;
+    /** The key @fastify/jwt is to verify the token with (given by `secret`). */
+    verificationKey: VerificationKey | null;
   }
   interface FastifyInstance {
     /** onRequest hook: sets request.user when the token was verified here before (else nothing). */
@@ -43,9 +50,18 @@ declare module 'fastify' {
 
 const IDENTITY_PROVIDER_TIMEOUT_MS = 5000;
 
+/**
+ * fast-jwt's message when a signature is not the key's (TokenError FAST_JWT_INVALID_SIGNATURE).
+ * @fastify/jwt wraps that error into FST_JWT_AUTHORIZATION_TOKEN_INVALID without its code or
+ * cause, keeping only the message (our `messages` option): the message is the one signal left.
+ * No other check of fast-jwt's says these words; authentication.test pins it.
+ */
+const FAST_JWT_INVALID_SIGNATURE = 'The token signature is invalid.';
+export const BAD_SIGNATURE = `The token is invalid: ${FAST_JWT_INVALID_SIGNATURE}`;
+
 // fast-jwt/@fastify/jwt error codes → what the caller is told. Anything else: "invalid".
-// (Algorithm and signature-format errors never get this far: the issuer's header
-// check refuses them first.)
+// (Expired and not yet valid tokens are mostly refused before, by checkDates, in the same
+// words; algorithm and signature-format errors by the issuer's header check.)
 const DESCRIPTIONS: Record<string, string> = {
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired.',
   FAST_JWT_INACTIVE: 'The token is not valid yet.',
@@ -59,6 +75,10 @@ function toAuthError(error: unknown): Error {
   return AuthError.invalidToken(description);
 }
 
+/** True when @fastify/jwt refused the token because fast-jwt found its signature false. */
+const isBadSignature = (error: unknown) =>
+  (error as { code?: unknown }).code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && (error as Error).message === FAST_JWT_INVALID_SIGNATURE;
+
 export default fp(async function authentication(app, { auth }: { auth: AuthConfig }) {
   const entra = new EntraIssuer(auth);
   const issuers = new TrustedIssuers(auth, entra, auth.issuers.map((config) => new OidcIssuer(config)));
@@ -71,12 +91,12 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   const { rules } = issuers;
 
   await app.register(fastifyJwt, {
-    decode: { complete: true },
-    // The token's issuer picks the rules and the key set; only then is a key looked up.
-    secret: async (request: FastifyRequest, token: unknown) => {
-      const key = issuers.issuerOf(token as DecodedJwt).keyToVerify(token as DecodedJwt);
-      verifyingKeys.set(request, key);
-      return signingKeys.publicKeyFor(key.keySet, key.alg, key.kid);
+    // The key is looked up before jwtVerify (authenticate, below) and given at once: a PEM
+    // string, for which @fastify/jwt keeps one fast-jwt verifier; and, given synchronously,
+    // jwtVerify answers synchronously.
+    secret: (request: FastifyRequest, _token: unknown, callback: (error: Error | null, key?: string) => void) => {
+      signingKeys.signatureChecks++;
+      callback(null, request.verificationKey!.pem);
     },
     verify: {
       algorithms: rules.algorithms as never,
@@ -84,7 +104,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       allowedAud: rules.allowedAud,
       requiredClaims: rules.requiredClaims,
       clockTolerance: rules.clockToleranceMs,
-      extractToken: extractBearerToken,
+      extractToken: (request: FastifyRequest) => request.bearerToken ?? extractBearerToken(request),
       // Verified tokens are remembered by VerifiedTokens (below), in front of all this: a
       // cache in fast-jwt too would hold the same tokens twice.
       cache: false,
@@ -95,15 +115,17 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
 
   app.decorate('signingKeys', signingKeys);
   app.decorate('identityProviderHttp', identityProviderHttp);
-  // The key each request's token named (set by `secret` above), for VerifiedTokens.
-  const verifyingKeys = new WeakMap<FastifyRequest, KeyReference>();
   // A client's repeated requests with one token get the same caller back, with its user key
   // worked out when the caller was made; the hashes remembered per caller (log, audit, rate
   // limit) are worked out once per token too.
   const verifiedTokens = new VerifiedTokens(signingKeys, rules.clockToleranceMs);
-  // The bearer token each request carried, once recogniseVerifiedToken has read it (a
-  // property, not a WeakMap: cheaper per request, which counts in a flood of bad tokens).
+  // A forged token sent again is refused without a second signature check.
+  const refusedTokens = new RefusedTokens(signingKeys);
+  // The bearer token each request carried, once read (a property, not a WeakMap: cheaper per
+  // request, which counts in a flood of bad tokens).
   app.decorateRequest('bearerToken', null);
+  app.decorateRequest('bearerTokenDigest', null);
+  app.decorateRequest('verificationKey', null);
   // First of all (before the per-IP limit): the caller of a token verified here before, so
   // that requests with a known valid token never depend on what others sent from their address.
   app.decorate('recogniseVerifiedToken', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
@@ -115,14 +137,17 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
         // Refused by `authenticate`, after the per-IP limit has counted it.
       }
       if (token !== undefined) {
+        const digest = tokenDigest(token);
         request.bearerToken = token;
-        const known = verifiedTokens.get(token);
+        request.bearerTokenDigest = digest;
+        const known = verifiedTokens.get(digest);
         if (known) request.user = known;
       }
     }
     done();
   });
-  // A callback hook: a remembered token (most requests) is served without a promise.
+  // A callback hook: a remembered token (most requests), and any token whose key is cached, is
+  // answered without a promise.
   app.decorate('authenticate', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.user) {
       done();
@@ -136,6 +161,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
         done(error as Error);
         return;
       }
+      request.bearerToken = token;
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
@@ -145,17 +171,79 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       done(AuthError.invalidToken(UNKNOWN_KEY));
       return;
     }
-    verify(request, token).then(() => done(), done);
+    const digest = request.bearerTokenDigest ?? tokenDigest(token);
+    if (refusedTokens.has(digest)) {
+      done(AuthError.invalidToken(BAD_SIGNATURE));
+      return;
+    }
+    let keyToVerify: KeyToVerify;
+    let key: VerificationKey | Promise<VerificationKey>;
+    try {
+      ({ keyToVerify, key } = precheck(token));
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (key instanceof Promise) key.then((found) => { verify(request, digest, keyToVerify, found, done); }, done);
+    else verify(request, digest, keyToVerify, key, done);
   });
 
-  /** The full check of a token not remembered; sets request.user or rejects with the refusal. */
-  async function verify(request: FastifyRequest, token: string): Promise<void> {
-    let payload: Record<string, unknown>;
+  /**
+   * What needs no signature check, and the key: throws the refusal, or gives the key (a
+   * promise only when the key set must be read or the key's PEM worked out first).
+   *
+   * The claims are checked before the signature, on purpose: the issuer's checks (issuer,
+   * tenant, audience, algorithm, kid) and the dates (expired, not valid yet, with the clock
+   * tolerance) refuse what would be refused anyway, whatever the signature, without a key
+   * lookup or a signature check. The refusal names only what the token itself says to whoever
+   * holds it, never whether its signature would have passed.
+   */
+  function precheck(token: string): { keyToVerify: KeyToVerify; key: VerificationKey | Promise<VerificationKey> } {
+    const jwt = decodeCompactJwt(token);
+    const keyToVerify = issuers.issuerOf(jwt).keyToVerify(jwt);
+    checkDates(jwt.payload, rules.clockToleranceMs, Date.now());
+    return { keyToVerify, key: signingKeys.verificationKeyFor(keyToVerify.keySet, keyToVerify.alg, keyToVerify.kid) };
+  }
+
+  /**
+   * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
+   * who the caller is; answers `done` with the refusal, or with nothing once request.user is set.
+   */
+  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, done: HookHandlerDoneFunction): void {
+    request.verificationKey = key;
+    let inJwtVerify = true;
+    let outcome: Error | null | undefined;
+    const verified = (error: Error | null, payload: unknown) => {
+      const result = error ? refused(error, digest, key) : accepted(request, digest, keyToVerify, payload as Record<string, unknown>);
+      if (inJwtVerify) outcome = result;
+      else done(result ?? undefined);
+    };
+    // The secret is given synchronously, so jwtVerify calls back before it returns: its
+    // refusals (fast-jwt's TokenError, @fastify/jwt's errors) are made with no stack trace,
+    // which costs more than the check itself in a flood of forged tokens, and no refusal here
+    // is ever debugged from its stack. This section is synchronous, so nothing else runs with
+    // the limit lowered; done() is called after it is restored.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
-      payload = (await request.jwtVerify()) as unknown as Record<string, unknown>;
-    } catch (error) {
-      throw toAuthError(error);
+      // No options (undefined, not {}): @fastify/jwt then uses its verifier for this PEM.
+      request.jwtVerify(undefined as never, verified);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+      inJwtVerify = false;
     }
+    if (outcome !== undefined) done(outcome ?? undefined);
+  }
+
+  /** The refusal of @fastify/jwt's `error`; a false signature is remembered against `key`. */
+  function refused(error: Error, digest: string, key: VerificationKey): Error {
+    // Only its signature was refused, by this very key: the same bytes will be again.
+    if (isBadSignature(error)) refusedTokens.add(digest, key);
+    return toAuthError(error);
+  }
+
+  /** Who the caller is (null when accepted), or the issuer's refusal. */
+  function accepted(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, payload: Record<string, unknown>): Error | null {
     let user: Caller;
     try {
       user = issuers.callerOf(payload);
@@ -163,10 +251,11 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       // jwtVerify left the raw payload in request.user: a refused caller is nobody, not
       // whatever its claims say (the log line and the audit trail read request.user).
       request.user = null as never;
-      throw error;
+      return error as Error;
     }
     request.user = user;
     // Only a token that passed every check is remembered.
-    verifiedTokens.set(token, user, payload, verifyingKeys.get(request)!);
+    verifiedTokens.set(digest, user, payload, keyToVerify);
+    return null;
   }
 }, { name: 'authentication' });

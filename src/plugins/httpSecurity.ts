@@ -30,9 +30,14 @@ export default fp(async function httpSecurity(app, { corsOrigins }: { corsOrigin
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
-    done();
+  const headersButPolicy = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-security-policy'));
+  // On every answer but a problem: a problem+json refusal is data no browser renders or
+  // frames, so of these it needs only nosniff (sendProblem sets it, with no-store); the rest
+  // were a tenth of a refusal's bytes, in a flood of bad tokens. Set last (onSend), so that a
+  // page with a policy of its own (Swagger UI, the demo) keeps it.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.problem == null) reply.headers(reply.hasHeader('content-security-policy') ? headersButPolicy : headers);
+    done(null, payload);
   });
   // Without listed origins there is nothing to grant: no CORS hook on every request (it showed
   // in a refusal's profile), and a preflight is an unknown route (404), as it was.

@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { entraCaller } from '../../src/auth/caller.js';
+import { entraCaller, oidcCaller } from '../../src/auth/caller.js';
 import { IdentityProviderHttp } from '../../src/auth/identityProviderHttp.js';
 import { SigningKeys, type KeySetSource } from '../../src/auth/signingKeys.js';
 import { VerifiedTokens } from '../../src/auth/verifiedTokens.js';
@@ -31,7 +31,7 @@ const k1 = { keySet: source, alg: 'RS256', kid: 'k1' };
 async function verifiedTokens(now: number) {
   published = [keys.k1];
   const signingKeys = new SigningKeys([source], 0, new IdentityProviderHttp({ ca: undefined, timeoutMs: 2000 }));
-  await signingKeys.publicKeyFor(source, 'RS256', 'k1');
+  await signingKeys.verificationKeyFor(source, 'RS256', 'k1');
   const clock = { now };
   return { clock, signingKeys, tokens: new VerifiedTokens(signingKeys, TOLERANCE_MS, () => clock.now) };
 }
@@ -81,7 +81,7 @@ t.test('a key withdrawn from the key set stops serving the tokens it verified', 
   tokens.set('by-k1', caller, {}, k1);
   published = [keys.k2];
   // A token naming k2 makes the key set be read again: k1 is no longer in it.
-  await signingKeys.publicKeyFor(source, 'RS256', 'k2');
+  await signingKeys.verificationKeyFor(source, 'RS256', 'k2');
   t.equal(tokens.get('by-k1'), undefined);
   tokens.set('by-k1', caller, {}, k1);
   t.equal(tokens.get('by-k1'), undefined, 'nor is a token remembered for a key not held');
@@ -93,20 +93,29 @@ t.test('a key replaced under the same kid stops serving; an unchanged one keeps 
   const { signingKeys, tokens } = await verifiedTokens(Date.now());
   tokens.set('by-k1', caller, {}, k1);
   published = [keys.k1, keys.k2];
-  await signingKeys.publicKeyFor(source, 'RS256', 'k2');
+  await signingKeys.verificationKeyFor(source, 'RS256', 'k2');
   t.equal(tokens.get('by-k1'), caller, 'the set read again, k1 unchanged');
   published = [{ ...publicJwk('k1') }, keys.k2];
-  await signingKeys.publicKeyFor(source, 'RS256', 'unknown').catch(() => undefined);
+  await Promise.resolve().then(() => signingKeys.verificationKeyFor(source, 'RS256', 'unknown')).catch(() => undefined);
   t.equal(tokens.get('by-k1'), undefined, 'k1 is another key now');
 });
 
-t.test('at its bound, the oldest entry goes', async (t) => {
+t.test('at its bound, the least recently used entry goes', async (t) => {
   const { tokens } = await verifiedTokens(Date.now());
   const BOUND = 10_000;
   for (let i = 0; i < BOUND; i++) tokens.set(`token-${i}`, caller, {}, k1);
-  t.equal(tokens.get('token-0'), caller, 'all kept up to the bound');
+  t.equal(tokens.get('token-0'), caller, 'all kept up to the bound (token-0 now the most recently used)');
   tokens.set('token-new', caller, {}, k1);
-  t.equal(tokens.get('token-0'), undefined);
-  t.equal(tokens.get('token-1'), caller);
-  t.equal(tokens.get('token-new'), caller);
+  t.equal(tokens.get('token-1'), undefined, 'the least recently used went');
+  t.equal(tokens.get('token-0'), caller);
+  t.equal(tokens.get('token-2'), caller);
+});
+
+t.test('bounded in bytes too: callers with long subjects take more room', async (t) => {
+  const { tokens } = await verifiedTokens(Date.now());
+  // A subject of 255 characters at a long issuer URL: some 2 KiB an entry, so fewer than 10 000 fit.
+  const long = oidcCaller(`https://${'i'.repeat(200)}.example/`, 's'.repeat(255));
+  for (let i = 0; i < 10_000; i++) tokens.set(`token-${i}`, long, {}, k1);
+  t.equal(tokens.get('token-0'), undefined, 'the first ones went before the count bound');
+  t.equal(tokens.get('token-9999'), long);
 });

@@ -225,8 +225,6 @@ export interface components {
             detail: string;
             /** @description Stable machine-readable error code (see the table in the API description). */
             code: string;
-            /** @description The request id of the failed request. */
-            instance?: string;
             /** @description For 400, which fields were wrong. */
             errors?: components["schemas"]["InvalidParam"][];
         };
@@ -240,7 +238,6 @@ export interface components {
             detail: string;
             /** @constant */
             code: "not_ready";
-            instance?: string;
             checks: components["schemas"]["Checks"];
         };
     };
