@@ -105,7 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(rateLimits, { config: config.rateLimits });
   await app.register(httpSecurity, { corsOrigins: config.corsOrigins });
-  // Its hook runs after the ones above (so a shed answer has the security and CORS headers), and
+  // Its hook runs after the ones above (so a shed answer has the CORS headers), and
   // before the routes' own (authentication, rate limits): an overloaded replica sheds at once.
   await app.register(loadShedding, { config: config.overload });
   await app.register(teams, { auth: config.auth });

@@ -173,6 +173,15 @@ t.test('while every key set is fresh, an unknown kid is refused on its header al
   const unread = await cooled.request({ url: '/api/token', headers: { authorization: tokenWith(randomUUID()) } });
   t.match(unread.json.detail, /payload is not a valid/, 'refused for its claims, not its kid');
   t.equal(cooled.entra.requests.length, keyRequestsCooled, 'and no key fetch either');
+  // A kid that is not printable ASCII (a lone surrogate cannot even be put in a URL) is
+  // refused as invalid, with valid claims too: a 401, never a 500.
+  const [, cooledPayload, cooledSignature] = cooled.userToken().split('.');
+  for (const kid of ['\ud800', 'k\u00e9y', 'tab\there']) {
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid })).toString('base64url');
+    const odd = await cooled.request({ url: '/api/token', headers: { authorization: `Bearer ${header}.${cooledPayload}.${cooledSignature}` } });
+    t.equal(odd.statusCode, 401, `kid ${JSON.stringify(kid)}: 401`);
+    t.equal(odd.json.code, 'invalid_token');
+  }
 });
 
 t.test('a remembered token is served again only while it would pass again', async (t) => {
@@ -355,7 +364,10 @@ t.test('a refusal carries only the headers and body a JSON answer needs', async 
   t.match(response.headers['content-type'], /^application\/problem\+json/);
   t.ok(response.headers['x-request-id']);
   t.ok(response.headers['www-authenticate']);
-  for (const browserOnly of ['content-security-policy', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-dns-prefetch-control']) {
+  // Defence in depth only: a policy allowing no content or framing, and HSTS.
+  t.match(response.headers['content-security-policy'], /default-src 'none';.*frame-ancestors 'none'/);
+  t.match(response.headers['strict-transport-security'], /max-age=/);
+  for (const browserOnly of ['x-frame-options', 'referrer-policy', 'cross-origin-opener-policy', 'x-dns-prefetch-control']) {
     t.notOk(response.headers[browserOnly], `no ${browserOnly}`);
   }
 });

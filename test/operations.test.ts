@@ -61,12 +61,13 @@ t.test('security headers and size limits', async (t) => {
   t.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
   t.notOk(response.headers['x-powered-by']);
   t.notOk(response.headers['access-control-allow-origin'], 'no CORS unless configured');
-  // A problem is data no browser renders or frames: nosniff and no-store, not the document headers.
+  // A problem is data no browser renders or frames: nosniff and no-store, a policy allowing
+  // nothing, not the other document headers.
   const problem = await svc.request({ url: '/api/user', token: svc.userToken() });
   t.equal(problem.statusCode, 404);
   t.equal(problem.headers['x-content-type-options'], 'nosniff');
   t.equal(problem.headers['cache-control'], 'no-store');
-  t.notOk(problem.headers['content-security-policy']);
+  t.match(problem.headers['content-security-policy'], /default-src 'none'/);
   t.notOk(problem.headers['x-frame-options']);
   const preflight = await svc.app.inject({ method: 'OPTIONS', url: '/api/token', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
   t.equal(preflight.statusCode, 404, 'no preflight answered unless configured');

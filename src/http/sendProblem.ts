@@ -17,8 +17,8 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   if (headers) reply.headers(headers);
   // Only what a JSON answer needs beside its own headers (the request id, a challenge,
-  // Retry-After, the rate-limit headers): the browser security headers of httpSecurity are
-  // for the other answers. The body is small too: the request id is in X-Request-Id.
+  // Retry-After, the rate-limit headers): of httpSecurity's browser headers, a problem gets only
+  // its content policy and HSTS. The body is small too: the request id is in X-Request-Id.
   return reply
     .header('cache-control', 'no-store')
     .header('x-content-type-options', 'nosniff')

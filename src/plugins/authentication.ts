@@ -95,8 +95,12 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     // string, for which @fastify/jwt keeps one fast-jwt verifier; and, given synchronously,
     // jwtVerify answers synchronously.
     secret: (request: FastifyRequest, _token: unknown, callback: (error: Error | null, key?: string) => void) => {
+      if (request.verificationKey === null) {
+        callback(new Error('no key was looked up for this token'));
+        return;
+      }
       signingKeys.signatureChecks++;
-      callback(null, request.verificationKey!.pem);
+      callback(null, request.verificationKey.pem);
     },
     verify: {
       algorithms: rules.algorithms as never,
@@ -181,11 +185,21 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     try {
       ({ keyToVerify, key } = precheck(token));
     } catch (error) {
-      done(error as Error);
+      done(toAuthError(error));
       return;
     }
-    if (key instanceof Promise) key.then((found) => { verify(request, digest, keyToVerify, found, done); }, done);
-    else verify(request, digest, keyToVerify, key, done);
+    if (!(key instanceof Promise)) {
+      verify(request, digest, keyToVerify, key, done);
+      return;
+    }
+    // verify() throws only before it calls done: each path calls done once.
+    key.then((found) => {
+      try {
+        verify(request, digest, keyToVerify, found, done);
+      } catch (error) {
+        done(toAuthError(error));
+      }
+    }, (error: unknown) => { done(toAuthError(error)); });
   });
 
   /**

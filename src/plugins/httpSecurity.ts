@@ -31,12 +31,15 @@ export default fp(async function httpSecurity(app, { corsOrigins }: { corsOrigin
     crossOriginResourcePolicy: { policy: corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
   const headersButPolicy = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-security-policy'));
-  // On every answer but a problem: a problem+json refusal is data no browser renders or
-  // frames, so of these it needs only nosniff (sendProblem sets it, with no-store); the rest
-  // were a tenth of a refusal's bytes, in a flood of bad tokens. Set last (onSend), so that a
-  // page with a policy of its own (Swagger UI, the demo) keeps it.
+  // A problem+json refusal is data no browser renders or frames: beside nosniff (sendProblem
+  // sets it, with no-store) it keeps only the policy that forbids any content or framing and
+  // HSTS, as defence in depth; the rest were a tenth of a refusal's bytes in a flood of bad
+  // tokens.
+  const problemHeaders = Object.fromEntries(Object.entries(headers).filter(([name]) => name === 'content-security-policy' || name === 'strict-transport-security'));
+  // Set last (onSend), so that a page with a policy of its own (Swagger UI, the demo) keeps it.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    if (reply.problem == null) reply.headers(reply.hasHeader('content-security-policy') ? headersButPolicy : headers);
+    if (reply.problem != null) reply.headers(problemHeaders);
+    else reply.headers(reply.hasHeader('content-security-policy') ? headersButPolicy : headers);
     done(null, payload);
   });
   // Without listed origins there is nothing to grant: no CORS hook on every request (it showed
