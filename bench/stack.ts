@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { migrate } from '../src/db/migrations.js';
-import { createPool } from '../src/db/pool.js';
 import { startEntraEmulator, type EntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
+import { createMigratedDatabase } from '../test/helpers/migratedDatabase.js';
 import { testServiceEnv } from '../test/helpers/testServiceEnv.js';
 import { children, firstJsonLine, pids, startProcess } from './processes.js';
 
@@ -60,12 +59,7 @@ export async function startStack(): Promise<Stack> {
     await admin.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => undefined);
   }
   const dbName = `bench_acs_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
-  const migrationPool = createPool({ connectionString: dbUrl.toString(), max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
-  await migrate(migrationPool);
-  await migrationPool.end();
+  const dbUrl = await createMigratedDatabase(admin, ADMIN_URL, dbName);
 
   // Over TLS, with a client secret: MSAL (on-behalf-of mode) refuses http:// authorities.
   const entra = await startEntraEmulator({ tls: true });

@@ -20,9 +20,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
-import { migrate } from '../src/db/migrations.js';
-import { createPool } from '../src/db/pool.js';
 import { projectFile } from '../src/projectFiles.js';
+import { createMigratedDatabase } from '../test/helpers/migratedDatabase.js';
 import { testServiceEnv } from '../test/helpers/testServiceEnv.js';
 import { median, moduleLoadTimes, type CpuProfile } from './startupProfileSummary.js';
 
@@ -84,12 +83,7 @@ async function main() {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   const dbName = `acs_startup_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
-  const migrationPool = createPool({ connectionString: dbUrl.toString(), max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
-  await migrate(migrationPool);
-  await migrationPool.end();
+  const dbUrl = await createMigratedDatabase(admin, ADMIN_URL, dbName);
 
   const entra = await startEntraEmulator({ tls: true });
   const acs = await startAcsEmulator();
