@@ -1,12 +1,20 @@
-// `npm run build` (after tsc): openapi.yaml parsed once, written as dist/src/openapi.json, which
-// the built service reads at start instead of parsing YAML (src/http/contract.ts).
-import { readFileSync, writeFileSync } from 'node:fs';
+// `npm run build` (after tsc): openapi.yaml parsed once and written as dist/src/openapi.json, and
+// its routes, made by fastify-openapi-glue's parser after it checked the document against the
+// OpenAPI meta-schema, as dist/src/openapi-routes.json. The built service reads both at start
+// instead of parsing YAML and checking the contract again (src/http/contract.ts,
+// src/http/contractRoutes.ts). A contract that is not valid OpenAPI fails the build.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse } from 'yaml';
+import { loadContract } from '../src/http/contract.js';
+import { BUILT_ROUTES_FILE, parseContractRoutes } from '../src/http/contractRoutes.js';
 import { projectFile } from '../src/projectFiles.js';
 
-export function buildContract(outfile = projectFile('dist', 'src', 'openapi.json')): void {
-  writeFileSync(outfile, JSON.stringify(parse(readFileSync(projectFile('openapi.yaml'), 'utf8'))));
+export async function buildContract(outdir = projectFile('dist', 'src')): Promise<void> {
+  const contract = loadContract();
+  const routes = await parseContractRoutes(contract);
+  writeFileSync(join(outdir, 'openapi.json'), JSON.stringify(contract));
+  writeFileSync(join(outdir, BUILT_ROUTES_FILE), JSON.stringify(routes));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) buildContract();
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) await buildContract();

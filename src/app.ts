@@ -1,16 +1,18 @@
 // The service as a Fastify instance built from an explicit configuration: routes, validation
-// and serialization come from openapi.yaml (fastify-openapi-glue), handlers are matched to the
-// contract's operationIds, and /api routes authenticate in onRequest, before any validation.
+// and serialization come from openapi.yaml (fastify-openapi-glue's parser, src/http/contractRoutes.ts),
+// handlers are matched to the contract's operationIds, and /api routes authenticate in onRequest,
+// before any validation.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import openapiGlue from 'fastify-openapi-glue';
 import type { Config } from './config/index.js';
 import { loadContract, type OperationHandlers, type OperationId } from './http/contract.js';
+import { loadContractRoutes } from './http/contractRoutes.js';
 import { httpServerOptions, limitConnections } from './httpServerLimits.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './http/logRedaction.js';
 import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
+import contractRoutes from './plugins/contractRoutes.js';
 import authentication from './plugins/authentication.js';
 import database from './plugins/database.js';
 import demo from './plugins/demo.js';
@@ -82,7 +84,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // No operation of v1 takes a request body: whatever a client sends (up to bodyLimit, else
   // 413) is read and ignored, so that a stray body or content type is never an error.
-  // (The JSON types are named too: fastify-openapi-glue warns about media types without one.)
   const ignoreBody = (_request: unknown, _body: unknown, done: (error: null, body: undefined) => void) => done(null, undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/problem+json'], { parseAs: 'buffer' }, ignoreBody);
@@ -118,9 +119,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...userHandlers(app.identities, app.identityDeletions),
     ...healthHandlers(),
   };
-  await app.register(openapiGlue, {
-    specification: structuredClone(contract),
-    operationResolver: (operationId: string, method: string, path: string) => {
+  await app.register(contractRoutes, {
+    routes: await loadContractRoutes(contract),
+    routeOptions: ({ operationId, method, openapiPath: path }) => {
       const handler = handlers[operationId as OperationId];
       if (!handler) throw new Error(`openapi.yaml names operation ${operationId}, which has no handler`);
       const { perIp, perUser } = app.rateLimitHooks;
@@ -131,7 +132,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         onRequest: requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
         // The probes ignore a query string: a probe's URL is not worth failing over.
         preValidation: path.startsWith('/api/') ? [rejectUnknownQueryParameters(contract, path, method)] : [],
-      } as never;
+      };
     },
   });
 

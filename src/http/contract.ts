@@ -2,26 +2,38 @@
 // for operation X may only answer the statuses and bodies openapi.yaml lists for X.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface, RouteHandlerMethod } from 'fastify';
 import type { operations } from '../generated/api-types.js';
 import { projectFile } from '../projectFiles.js';
 
 export type OperationId = keyof operations;
 
+// The built service's folder (dist/src/). Run from its sources (tsx), this module is a .ts file
+// and reads openapi.yaml itself, whatever a build left in dist/.
+const BUILT = import.meta.url.endsWith('.js') ? projectFile('dist', 'src') : undefined;
+
+/**
+ * A file the build made of openapi.yaml (scripts/buildContract.ts), when this is the built
+ * service and the file is there; not when openapi.yaml changed after the build.
+ */
+export function builtFromContract(name: string): string | undefined {
+  if (!BUILT) return undefined;
+  const built = join(BUILT, name);
+  const source = projectFile('openapi.yaml');
+  return existsSync(built) && (!existsSync(source) || statSync(built).mtimeMs >= statSync(source).mtimeMs) ? built : undefined;
+}
+
 /**
  * openapi.yaml, parsed. Callers that change it must clone it first. A build writes it parsed
- * beside the compiled code (dist/src/openapi.json, scripts/buildContract.ts): the built service
- * reads that, and loads no YAML parser.
+ * beside the compiled code (dist/src/openapi.json): the built service reads that, and loads no
+ * YAML parser.
  */
 export function loadContract(): Record<string, unknown> {
-  const built = new URL('../openapi.json', import.meta.url);
-  const source = projectFile('openapi.yaml');
-  // Not when openapi.yaml changed after the build (a build that skipped writing it, say).
-  if (existsSync(built) && (!existsSync(source) || statSync(built).mtimeMs >= statSync(source).mtimeMs)) {
-    return JSON.parse(readFileSync(built, 'utf8')) as Record<string, unknown>;
-  }
+  const built = builtFromContract('openapi.json');
+  if (built) return JSON.parse(readFileSync(built, 'utf8')) as Record<string, unknown>;
   const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  return parse(readFileSync(source, 'utf8')) as Record<string, unknown>;
+  return parse(readFileSync(projectFile('openapi.yaml'), 'utf8')) as Record<string, unknown>;
 }
 
 type Responses<Op extends OperationId> = operations[Op]['responses'];
