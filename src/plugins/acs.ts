@@ -3,6 +3,9 @@ import fp from 'fastify-plugin';
 import type { AcsConfig } from '../acs/acsSettings.js';
 import { AcsIdentityClient } from '../acs/acsIdentityClient.js';
 
+/** How long after listening the SDK's modules load (a start's first probes are answered by then). */
+const SDK_PRELOAD_DELAY_MS = 1000;
+
 declare module 'fastify' {
   interface FastifyInstance {
     acs: AcsIdentityClient;
@@ -16,10 +19,18 @@ export default fp(async function acs(app, { config }: { config: AcsConfig }) {
     acsDuration.observe({ operation }, seconds);
   });
   app.decorate('acs', client);
-  // The SDK's modules load once the server listens, not before: a start (and its first /readyz)
-  // need not wait for them, and the first call usually finds them loaded.
+  // The SDK's modules load a moment after the server listens, not before nor at once: loading
+  // them blocks the event loop, and a start's first /readyz (probes come at once) need not wait
+  // behind them. The first call usually finds them loaded; one that comes sooner loads them.
+  let preloading: NodeJS.Timeout | undefined;
   app.addHook('onListen', (done) => {
-    client.preload().catch((error: unknown) => app.log.warn({ err: error }, 'ACS client not loaded yet: tried again at the first call'));
+    preloading = setTimeout(() => {
+      client.preload().catch((error: unknown) => app.log.warn({ err: error }, 'ACS client not loaded yet: tried again at the first call'));
+    }, SDK_PRELOAD_DELAY_MS).unref();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    clearTimeout(preloading);
     done();
   });
   app.sampleAtScrape(() => acsCircuitOpen.set(client.circuitState === 'closed' ? 0 : 1));
