@@ -21,9 +21,12 @@ COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
 COPY emulators ./emulators
 COPY demo ./demo
-COPY scripts/buildDemo.ts scripts/buildContract.ts ./scripts/
-# Local mode (src/local/) and the emulators it starts never run here (NODE_ENV=production), and
-# their dependencies are development ones: their compiled output stays out of the image.
+COPY scripts/buildDemo.ts scripts/buildContract.ts scripts/bundleServer.ts ./scripts/
+# The server is bundled (dist/src/server.js and dist/src/chunks/, scripts/bundleServer.ts); the
+# rest of dist/ is tsc's output, which the migration command runs from. Local mode (src/local/)
+# and the emulators it starts never run here (NODE_ENV=production), and their dependencies are
+# development ones: tsc's output of them stays out of the image (the bundle's chunks of local
+# mode could not load without those dependencies, and are never imported).
 RUN npm run build && rm -r dist/src/local dist/emulators
 
 FROM ${BUILD_IMAGE} AS production-dependencies

@@ -1,0 +1,58 @@
+// `npm run build` (after tsc): the production server as one file and a few chunks, made by
+// esbuild from src/server.ts, written over tsc's dist/src/server.js (its chunks in
+// dist/src/chunks/). A start then reads a handful of files instead of some thousand modules
+// resolved one by one, which was most of the time a start took. What loads lazily stays lazy:
+// each dynamic import (local mode, the API docs, the ACS SDK) is a chunk of its own, loaded when
+// used. Left out, and loaded from node_modules as before: the development dependencies (only
+// local mode uses them, and a production install has none, which local mode then says), and
+// the packages that read files of their own at run time (EXTERNAL). The rest of dist/ stays
+// as tsc wrote it (the migration script, dist/src/db/migrateCli.js, runs from there).
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { projectFile } from '../src/projectFiles.js';
+
+// The Azure SDK (loaded lazily; what a bundle makes of its packages, imported dynamically, lacks
+// their named exports), Swagger UI's static files, the OpenAPI meta-schemas of
+// fastify-openapi-glue's validator (only used when dist/src/openapi-routes.json is missing), the
+// worker files of pino's transports, ioredis (its error stacks name its own folder), pg's
+// optional native binding.
+const EXTERNAL = ['@azure/*', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-openapi-glue', 'ioredis', 'pg-native', 'pino'];
+
+// Local mode's code, which a configured service never loads (it is imported dynamically).
+const LOCAL_MODE_CODE = /^(src\/local|emulators)\//;
+
+export async function bundleServer(outdir = projectFile('dist', 'src')): Promise<void> {
+  const { devDependencies } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+  const { metafile } = await build({
+    entryPoints: [projectFile('src', 'server.ts')],
+    outdir,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    sourcemap: true,
+    external: [...EXTERNAL, ...Object.keys(devDependencies)],
+    // The CommonJS packages in the bundle require Node's modules.
+    banner: { js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);" },
+    logLevel: 'warning',
+    metafile: true,
+  });
+  // What a start loads: the entry and the chunks it imports statically, never local mode's code.
+  const outputs = metafile.outputs;
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const { path, kind } of outputs[file]!.imports) if (kind === 'import-statement' && outputs[path]) visit(path);
+  };
+  visit(Object.keys(outputs).find((file) => outputs[file]!.entryPoint !== undefined)!);
+  const local = [...loaded].flatMap((file) => Object.keys(outputs[file]!.inputs)).filter((input) => LOCAL_MODE_CODE.test(input));
+  if (local.length > 0) throw new Error(`The bundle loads local mode's code at every start: ${local.join(', ')}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) await bundleServer();
