@@ -1,20 +1,20 @@
 // `npm run build` (after tsc): the production server as one file and a few chunks, made by
 // esbuild from src/server.ts, written over tsc's dist/src/server.js (its chunks in
-// dist/src/chunks/). A start then reads a handful of files instead of some thousand modules
-// resolved one by one, which was most of the time a start took. What loads lazily stays lazy:
-// each dynamic import (local mode, the API docs, the ACS SDK) is a chunk of its own, loaded when
-// used. Left out, and loaded from node_modules as before: the development dependencies (only
-// local mode uses them, and a production install has none, which local mode then says), and
-// the packages that read files of their own at run time (EXTERNAL). The rest of dist/ stays
-// as tsc wrote it (the migration script, dist/src/db/migrateCli.js, runs from there).
+// dist/src/chunks/). A start then reads a handful of files instead of hundreds of modules
+// resolved and read one by one, which was most of the time a start took. What loads lazily
+// stays lazy: local mode is a chunk of its own, the API docs and the ACS SDK load from
+// node_modules when used. Left out, and loaded from node_modules as before: the development
+// dependencies (only local mode uses them, and a production install has none, which local mode
+// then says), and the packages in EXTERNAL. The rest of dist/ stays as tsc wrote it (the
+// migration script, dist/src/db/migrateCli.js, runs from there).
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { projectFile } from '../src/projectFiles.js';
 
-// The Azure SDK (loaded lazily; what a bundle makes of its packages, imported dynamically, lacks
-// their named exports), Swagger UI's static files, the OpenAPI meta-schemas of
+// The Azure SDK (loaded lazily; bundled, the ACS client class its package exports came out
+// undefined when imported dynamically), Swagger UI's static files, the OpenAPI meta-schemas of
 // fastify-openapi-glue's validator (only used when dist/src/openapi-routes.json is missing), the
 // worker files of pino's transports, ioredis (its error stacks name its own folder), pg's
 // optional native binding.
