@@ -2,7 +2,7 @@
 // sets, and MSAL's token requests. Every request has a timeout and a size limit, and the
 // authority's TLS certificate may be checked against a CA given in configuration
 // (AZURE_AUTHORITY_CA_FILE) — for this client only, never by loosening TLS process-wide.
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -21,7 +21,17 @@ export interface RequestOptions {
 }
 
 export class IdentityProviderHttp {
-  constructor(private readonly options: { ca: string | undefined; timeoutMs: number }) {}
+  /**
+   * The configured CA in addition to the system's: other issuers keep their public certificates.
+   * Its TLS context is made once: given only `ca`, each connection would parse every root
+   * certificate again. (`ca` is given too: the agent keeps these connections apart by it.)
+   */
+  private readonly tls: { ca: string[]; secureContext: SecureContext } | undefined;
+
+  constructor(private readonly options: { ca: string | undefined; timeoutMs: number }) {
+    const ca = options.ca === undefined ? undefined : [...rootCertificates, options.ca];
+    this.tls = ca && { ca, secureContext: createSecureContext({ ca }) };
+  }
 
   /** Sends one request and parses the JSON answer, whatever its status. */
   request(url: string, { method = 'GET', headers = {}, body }: RequestOptions = {}): Promise<HttpAnswer> {
@@ -32,8 +42,7 @@ export class IdentityProviderHttp {
         method,
         headers: { accept: 'application/json', ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        // The configured CA in addition to the system's: other issuers keep their public certificates.
-        ...(target.protocol === 'https:' && this.options.ca ? { ca: [...rootCertificates, this.options.ca] } : {}),
+        ...(target.protocol === 'https:' && this.tls ? this.tls : {}),
       }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
