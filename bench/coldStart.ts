@@ -2,6 +2,8 @@
 // database and emulators) from spawn to its first 200 on /readyz, against a bare Fastify
 // process on the same node from spawn to its first 200; then each process's resident memory
 // after 2 s idle. The two alternate, BENCH_COLD_STARTS times each; medians are compared.
+// BENCH_NODE names the node both run on (default: the one running the bench), say a Node.js 22
+// or 24 where the machine's own is older.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
@@ -13,6 +15,8 @@ const app = Fastify();
 app.get('/readyz', async () => ({ status: 'ok' }));
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });`;
 
+const NODE = process.env.BENCH_NODE ?? process.execPath;
+
 interface Start { ms: number; idleRssMb: number }
 
 /** Spawns `args`, polls `http://127.0.0.1:<port>/readyz` until 200, reads its RSS after idling, stops it. */
@@ -21,7 +25,7 @@ async function startOnce(name: string, args: string[], env: Record<string, strin
   mkdirSync(projectFile('bench', 'logs'), { recursive: true });
   const output = openSync(projectFile('bench', 'logs', `${name}.log`), 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: projectFile(), env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', output, output] });
+  const child = spawn(NODE, args, { cwd: projectFile(), env: { PATH: process.env.PATH, ...env, PORT: String(port) }, stdio: ['ignore', output, output] });
   closeSync(output);
   children.push(child);
   const url = `http://127.0.0.1:${port}/readyz`;

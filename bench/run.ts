@@ -9,6 +9,7 @@
 //     forged distinct, expired, wrong audience, teams, overload, cold start, first token),
 //   BENCH_ROUNDS (1; the median round and ratio are kept),
 //   BENCH_COLD_STARTS (5; 'cold start' also measures idle memory, see bench/coldStart.ts),
+//   BENCH_NODE (the node of 'cold start''s processes; default this one),
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
 //   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres).
 // Run alone, each by its name in BENCH_SCENARIOS:
