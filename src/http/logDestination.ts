@@ -1,6 +1,6 @@
 // Where the service's log lines go by default: standard output, written in batches. pino's own
 // default writes each line with a write of its own (a file-system call handed to libuv's thread
-// pool); under load that was the dearest part of a warm request (bench/RESULTS.md). Here lines
+// pool); under load that was the dearest part of a warm request. Here lines
 // gather until LOG_BATCH_BYTES are waiting, or for at most LOG_FLUSH_MS, and go out in one write.
 // Never blocking: a slow reader of standard output makes lines wait in memory, as before. pino
 // writes what is waiting when the process exits (close-with-grace ends it on a signal or an
