@@ -7,9 +7,7 @@
 // uncaught error); only a process killed outright loses its last LOG_FLUSH_MS of lines.
 import pino from 'pino';
 
-const LOG_BATCH_BYTES = 16 * 1024;
-// sonic-boom writes at most this much at once (16 KiB by default, which the batch must stay under).
-const LOG_MAX_WRITE_BYTES = 64 * 1024;
+const LOG_BATCH_BYTES = 4096;
 const LOG_FLUSH_MS = 100;
 
 // One per process, however many apps it builds (tests build many): lines to the same
@@ -17,6 +15,6 @@ const LOG_FLUSH_MS = 100;
 let standardOutput: pino.DestinationStream | undefined;
 
 export function logDestination(): pino.DestinationStream {
-  standardOutput ??= pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, maxWrite: LOG_MAX_WRITE_BYTES, periodicFlush: LOG_FLUSH_MS });
+  standardOutput ??= pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
   return standardOutput;
 }
