@@ -9,6 +9,7 @@ import type { Config } from './config/index.js';
 import { loadContract, type OperationHandlers, type OperationId } from './http/contract.js';
 import { loadContractRoutes } from './http/contractRoutes.js';
 import { httpServerOptions, limitConnections } from './httpServerLimits.js';
+import { logDestination } from './http/logDestination.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './http/logRedaction.js';
 import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
@@ -60,7 +61,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: LOG_CENSOR },
       formatters: { log: censorNestedCredentials },
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      stream: options.logStream ?? logDestination(),
     },
     // A client may bring its own request id for correlation, if it is a plain short string.
     requestIdHeader: false,

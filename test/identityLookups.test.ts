@@ -58,6 +58,27 @@ t.test('a lookup sent with others sees a revocation and a deletion made just bef
   t.equal(afterCarol!.json.token, first[2]!.json.token, 'carol: her recent token, reused');
 });
 
+t.test('lookups that arrive while a statement is out wait for it, then go out together in one', async (t) => {
+  const pool = createPool({ connectionString: svc.database.url, max: 1, timeoutMs: 5000, idleInTransactionTimeoutMs: 5000 });
+  t.teardown(() => pool.end());
+  let statements = 0;
+  const counted = { query: (...args: Parameters<typeof pool.query>) => { statements++; return pool.query(...args); } } as unknown as typeof pool;
+  const objectId = randomUUID();
+  const created = await svc.request({ method: 'POST', url: '/api/user', token: svc.userToken({ objectId }) });
+  const lookups = new IdentityLookups(counted, ['127.0.0.1']);
+  const caller = entraCaller(svc.entra.tenantId, objectId);
+  // The pool's one connection is busy for a while: the first statement waits there, out.
+  const busy = pool.query('SELECT pg_sleep(0.2)');
+  const found: Array<Promise<{ acs_user_id: string } | undefined>> = [lookups.find(caller)];
+  for (let turn = 0; turn < 5; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    found.push(lookups.find(caller));
+  }
+  await busy;
+  t.same((await Promise.all(found)).map((row) => row?.acs_user_id), found.map(() => created.json.acsUserIdentity), 'each found');
+  t.equal(statements, 2, 'the first lookup in one statement, the five that came while it was out in another');
+});
+
 t.test('the database gone under a batch: each request in it gets its own clear 503, then all are served again', async (t) => {
   const database = await createTestDatabase();
   const proxy = await startTcpProxy(database.url);
@@ -125,7 +146,7 @@ t.test('a pooler that drops the prepared statement: the lookup is sent again unp
   // Two batches out together on two connections, both of which lost it: each is sent again.
   const two = poolOf(2);
   const twoWarnings: unknown[] = [];
-  const twoLookups = new IdentityLookups(two, ['127.0.0.1'], (error) => twoWarnings.push(error));
+  const twoLookups = new IdentityLookups(two, ['127.0.0.1'], (error) => twoWarnings.push(error), 2);
   const findTwice = () => Promise.all([
     twoLookups.find(caller),
     new Promise((resolve) => setImmediate(resolve)).then(() => twoLookups.find(caller)),

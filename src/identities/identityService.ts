@@ -14,7 +14,10 @@ export interface TokenRequest {
   expiresInMinutes: number;
 }
 
-export interface IdentityToken extends IssuedToken {
+export interface IdentityToken {
+  token: string;
+  /** When the token expires, in ISO 8601 (a token served again keeps the string it was first given). */
+  expiresOn: string;
   acsUserId: string;
 }
 
@@ -46,7 +49,7 @@ export class IdentityService {
    * ACS. Undefined when the caller has no identity and token requests do not create one.
    */
   async issueToken(caller: Caller, { scopes, expiresInMinutes }: TokenRequest): Promise<IdentityToken | undefined> {
-    const { store, acs, budget, metrics, audit, hashUser } = this.use;
+    const { store, acs, budget } = this.use;
     const { recentTokens } = this;
     const issueMinutes = recentTokens.lifetimeToIssue(expiresInMinutes);
 
@@ -63,21 +66,27 @@ export class IdentityService {
     const known = identity;
     let reused = false;
     if (!issued) {
-      issued = recentTokens.get(known.acsUserId, scopes, expiresInMinutes, known.tokensRevokedAt);
-      reused = issued !== undefined;
-    }
-    if (!issued) {
+      const again = recentTokens.get(known.acsUserId, scopes, expiresInMinutes, known.tokensRevokedAt);
+      if (again) {
+        this.countIssued(caller, scopes, expiresInMinutes, true);
+        return { token: again.token, expiresOn: again.expiresOnIso, acsUserId: known.acsUserId };
+      }
       ({ issued, shared: reused } = await recentTokens.issueOnce(known.acsUserId, scopes, issueMinutes, known, async () => {
         await budget.spend(caller, 'issueToken');
         return acs.issueToken(known.acsUserId, scopes, issueMinutes);
       }));
     }
+    this.countIssued(caller, scopes, expiresInMinutes, reused);
+    return { token: issued.token, expiresOn: issued.expiresOn.toISOString(), acsUserId: known.acsUserId };
+  }
+
+  private countIssued(caller: Caller, scopes: AcsScope[], expiresInMinutes: number, reused: boolean): void {
+    const { metrics, audit, hashUser } = this.use;
     metrics.tokensIssued.inc({ kind: reused ? 'reused' : 'user' });
     // A token served again is counted, not written a row each: a reload storm would otherwise
     // be a row per request, and the INSERTs' work in PostgreSQL shares the machine.
     if (reused) audit.tally('token_issued', { scopes, expiresInMinutes, reused: true }, hashUser(caller));
     else audit.record('token_issued', hashUser(caller), { scopes, expiresInMinutes, reused: false });
-    return { token: issued.token, expiresOn: issued.expiresOn, acsUserId: known.acsUserId };
   }
 
   /** Revokes the caller's ACS tokens, if the caller has an identity. */

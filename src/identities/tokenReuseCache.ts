@@ -27,6 +27,8 @@ interface IssuedToken {
 interface CachedToken {
   token: string;
   expiresOn: Date;
+  /** expiresOn in ISO 8601, as answered: formatted once, not for every request it serves. */
+  expiresOnIso: string;
   lifetimeMinutes: number;
   /** This replica's clock when ACS's answer had arrived: the token was issued before. */
   receivedAt: number;
@@ -44,6 +46,9 @@ const MIN_REMAINING_MS = 10 * 60 * 1000;
 const MINUTE_MS = 60_000;
 const HOUR_MINUTES = 60;
 
+/** Scopes in any order, as one string. */
+const scopesKey = (scopes: readonly AcsScope[]) => [...scopes].sort().join(',');
+
 export class TokenReuseCache {
   private readonly entries = new LRUCache<string, CachedToken>({
     max: MAX_ENTRIES,
@@ -54,10 +59,19 @@ export class TokenReuseCache {
   });
   private readonly issuing = new Map<string, { readAt: Date; promise: Promise<IssuedToken> }>();
 
-  constructor(private readonly reuseMs: number, private readonly now: () => number = Date.now) {}
+  /** The key's part for the configured default scopes (most requests' scopes: that very array). */
+  private readonly defaultScopesKey: string;
 
-  private key(acsUserId: string, scopes: AcsScope[]): string {
-    return `${acsUserId}|${[...scopes].sort().join(',')}`;
+  constructor(
+    private readonly reuseMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly defaultScopes: readonly AcsScope[] = [],
+  ) {
+    this.defaultScopesKey = scopesKey(defaultScopes);
+  }
+
+  private key(acsUserId: string, scopes: readonly AcsScope[]): string {
+    return `${acsUserId}|${scopes === this.defaultScopes ? this.defaultScopesKey : scopesKey(scopes)}`;
   }
 
   /**
@@ -119,6 +133,6 @@ export class TokenReuseCache {
   set(acsUserId: string, scopes: AcsScope[], minutes: number, token: IssuedToken, readAt: Date): void {
     if (this.reuseMs <= 0) return;
     // Set again, a key is the newest; a token over MAX_TOKEN_BYTES is not kept (nor the older one).
-    this.entries.set(this.key(acsUserId, scopes), { token: token.token, expiresOn: token.expiresOn, lifetimeMinutes: minutes, receivedAt: this.now(), readAt });
+    this.entries.set(this.key(acsUserId, scopes), { token: token.token, expiresOn: token.expiresOn, expiresOnIso: token.expiresOn.toISOString(), lifetimeMinutes: minutes, receivedAt: this.now(), readAt });
   }
 }

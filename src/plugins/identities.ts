@@ -28,7 +28,7 @@ export default fp(async function identities(app, { acs: acsConfig, deletions: de
   };
   const deletions = new IdentityDeletions(collaborators, deletionSettings);
   const creation = new IdentityCreation(collaborators, deletions);
-  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000, now);
+  const recentTokens = new TokenReuseCache(acsConfig.tokenReuseSeconds * 1000, now, acsConfig.defaultScopes);
   app.decorate('identities', new IdentityService(collaborators, creation, recentTokens, acsConfig.autoCreateIdentity));
   app.decorate('identityDeletions', deletions);
 

@@ -12,7 +12,7 @@ export function tokenHandlers(acsConfig: AcsConfig, identities: IdentityService)
       if (!issued) throw identityNotFound();
       return reply.header('cache-control', 'no-store').code(200).send({
         token: issued.token,
-        expiresOn: issued.expiresOn.toISOString(),
+        expiresOn: issued.expiresOn,
         user: { communicationUserId: issued.acsUserId },
       });
     },

@@ -92,6 +92,24 @@ t.test('one entry per identity and set of scopes, in any order', async (t) => {
   t.equal(c.get('8:acs:a', ['voip', 'chat'], 60, null)?.token, 'newer', 'a newer token takes the place');
 });
 
+t.test('the configured default scopes (that very array) and the same scopes in any other array share one entry', async (t) => {
+  const defaults: AcsScope[] = ['voip', 'chat'];
+  const clock = { now: start };
+  const c = new TokenReuseCache(REUSE_MS, () => clock.now, defaults);
+  c.set('8:acs:a', defaults, 60, issued(clock.now, 60, 'by default'), readBefore(clock.now));
+  t.equal(c.get('8:acs:a', ['chat', 'voip'], 60, null)?.token, 'by default', 'asked for by name, in another order');
+  c.set('8:acs:a', ['chat', 'voip'], 60, issued(clock.now, 60, 'by name'), readBefore(clock.now));
+  t.equal(c.get('8:acs:a', defaults, 60, null)?.token, 'by name', 'asked for by default');
+  t.equal(c.get('8:acs:a', CHAT, 60, null), undefined, 'other scopes');
+});
+
+t.test('a token served again comes with its expiry in ISO 8601, as answered', async (t) => {
+  const { clock, cache: c } = cache();
+  const token = issued(clock.now, 60);
+  c.set('8:acs:a', CHAT, 60, token, readBefore(clock.now));
+  t.equal(c.get('8:acs:a', CHAT, 60, null)?.expiresOnIso, token.expiresOn.toISOString());
+});
+
 t.test('at its bound, the entry set longest ago goes first', async (t) => {
   const { clock, cache: c } = cache();
   const BOUND = 20_000;
