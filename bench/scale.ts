@@ -38,6 +38,9 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
   }
   const signingSeconds = (Date.now() - signing) / 1000;
   process.stdout.write(`${users} tokens signed in ${signingSeconds.toFixed(1)} s\n`);
+  // Signing held this process's event loop: the service's closing of idle connections is seen
+  // now, before a request could be sent on one of them ("other side closed").
+  await sleep(1000);
   let next = 0;
   // Sampled until the end, which comes later than `seconds` if the service falls behind.
   // V8's heap beside each RSS sample: what grows, the objects kept or the room V8 keeps for them.
