@@ -37,6 +37,11 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
+# V8's heap, set rather than derived from the memory the process sees (the host's, or the
+# container's limit): a young generation of 2 × 8 MB, so the memory it takes is the same in every
+# pod, and an old generation of at most 256 MB, well inside the Deployment's memory limit.
+# The bench starts the service with these (bench/stack.ts); docs/operations.md, "Memory".
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=256"
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json openapi.yaml ./

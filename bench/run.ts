@@ -11,7 +11,8 @@
 //   BENCH_COLD_STARTS (5; 'cold start' also measures idle memory, see bench/coldStart.ts),
 //   BENCH_NODE (the node of 'cold start''s processes; default this one),
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
-//   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres).
+//   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres),
+//   BENCH_NODE_OPTIONS (the service's V8 flags; default the image's NODE_OPTIONS, from the Dockerfile; '' for V8's own sizing).
 // Run alone, each by its name in BENCH_SCENARIOS:
 //   'soak' (`npm run bench:soak`): BENCH_SOAK_SECONDS (300) of mixed traffic, see bench/longRuns.ts;
 //   'obo distinct': BENCH_OBO_EXCHANGES (50000), see bench/longRuns.ts;

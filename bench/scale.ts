@@ -1,11 +1,12 @@
 // 'users 100k' (run alone, like the soak): BENCH_SCALE_USERS (100 000) distinct users, each
 // with their first GET /api/token (so each an identity created), offered evenly over
-// BENCH_SCALE_SECONDS (300), with the service's RSS read every 10 s. Target: the RSS at the
+// BENCH_SCALE_SECONDS (300), with the service's RSS (and V8's heap beside it: in use, reserved,
+// and after a last garbage collection what stays alive) read every 10 s. Target: the RSS at the
 // end within 20 % of the RSS after the first minute (the first fifth of a shorter run). The tokens are signed before the clock
 // starts (how long that takes is reported), so that signing does not compete with the service.
 import autocannon from 'autocannon';
 import type { Row } from './load.js';
-import { cpuMsOfPid } from './processes.js';
+import { cpuMsOfPid, sleep } from './processes.js';
 import type { Stack } from './stack.js';
 
 /** Reads `rssMb` every 10 s until stopped (or until `until` seconds): the samples, with seconds since the start. */
@@ -20,6 +21,13 @@ export function sampleRss(rssMb: () => Promise<number>, until = Infinity) {
 }
 export const growth = (from: number, to: number) => (to - from) / from;
 
+/** The service's heap (V8's, in use and reserved) and memory outside it, in MB, from its metrics. */
+async function heapMb(stack: Stack) {
+  const text = await stack.metricsText();
+  const mb = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / 1048576);
+  return `${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')}/${mb('nodejs_external_memory_bytes')}`;
+}
+
 export async function runScale(stack: Stack, users: number, seconds: number, connections: number) {
   const { entra } = stack;
   const signing = Date.now();
@@ -30,10 +38,20 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
   }
   const signingSeconds = (Date.now() - signing) / 1000;
   process.stdout.write(`${users} tokens signed in ${signingSeconds.toFixed(1)} s\n`);
+  // Signing held this process's event loop: the service's closing of idle connections is seen
+  // now, before a request could be sent on one of them ("other side closed").
+  await sleep(1000);
   let next = 0;
   // Sampled until the end, which comes later than `seconds` if the service falls behind.
-  const sampler = sampleRss(stack.rssMb);
-  sampler.samples.push({ seconds: 0, rssMb: await stack.rssMb() });
+  // V8's heap beside each RSS sample: what grows, the objects kept or the room V8 keeps for them.
+  const heaps: string[] = [];
+  const rssAndHeap = async () => {
+    const [rss, heap] = await Promise.all([stack.rssMb(), heapMb(stack)]);
+    heaps.push(heap);
+    return rss;
+  };
+  const sampler = sampleRss(rssAndHeap);
+  sampler.samples.push({ seconds: 0, rssMb: await rssAndHeap() });
   const [acsBefore, queriesBefore] = await Promise.all([stack.acsCounters(), stack.queries()]);
   const cpuBefore = cpuMsOfPid(stack.servicePid());
   // The same rate on every connection: autocannon gives each connection an equal share of
@@ -45,7 +63,11 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
   });
   sampler.stop();
   const cpuUsPerRequest = Math.round(((cpuMsOfPid(stack.servicePid()) - cpuBefore) * 1000) / Math.max(1, result.requests.total));
-  const [acsAfter, queriesAfter, rssEnd] = await Promise.all([stack.acsCounters(), stack.queries(), stack.rssMb()]);
+  const [acsAfter, queriesAfter, rssEnd] = await Promise.all([stack.acsCounters(), stack.queries(), rssAndHeap()]);
+  // What stays alive: the service collects garbage on SIGURG (bench/stack.ts).
+  process.kill(stack.servicePid(), 'SIGURG');
+  await sleep(500);
+  const heapAfterGc = await heapMb(stack);
   const { samples } = sampler;
   samples.push({ seconds: Math.round(result.duration), rssMb: rssEnd });
   // After the first minute (or the first fifth of a shorter run): code compiled, pools filled.
@@ -60,6 +82,8 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
     'RSS MB (every 10 s)': samples.map((s) => s.rssMb).join(' '),
     [`RSS MB at ${firstMinute.seconds} s → end`]: `${firstMinute.rssMb} → ${rssEnd}`,
     'growth (target ≤ 20 %)': `${(change * 100).toFixed(1)} %`,
+    'heap MB in use/reserved/external (every 10 s)': heaps.join(' '),
+    'heap MB at the end, after garbage collection': heapAfterGc,
   };
   console.table(row);
   return { row, samples, growth: change };

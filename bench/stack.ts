@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -26,6 +26,13 @@ const isRunning = (pid: number) => {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
+
+/** The V8 flags the image starts the service with (its NODE_OPTIONS): the bench measures the service as it ships. */
+function imageNodeOptions(): string {
+  const options = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(projectFile('Dockerfile'), 'utf8'))?.[1];
+  if (options === undefined) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return options;
+}
 
 export interface Stack {
   entra: EntraEmulator;
@@ -80,6 +87,7 @@ export async function startStack(): Promise<Stack> {
     ...testServiceEnv({ entra, acs, database: { url: dbUrl.toString() }, shedLoad: true }),
     AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_AUTHORITY_CA_FILE: caFile,
     AUDIT_HASH_KEY: randomBytes(24).toString('base64'), METRICS_TOKEN,
+    NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions(),
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   };
   const serviceUrl = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], { ...serviceEnv, PORT: '0' },

@@ -39,8 +39,11 @@ interface CachedToken {
 const MAX_ENTRIES = 20_000;
 const MAX_BYTES = 24 * 1024 * 1024;
 const MAX_TOKEN_BYTES = 16 * 1024;
-/** An entry's own object, Dates and numbers, besides its strings. */
-const ENTRY_OVERHEAD_BYTES = 200;
+/**
+ * An entry's own object, its two Dates and number, its key's parts (the identity's id it keeps
+ * alive) and lru-cache's slots, besides the token and the key's length: as measured in V8's heap.
+ */
+const ENTRY_OVERHEAD_BYTES = 450;
 // A reused token must still have this long to live.
 const MIN_REMAINING_MS = 10 * 60 * 1000;
 const MINUTE_MS = 60_000;
