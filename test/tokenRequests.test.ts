@@ -82,3 +82,12 @@ t.test('unknown query parameters are refused (see queryParameters.test.ts); requ
   t.equal(huge.json.code, 'payload_too_large');
   t.same(await svc.snapshot(), before, 'nothing deleted');
 });
+
+t.test('HEAD is no operation of the contract: 404, no token issued, and the probes have none either', async (t) => {
+  for (const url of ['/api/token', '/api/user', '/healthz', '/readyz']) {
+    const acsRequests = svc.acs.counters.requests;
+    const response = await svc.request({ method: 'HEAD', url, token });
+    t.equal(response.statusCode, 404, `HEAD ${url} → 404`);
+    t.equal(svc.acs.counters.requests, acsRequests, `HEAD ${url}: ACS not called`);
+  }
+});

@@ -28,7 +28,8 @@ export async function parseContractRoutes(contract: Record<string, unknown>): Pr
   const [{ default: Fastify }, { default: openapiGlue }] = await Promise.all([import('fastify'), import('fastify-openapi-glue')]);
   const routes: ContractRoute[] = [];
   const openapiPaths = new Map<string, string>();
-  const parser = Fastify();
+  // No HEAD route beside each GET: the contract has none (HEAD /api/token would issue a token).
+  const parser = Fastify({ exposeHeadRoutes: false });
   // The plugin asks for each operation's handler just before it registers its route.
   parser.addHook('onRoute', ({ method, url, schema }) => {
     const operationId = (schema as { operationId: string }).operationId;

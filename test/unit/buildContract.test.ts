@@ -28,3 +28,11 @@ t.test('a contract that is not valid OpenAPI has no routes: the build fails', as
   const contract = loadContract();
   await t.rejects(parseContractRoutes({ ...contract, info: { title: 42 } }), /valid specification/);
 });
+
+t.test('the routes are exactly the contract\'s operations: no HEAD route beside a GET', async (t) => {
+  const contract = loadContract() as { paths: Record<string, Record<string, { operationId?: string }>> };
+  const operations = Object.entries(contract.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).filter(([, operation]) => operation?.operationId).map(([method]) => `${method.toUpperCase()} ${path}`));
+  const routes = (await parseContractRoutes(loadContract())).map((route) => `${route.method} ${route.openapiPath}`);
+  t.same(routes.toSorted(), operations.toSorted());
+});
