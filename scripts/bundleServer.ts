@@ -24,10 +24,10 @@ const EXTERNAL = ['@azure/*', '@fastify/swagger', '@fastify/swagger-ui', 'fastif
 const LOCAL_MODE_CODE = /^(src\/local|emulators)\//;
 
 export async function bundleServer(outdir = projectFile('dist', 'src')): Promise<void> {
-  // What a production install leaves out (package-lock.json marks it dev-only); a development
-  // dependency that a production one needs too (Ajv, say) is bundled like the rest.
-  const lock = JSON.parse(readFileSync(projectFile('package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-  const devOnly = Object.entries(lock.packages).filter(([path, entry]) => entry.dev && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path)).map(([path]) => path.slice('node_modules/'.length));
+  // What a production install leaves out: the development dependencies. Left outside, the
+  // bundler never follows them, so nothing they need is bundled either.
+  const { devDependencies = {} } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+  const devOnly = Object.keys(devDependencies);
   rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
   const { metafile } = await build({
     entryPoints: [projectFile('src', 'server.ts')],
