@@ -40,10 +40,11 @@ const MAX_ENTRIES = 20_000;
 const MAX_BYTES = 24 * 1024 * 1024;
 const MAX_TOKEN_BYTES = 16 * 1024;
 /**
- * An entry's own object, its two Dates and number, its key's parts (the identity's id it keeps
- * alive) and lru-cache's slots, besides the token and the key's length: as measured in V8's heap.
+ * An entry's own object, its two Dates and number, its expiry as an ISO string, its key's parts
+ * (the identity's id it keeps alive) and lru-cache's slots, besides the token and the key's
+ * length, as V8's heap holds them.
  */
-const ENTRY_OVERHEAD_BYTES = 450;
+const ENTRY_OVERHEAD_BYTES = 500;
 // A reused token must still have this long to live.
 const MIN_REMAINING_MS = 10 * 60 * 1000;
 const MINUTE_MS = 60_000;
