@@ -3,11 +3,11 @@
 // dist/src/chunks/). A start then reads a handful of files instead of hundreds of modules
 // resolved and read one by one, which was most of the time a start took. What loads lazily
 // stays lazy: local mode is a chunk of its own, the API docs and the ACS SDK load from
-// node_modules when used. Left out, and loaded from node_modules as before: the development
-// dependencies (only local mode uses them, and a production install has none, which local mode
-// then says), and the packages in EXTERNAL. The rest of dist/ stays as tsc wrote it (the
+// node_modules when used. Left out, and loaded from node_modules as before: what a production
+// install leaves out (only local mode uses it, and without it local mode says so), and the
+// packages in EXTERNAL. The rest of dist/ stays as tsc wrote it (the
 // migration script, dist/src/db/migrateCli.js, runs from there).
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -23,11 +23,27 @@ const EXTERNAL = ['@azure/*', '@fastify/swagger', '@fastify/swagger-ui', 'fastif
 // Local mode's code, which a configured service never loads (it is imported dynamically).
 const LOCAL_MODE_CODE = /^(src\/local|emulators)\//;
 
+/**
+ * What a production install leaves out: the packages package-lock.json marks development-only.
+ * Not every development dependency is one (the production packages need Ajv and fast-jwt too,
+ * which must be bundled, or found where a production install puts them). Without a lock file
+ * (a copy of the project for a test, which installs nothing for production), package.json's
+ * development dependencies.
+ */
+function devOnlyPackages(): string[] {
+  const lockFile = projectFile('package-lock.json');
+  if (!existsSync(lockFile)) {
+    const { devDependencies = {} } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+    return Object.keys(devDependencies);
+  }
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  return Object.entries(lock.packages)
+    .filter(([path, entry]) => entry.dev && /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path))
+    .map(([path]) => path.slice('node_modules/'.length));
+}
+
 export async function bundleServer(outdir = projectFile('dist', 'src')): Promise<void> {
-  // What a production install leaves out: the development dependencies. Left outside, the
-  // bundler never follows them, so nothing they need is bundled either.
-  const { devDependencies = {} } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
-  const devOnly = Object.keys(devDependencies);
+  const devOnly = devOnlyPackages();
   rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
   const { metafile } = await build({
     entryPoints: [projectFile('src', 'server.ts')],

@@ -2,7 +2,7 @@
 // same turn of the event loop) go to PostgreSQL as one statement. Under load that turns
 // many round trips into one; alone, a lookup waits for nothing but `setImmediate`. While a
 // statement is out, the lookups that arrive wait for it and then go together: a statement
-// costs PostgreSQL (and this process) about as much for one key as for fifty, so fewer,
+// costs PostgreSQL (and this process) about as much for one key as for many, so fewer,
 // larger statements leave more of the machine to the requests.
 // Each lookup is still sent after its request arrived, so it sees every revocation and
 // deletion committed before that, on any replica.
