@@ -2,7 +2,6 @@
 // closed at once; requests on existing ones go on), and clients that never finish their
 // headers or body, or never speak, are closed within the configured timeout plus the
 // documented margin. Elapsed times are checked only against that documented upper bound.
-import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -53,10 +52,11 @@ async function open(port: number, clients: Set<Socket>): Promise<Client> {
   let received = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => { received += chunk; });
-  // A reset by the server is one way of being closed; 'close' follows it.
+  // A reset by the server is one way of being closed; 'close' follows it. (events.once would
+  // reject on that 'error', so the close is awaited with a plain listener.)
   socket.on('error', () => undefined);
-  const closed = once(socket, 'close').then(() => performance.now() - openedAt);
-  await Promise.race([once(socket, 'connect'), closed]);
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - openedAt)));
+  await Promise.race([new Promise((resolve) => socket.once('connect', resolve)), closed]);
   return { socket, received: () => received, closed };
 }
 
