@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { entraCredential } from '../src/acs/acsIdentityClient.js';
+import { entraCredential } from '../src/shared/entraCredential.js';
 import { ConfigError, configSchema, loadConfig } from '../src/config/index.js';
 import { projectFile } from '../src/projectFiles.js';
 
