@@ -66,7 +66,11 @@ export function registerManagedIdentityEndpoint(app: FastifyInstance, origin: ()
   const problem = (status: number, message: string) => ({ status, body: { statusCode: status, message, correlationId: randomUUID() } });
 
   app.get<{ Querystring: Record<string, string | undefined> }>(MANAGED_IDENTITY_PATH, async (request, reply) => {
-    if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault && 'delayMs' in fault ? fault.delayMs : 0));
+    if (fault && 'delayMs' in fault) {
+      await new Promise((resolve) => setTimeout(resolve, fault && 'delayMs' in fault ? fault.delayMs : 0));
+      // The caller may have given up: no keep-alive connection left to hold the emulator's close.
+      void reply.header('connection', 'close');
+    }
     const answer = (() => {
       if (fault && 'status' in fault) return problem(fault.status, fault.message);
       if (request.headers['x-identity-header'] !== header) return problem(401, 'The X-IDENTITY-HEADER header is missing or wrong.');

@@ -28,8 +28,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   const tokens = auth?.kind === 'entra' ? new DatabaseTokens(() => entraCredential(auth.credentialClientId), options.timeoutMs) : undefined;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
-    // Asked when the server asks for a password: within the connection's timeout.
-    ...(tokens ? { password: () => tokens.password() } : {}),
+    ...(tokens ? { Client: tokenClient(tokens) } : {}),
     max: options.max,
     connectionTimeoutMillis: options.timeoutMs,
     statement_timeout: options.timeoutMs,
@@ -57,6 +56,20 @@ export function createPool(options: PoolOptions): pg.Pool {
     });
   }
   return pool;
+}
+
+/**
+ * A client whose password is the current token, asked for when the server asks for a password
+ * (within the connection's timeout). Set after construction: pg lets the connection string's
+ * empty password override a `password` option.
+ */
+function tokenClient(tokens: DatabaseTokens): new () => pg.Client {
+  return class extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      Object.defineProperty(this, 'password', { configurable: true, enumerable: false, writable: true, value: () => tokens.password() });
+    }
+  };
 }
 
 /** A transaction begun on one pooled connection; `commit` or `rollback` ends it and releases the connection. */
