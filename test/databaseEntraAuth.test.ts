@@ -13,8 +13,10 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { DatabaseTokens } from '../src/db/databaseTokens.js';
 import { migrate } from '../src/db/migrations.js';
 import { createPool } from '../src/db/pool.js';
+import { entraCredential } from '../src/shared/entraCredential.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 import { TEST_DATABASE, withClient } from './helpers/testDatabase.js';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
@@ -157,6 +159,35 @@ t.test('DATABASE_AUTH=entra: Entra tokens as passwords, from the managed identit
     const { rows } = await app.pool.query<{ current_user: string }>('SELECT current_user');
     t.equal(rows[0]!.current_user, 'acs_service', 'a new connection after the expiry signs in with the next token');
     t.equal(tokenRequests() - before, 2, 'asked once more, at the expiry');
+  });
+
+  await t.test('a token is renewed before its expiry: in the background while it is good, awaited once it is not', async (t) => {
+    const identity = managedIdentity.addIdentity();
+    const issued = () => managedIdentity.issued.get(identity.clientId) ?? 0;
+    // This replica's clock moves on at the test's word; the tokens' expiries are real ones.
+    let clock = Date.now();
+    const tokens = new DatabaseTokens(() => entraCredential(identity.clientId), 5000, () => clock);
+    const lifetimeSeconds = 100;
+    const first = managedIdentity.nextToken(identity.clientId, DATABASE_RESOURCE, lifetimeSeconds);
+    const firstExpiry = Date.now() + lifetimeSeconds * 1000;
+    t.same(await Promise.all([tokens.password(), tokens.password(), tokens.password()]), [first, first, first], 'connections opening together share one request');
+    t.equal(issued(), 1);
+    clock += 40_000;
+    t.equal(await tokens.password(), first, 'kept while far from its expiry');
+    t.equal(issued(), 1, 'no request');
+
+    const second = managedIdentity.nextToken(identity.clientId, DATABASE_RESOURCE, lifetimeSeconds);
+    clock = firstExpiry - 40_000;
+    t.equal(await tokens.password(), first, 'past half its life: still handed out, while a new one is asked for');
+    const deadline = Date.now() + 5000;
+    while (issued() < 2 && Date.now() < deadline) await sleep(20);
+    t.equal(issued(), 2, 'renewed in the background');
+    t.equal(await tokens.password(), second, 'the new token from then on');
+
+    const third = managedIdentity.nextToken(identity.clientId, DATABASE_RESOURCE, lifetimeSeconds);
+    clock = Date.now() + lifetimeSeconds * 1000 - 2000;
+    t.equal(await tokens.password(), third, 'about to expire: never handed out, the next one awaited');
+    t.equal(issued(), 3);
   });
 
   await t.test('a token the database does not take: /readyz says the database is down, and nothing secret is logged', async (t) => {
