@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -17,6 +16,7 @@ import { DatabaseTokens } from '../src/db/databaseTokens.js';
 import { migrate } from '../src/db/migrations.js';
 import { createPool } from '../src/db/pool.js';
 import { entraCredential } from '../src/shared/entraCredential.js';
+import { freePort } from './helpers/freePort.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 import { TEST_DATABASE, withClient } from './helpers/testDatabase.js';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
@@ -35,13 +35,6 @@ const DATABASE_RESOURCE = 'https://ossrdbms-aad.database.windows.net';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Cluster {
   /** A URL on the cluster: as `user` (with `password`, or none), to `database`. */
