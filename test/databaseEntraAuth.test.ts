@@ -4,7 +4,7 @@
 // checks the token; here a cluster of the test's own, with scram-sha-256 on every line (the
 // shared one trusts loopback, which would prove nothing), knows a role's token as its password.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -214,6 +214,18 @@ t.test('DATABASE_AUTH=entra: Entra tokens as passwords, from the managed identit
     const started = Date.now();
     await t.rejects(app.pool.query('SELECT 1'), 'an endpoint that does not answer fails the connection');
     t.ok(Date.now() - started < 3000, `within the database timeout (${Date.now() - started} ms)`);
+  });
+
+  await t.test('a server without Azure\'s function: creating the role is refused, naming why, and nothing changes', async (t) => {
+    const pool = createPool({ connectionString: cluster.superuserUrl('acs'), max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 });
+    try {
+      await t.rejects(migrate(pool, undefined, { serviceRole: 'acs_nobody', serviceRoleObjectId: randomUUID() }),
+        { name: 'Error', message: /acs_nobody does not exist, and this server has no pgaadauth_create_principal_with_oid/ });
+      const { rows } = await pool.query("SELECT 1 FROM pg_roles WHERE rolname = 'acs_nobody'");
+      t.equal(rows.length, 0, 'no role');
+    } finally {
+      await pool.end();
+    }
   });
 
   await t.test('the migration command signs in as the Entra administrator and creates the service\'s role for its object id', async (t) => {
