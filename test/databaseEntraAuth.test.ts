@@ -35,7 +35,6 @@ const DATABASE_RESOURCE = 'https://ossrdbms-aad.database.windows.net';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 interface Cluster {
   /** A URL on the cluster: as `user` (with `password`, or none), to `database`. */
   url(user: string, database: string, password?: string): string;
