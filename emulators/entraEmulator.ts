@@ -1,6 +1,6 @@
 // A local emulator of the Microsoft Entra ID endpoints this service uses: the v2.0 OpenID
 // discovery document, the key set, and the token endpoint's on-behalf-of grant, at the real
-// paths. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
+// paths; and the managed identity endpoint of App Service and Container Apps. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
 // and for local mode. With `tls`, it serves HTTPS with a certificate made at start (MSAL
 // refuses http:// authorities); `caCertificate` is what a client must trust.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { TEAMS_RESOURCE, TEAMS_RESOURCE_SCOPES, TEAMS_SCOPES } from './azureFacts.js';
 import { isLoopbackHost } from './loopback.js';
+import { registerManagedIdentityEndpoint, type ManagedIdentityEndpoint } from './managedIdentityEndpoint.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
 
@@ -81,6 +82,8 @@ export interface EntraEmulator {
   rotateKey(options?: { retireOld?: boolean }): SigningKey;
   /** A second, generic OpenID Connect issuer on the same server (AUTH_ISSUERS). */
   readonly oidc: OidcIssuerEmulator;
+  /** The managed identity endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER) on the same server. */
+  readonly managedIdentity: ManagedIdentityEndpoint;
   close(): Promise<void>;
 }
 
@@ -268,6 +271,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   });
 
   const oidc = registerOidcIssuer(app, () => authorityHost, options.oidc);
+  const managedIdentity = registerManagedIdentityEndpoint(app, () => authorityHost, tenantId, (claims, lifetimeSeconds) => mint(claims, {}, lifetimeSeconds));
 
   const address = await app.listen({ host, port: options.port ?? 0 });
   authorityHost = address;
@@ -308,6 +312,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return key;
     },
     oidc,
+    managedIdentity,
     close: () => app.close(),
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { entraCredential } from '../src/acs/acsIdentityClient.js';
+import { entraCredential } from '../src/shared/entraCredential.js';
 import { ConfigError, configSchema, loadConfig } from '../src/config/index.js';
 import { projectFile } from '../src/projectFiles.js';
 
@@ -160,6 +160,33 @@ t.test('ACS with an Entra credential: ACS_ENDPOINT instead of a connection strin
   t.equal(entraCredential(clientId).constructor.name, 'WorkloadIdentityCredential');
   t.equal(entraCredential(undefined).constructor.name, 'DefaultAzureCredential');
   t.match(problemsOf({ ...minimal, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: 'https://res.communication.azure.com', ACS_CREDENTIAL_CLIENT_ID: 'not-a-guid' }).join(), /ACS_CREDENTIAL_CLIENT_ID/);
+});
+
+t.test('the database with Entra sign-in (DATABASE_AUTH=entra): its identity, no password in DATABASE_URL', async (t) => {
+  t.same(loadConfig(minimal).databaseAuth, { kind: 'password' }, 'a password by default');
+  const clientId = '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d';
+  const objectId = '1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b';
+  const entra = loadConfig({
+    ...minimal, DATABASE_URL: 'postgres://acs-token-service@db.postgres.database.azure.com/acs?sslmode=require',
+    DATABASE_AUTH: 'entra', DATABASE_CREDENTIAL_CLIENT_ID: clientId, DATABASE_SERVICE_ROLE: 'acs-token-service', DATABASE_SERVICE_ROLE_OBJECT_ID: objectId,
+  });
+  t.same(entra.databaseAuth, { kind: 'entra', credentialClientId: clientId });
+  t.equal(entra.databaseServiceRoleObjectId, objectId);
+  t.same(loadConfig({ ...minimal, DATABASE_AUTH: 'entra' }).databaseAuth, { kind: 'entra', credentialClientId: undefined }, 'without a client id: DefaultAzureCredential');
+
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ DATABASE_AUTH: 'aad' }, 'DATABASE_AUTH must be password or entra, not "aad"'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_CREDENTIAL_CLIENT_ID: 'my-identity' }, 'DATABASE_CREDENTIAL_CLIENT_ID must be a GUID: the client id of the managed (or workload) identity that signs in to the database'],
+    [{ DATABASE_CREDENTIAL_CLIENT_ID: clientId }, 'DATABASE_CREDENTIAL_CLIENT_ID is for DATABASE_AUTH=entra'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgres://svc:s3cret@db/acs' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgres://svc@db/acs?password=s3cret' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
+    [{ DATABASE_AUTH: 'entra', AZURE_CLIENT_SECRET: 'app-secret' }, 'DATABASE_AUTH=entra needs DATABASE_CREDENTIAL_CLIENT_ID while AZURE_CLIENT_SECRET is set: without it, the sign-in would be the API\'s own app registration'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_SERVICE_ROLE: 'svc', DATABASE_SERVICE_ROLE_OBJECT_ID: 'svc' }, 'DATABASE_SERVICE_ROLE_OBJECT_ID must be a GUID: the Entra object id of the service\'s identity'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_SERVICE_ROLE_OBJECT_ID: objectId }, 'DATABASE_SERVICE_ROLE_OBJECT_ID needs DATABASE_AUTH=entra and DATABASE_SERVICE_ROLE (the role it creates)'],
+    [{ DATABASE_SERVICE_ROLE: 'svc', DATABASE_SERVICE_ROLE_OBJECT_ID: objectId }, 'DATABASE_SERVICE_ROLE_OBJECT_ID needs DATABASE_AUTH=entra and DATABASE_SERVICE_ROLE (the role it creates)'],
+  ];
+  for (const [override, problem] of cases) t.same(problemsOf({ ...minimal, ...override }), [problem], JSON.stringify(override));
+  t.same(problemsOf({ ...minimal, DATABASE_AUTH: 'entra', DATABASE_CREDENTIAL_CLIENT_ID: clientId, AZURE_CLIENT_SECRET: 'app-secret' }), [], 'the app\'s secret is fine with an identity of the database\'s own');
 });
 
 t.test('http:// is accepted for loopback hosts only', async (t) => {

@@ -7,12 +7,12 @@
 // and says why. CONTAINER_TEST=skip skips it (.ci/run's second and third passes: once a run).
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { projectFile } from '../src/projectFiles.js';
+import { freePort } from './helpers/freePort.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { testServiceEnv } from './helpers/testServiceEnv.js';
 
@@ -23,13 +23,6 @@ const run = promisify(execFile);
 const GRACE_SECONDS = 30;
 const HARDENED = ['--network', 'host', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges'];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 if (process.env.CONTAINER_TEST === 'skip') {
   t.comment('skipped: CONTAINER_TEST=skip (the image is built and run once per CI run)');

@@ -2,12 +2,11 @@
 // timeout on every operation, bounded retries of idempotent calls (honouring Retry-After),
 // a circuit breaker, and errors classified (AcsError). The SDK's own retries are off: its
 // default policy retries POSTs, which could create an identity twice.
-import { createRequire } from 'node:module';
 import type { CommunicationIdentityClient } from '@azure/communication-identity';
-import type { TokenCredential } from '@azure/identity';
 import type { AcsConfig } from './acsSettings.js';
 import { AcsError, classifyAcsError, isTransient } from './acsErrors.js';
 import { CircuitBreaker, type CircuitState } from './circuitBreaker.js';
+import { entraCredential } from '../shared/entraCredential.js';
 
 const FIRST_BACKOFF_MS = 100;
 
@@ -21,22 +20,6 @@ export interface IssuedToken {
 
 export interface CreatedIdentity extends IssuedToken {
   acsUserId: string;
-}
-
-/**
- * The Entra credential that calls ACS without an access key. With ACS_CREDENTIAL_CLIENT_ID,
- * that identity exactly: DefaultAzureCredential would prefer AZURE_CLIENT_ID and
- * AZURE_CLIENT_SECRET, which are this service's own app registration (set for Teams).
- */
-export function entraCredential(clientId: string | undefined): TokenCredential {
-  // Loaded only here: a service with an access key never loads @azure/identity (nor MSAL under it).
-  const { DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity');
-  if (!clientId) return new DefaultAzureCredential();
-  // Kubernetes workload identity projects a token file (AZURE_FEDERATED_TOKEN_FILE; the tenant
-  // is AZURE_TENANT_ID); elsewhere (App Service, Container Apps, VMs) a user-assigned managed identity.
-  return process.env.AZURE_FEDERATED_TOKEN_FILE
-    ? new WorkloadIdentityCredential({ clientId })
-    : new ManagedIdentityCredential({ clientId });
 }
 
 export class AcsIdentityClient {

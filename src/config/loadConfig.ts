@@ -60,11 +60,12 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   const http = httpServerLimits(raw, problems);
   const overload = overloadSettings(raw, problems);
   const pages = pageSettings(raw, problems);
+  const database = databaseSettings(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
     ...server,
-    ...databaseSettings(raw),
+    ...database,
     http,
     metrics,
     overload,

@@ -1,4 +1,6 @@
 // Which database failures mean "unavailable" (answer 503 and retry) rather than a bug (500).
+import { DatabaseTokenError } from './databaseTokens.js';
+
 export class DatabaseUnavailableError extends Error {
   constructor(cause: unknown) {
     super('The database is unavailable', { cause });
@@ -13,6 +15,8 @@ const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // No Entra token to sign in with (DATABASE_AUTH=entra): an outage of the identity endpoint.
+  if (error instanceof DatabaseTokenError) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) return true;
   // pg's own client-side failures carry no code, only these messages.

@@ -46,6 +46,8 @@ const CREATE_HISTORY = `
 export interface MigrateOptions {
   /** The service's own role (DATABASE_SERVICE_ROLE): granted what the service needs. */
   serviceRole?: string;
+  /** With Entra sign-in: the Entra object id to create the service's role for, when it does not exist. */
+  serviceRoleObjectId?: string;
 }
 
 /** Applies the pending migrations; returns the names of those it applied. */
@@ -66,7 +68,7 @@ export async function migrate(pool: pg.Pool, migrations = readMigrations(), opti
       await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
       done.push(migration.name);
     }
-    if (options.serviceRole) await grantServiceRole(client, options.serviceRole);
+    if (options.serviceRole) await grantServiceRole(client, options.serviceRole, options.serviceRoleObjectId);
     return done;
   });
 }

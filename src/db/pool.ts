@@ -1,9 +1,15 @@
-// The PostgreSQL pool. Every wait is bounded: connecting, each statement, and a transaction
-// left idle (a create holds one open across the ACS call, bounded by the ACS timeout).
+// The PostgreSQL pool, for the service and the migration command alike. Every wait is bounded:
+// connecting (a token request included), each statement, and a transaction left idle (a create
+// holds one open across the ACS call, bounded by the ACS timeout).
 import pg from 'pg';
+import { entraCredential } from '../shared/entraCredential.js';
+import type { DatabaseAuth } from './databaseSettings.js';
+import { DatabaseTokens } from './databaseTokens.js';
 
 export interface PoolOptions {
   connectionString: string;
+  /** With `entra`, each new connection's password is an Entra access token (databaseTokens.ts). */
+  auth?: DatabaseAuth;
   max: number;
   timeoutMs: number;
   /** How long a transaction may stay idle; must exceed the ACS request timeout. */
@@ -18,8 +24,11 @@ export interface PoolOptions {
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
+  const { auth } = options;
+  const tokens = auth?.kind === 'entra' ? new DatabaseTokens(() => entraCredential(auth.credentialClientId), options.timeoutMs) : undefined;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
+    ...(tokens ? { Client: tokenClient(tokens) } : {}),
     max: options.max,
     connectionTimeoutMillis: options.timeoutMs,
     statement_timeout: options.timeoutMs,
@@ -47,6 +56,20 @@ export function createPool(options: PoolOptions): pg.Pool {
     });
   }
   return pool;
+}
+
+/**
+ * A client whose password is the current token, asked for when the server asks for a password
+ * (within the connection's timeout). Set after construction: pg lets the connection string's
+ * empty password override a `password` option.
+ */
+function tokenClient(tokens: DatabaseTokens): new () => pg.Client {
+  return class extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      Object.defineProperty(this, 'password', { configurable: true, enumerable: false, writable: true, value: () => tokens.password() });
+    }
+  };
 }
 
 /** A transaction begun on one pooled connection; `commit` or `rollback` ends it and releases the connection. */

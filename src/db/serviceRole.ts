@@ -3,7 +3,8 @@
 // migration command on every run, not by a migration file: a migration runs once, but the role
 // may be named (or renamed) after the tables exist, and a migration that adds a table needs the
 // grant in the same run. Every statement here is idempotent. The role itself is created by the
-// operator; the migration role must own the tables (it created them).
+// operator, or, with Entra sign-in on Azure, by the migration as the Entra principal whose
+// object id it is given; the migration role must own the tables (it created them).
 import type pg from 'pg';
 
 /** Role names we accept: what an operator would type, quoted anyway when used. */
@@ -25,14 +26,28 @@ const SEQUENCES = ['audit_events_id_seq'];
 
 export class ServiceRoleError extends Error {}
 
-/** Grants `role` the service's rights, in the migration's transaction; throws if it would have more. */
-export async function grantServiceRole(client: pg.ClientBase, role: string): Promise<void> {
+const UNDEFINED_FUNCTION = '42883';
+
+/**
+ * Grants `role` the service's rights, in the migration's transaction; throws if it would have
+ * more. With `objectId`, a role that does not exist is first created for that Entra principal.
+ */
+export async function grantServiceRole(client: pg.ClientBase, role: string, objectId?: string): Promise<void> {
   if (!new RegExp(ROLE_NAME_PATTERN).test(role)) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE "${role}" is not a role name`);
   const { rows } = await client.query<{ exists: boolean; current: boolean; superuser: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists, $1 = current_user AS current,
             COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = $1), false) AS superuser`, [role]);
   const found = rows[0]!;
-  if (!found.exists) {
+  if (!found.exists && objectId) {
+    // Azure Database for PostgreSQL's function (the server's Entra administrator may call it):
+    // a LOGIN role that signs in with that principal's tokens. 'service': an application or
+    // managed identity; not an administrator; no MFA claim required.
+    await client.query("SELECT * FROM pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)", [role, objectId]).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== UNDEFINED_FUNCTION) throw error;
+      throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} does not exist, and this server has no pgaadauth_create_principal_with_oid to create it for `
+        + 'DATABASE_SERVICE_ROLE_OBJECT_ID: that is Azure Database for PostgreSQL\'s, with Microsoft Entra authentication on');
+    });
+  } else if (!found.exists) {
     throw new ServiceRoleError(`DATABASE_SERVICE_ROLE names the role ${role}, which does not exist: create it first (CREATE ROLE ${role} LOGIN PASSWORD '…')`);
   }
   if (found.current) throw new ServiceRoleError(`DATABASE_SERVICE_ROLE ${role} is the role that runs the migrations: give the service a role of its own`);

@@ -20,6 +20,7 @@ declare module 'fastify' {
 export default fp(async function database(app, { config }: { config: Config }) {
   const pool = createPool({
     connectionString: config.databaseUrl,
+    auth: config.databaseAuth,
     max: config.databasePoolMax,
     timeoutMs: config.databaseTimeoutMs,
     // Creation holds a transaction open across one ACS call.
@@ -36,7 +37,7 @@ export default fp(async function database(app, { config }: { config: Config }) {
     await pool.end();
   });
   if (config.migrateOnStart) {
-    const applied = await migrate(pool, undefined, { serviceRole: config.databaseServiceRole });
+    const applied = await migrate(pool, undefined, { serviceRole: config.databaseServiceRole, serviceRoleObjectId: config.databaseServiceRoleObjectId });
     app.log.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
   }
   app.decorate('pool', pool);

@@ -92,9 +92,13 @@ t.test('server: CORS origins are origins only', async (t) => {
 });
 
 t.test('database: defaults; never one session from the environment (local mode sets that)', async (t) => {
-  const db = databaseSettings(read(databaseSettingsSchema, { DATABASE_URL: 'postgresql://u@h/d', MIGRATE_ON_START: 'true' }));
-  t.same(db, { databaseUrl: 'postgresql://u@h/d', databasePoolMax: 10, databaseTimeoutMs: 5000, databaseSingleSession: false, migrateOnStart: true, databaseServiceRole: undefined });
-  t.equal(databaseSettings(read(databaseSettingsSchema, { DATABASE_URL: 'postgres://u@h/d', DATABASE_SERVICE_ROLE: 'acs_service' })).databaseServiceRole, 'acs_service');
+  const db = parsed((problems) => databaseSettings(read(databaseSettingsSchema, { DATABASE_URL: 'postgresql://u@h/d', MIGRATE_ON_START: 'true' }), problems));
+  t.same(db.problems, []);
+  t.same(db.value, {
+    databaseUrl: 'postgresql://u@h/d', databaseAuth: { kind: 'password' }, databasePoolMax: 10, databaseTimeoutMs: 5000, databaseSingleSession: false,
+    migrateOnStart: true, databaseServiceRole: undefined, databaseServiceRoleObjectId: undefined,
+  });
+  t.equal(databaseSettings(read(databaseSettingsSchema, { DATABASE_URL: 'postgres://u@h/d', DATABASE_SERVICE_ROLE: 'acs_service' }), []).databaseServiceRole, 'acs_service');
 });
 
 t.test('deletions: a claim outlasts two ACS timeouts and a margin, in whole seconds', async (t) => {
