@@ -48,16 +48,24 @@ t.test('every parameters() and variables() resolves, and every parameter and var
   const nested = template.resources.filter((resource) => resource.type === NESTED);
   for (const resource of nested) t.equal(resource.properties.expressionEvaluationOptions?.scope, 'inner', `${resource.name}: its template has its own parameters`);
   for (const { name, template: scope } of scopes(template)) {
-    const text = JSON.stringify(scope);
+    const references = (kind: 'parameters' | 'variables', value: unknown) =>
+      [...JSON.stringify(value).matchAll(new RegExp(`${kind}\\('([^']*)'\\)`, 'g'))].map((match) => match[1]!);
+    const variables = scope.variables ?? {};
+    const parameters = scope.parameters ?? {};
+    // Used: reached from the resources or the outputs, through the variables they use.
+    const roots = [scope.resources, scope.outputs ?? {}];
+    const usedVariables = new Set(roots.flatMap((root) => references('variables', root)));
+    for (const variable of usedVariables) {
+      t.ok(variable in variables, `${name}: variables('${variable}') is declared`);
+      for (const next of references('variables', variables[variable] ?? null)) usedVariables.add(next);
+    }
+    const usedParameters = new Set([...roots, ...[...usedVariables].map((variable) => variables[variable] ?? null)].flatMap((value) => references('parameters', value)));
+    for (const parameter of usedParameters) t.ok(parameter in parameters, `${name}: parameters('${parameter}') is declared`);
+    for (const variable of Object.keys(variables)) t.ok(usedVariables.has(variable), `${name}: variable ${variable} is used`);
+    for (const parameter of Object.keys(parameters)) t.ok(usedParameters.has(parameter), `${name}: parameter ${parameter} is used`);
+    // Every reference anywhere, even in an unused variable, resolves.
     for (const kind of ['parameters', 'variables'] as const) {
-      const declared = Object.keys(scope[kind] ?? {});
-      const referenced = [...text.matchAll(new RegExp(`${kind}\\('([^']*)'\\)`, 'g'))].map((match) => match[1]!);
-      for (const reference of new Set(referenced)) t.ok(declared.includes(reference), `${name}: ${kind}('${reference}') is declared`);
-      for (const declaration of declared) {
-        // A variable's own definition does not use it.
-        const uses = referenced.filter((reference) => reference === declaration).length;
-        t.ok(uses > 0, `${name}: ${kind.slice(0, -1)} ${declaration} is used`);
-      }
+      for (const reference of references(kind, scope)) t.ok(reference in (scope[kind] ?? {}), `${name}: ${kind}('${reference}') resolves`);
     }
   }
 });
