@@ -63,6 +63,9 @@ t.test('every parameters() and variables() resolves, and every parameter and var
     for (const parameter of usedParameters) t.ok(parameter in parameters, `${name}: parameters('${parameter}') is declared`);
     for (const variable of Object.keys(variables)) t.ok(usedVariables.has(variable), `${name}: variable ${variable} is used`);
     for (const parameter of Object.keys(parameters)) t.ok(usedParameters.has(parameter), `${name}: parameter ${parameter} is used`);
+    // ARM evaluates variables and names before any resource exists: no reference() or list*() there.
+    t.notMatch(JSON.stringify(variables), /\b(reference|list\w*)\(/, `${name}: no reference() or list*() in a variable`);
+    for (const resource of scope.resources) t.notMatch(resource.name, /\b(reference|list\w*)\(/, `${name}: ${resource.type} is named without reference()`);
     // Every reference anywhere, even in an unused variable, resolves.
     for (const kind of ['parameters', 'variables'] as const) {
       for (const reference of references(kind, scope)) t.ok(reference in (scope[kind] ?? {}), `${name}: ${kind}('${reference}') resolves`);
