@@ -50,6 +50,36 @@ t.test('defaults', async (t) => {
   t.ok(Object.isFrozen(config));
 });
 
+t.test('only the environment given is read, not the process\'s own', async (t) => {
+  // Local mode builds its configuration from an environment of its own: a deployment's
+  // DATABASE_SERVICE_ROLE it leaves out must stay out.
+  process.env.PORT = '4321';
+  process.env.DATABASE_SERVICE_ROLE = 'acs_service';
+  t.teardown(() => { delete process.env.PORT; delete process.env.DATABASE_SERVICE_ROLE; });
+  const config = loadConfig(minimal);
+  t.equal(config.port, 3000);
+  t.equal(config.databaseServiceRole, undefined);
+  t.same(problemsOf({}).filter((problem) => problem.startsWith('DATABASE_URL')), ['DATABASE_URL is required']);
+});
+
+t.test('numbers and booleans: read as the schema says, or named', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ SHUTDOWN_DELAY_MS: '1.5' }, 'SHUTDOWN_DELAY_MS must be integer'],
+    [{ PORT: ' ' }, 'PORT must be integer'],
+    [{ MIGRATE_ON_START: 'yes' }, 'MIGRATE_ON_START must be boolean'],
+    [{ DOCS_ENABLED: '0' }, 'DOCS_ENABLED must be boolean'],
+    [{ OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '1' }, 'OVERLOAD_MAX_EVENT_LOOP_UTILIZATION must be < 1'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be equal to one of the allowed values'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must not have fewer than 16 characters'],
+  ];
+  for (const [override, problem] of cases) t.same(problemsOf({ ...minimal, ...override }), [problem], JSON.stringify(override));
+  const config = loadConfig({ ...minimal, OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0.9', MIGRATE_ON_START: 'true', DOCS_ENABLED: 'false', PORT: '8080' });
+  t.equal(config.overload.maxEventLoopUtilization, 0.9);
+  t.equal(config.migrateOnStart, true);
+  t.equal(config.docs.enabled, false);
+  t.equal(config.port, 8080);
+});
+
 t.test('HTTP server limits: defaults, and each setting read', async (t) => {
   t.same(loadConfig(minimal).http, { maxConnections: 1000, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 72000 });
   const set = loadConfig({ ...minimal, HTTP_MAX_CONNECTIONS: '20', HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '125000' });

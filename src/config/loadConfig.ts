@@ -2,7 +2,6 @@
 // frozen object. Every variable is documented in .env.example. Each module owns its section
 // (schema, type, parsing); this reads the environment and the NAME_FILE files, checks the
 // whole schema at once and assembles the sections, so that every problem is named together.
-import { envSchema } from 'env-schema';
 import { acsSettings, missingAcsProblem } from '../acs/acsSettings.js';
 import { auditSettings } from '../audit/auditSettings.js';
 import { allowedTenantsOf, authSettings } from '../auth/authSettings.js';
@@ -15,19 +14,10 @@ import { pageSettings } from '../plugins/pageSettings.js';
 import { rateLimitSettings } from '../plugins/rateLimitSettings.js';
 import { parseTrustProxy } from '../trustProxy.js';
 import { ConfigError, type Config } from './config.js';
-import { configSchema, type ConfigEnv } from './configSchema.js';
+import { configSchema } from './configSchema.js';
+import { readEnvironment } from './readEnvironment.js';
 import { readSecretFiles } from './secretFiles.js';
 import { serverSettings } from './serverSettings.js';
-
-type SchemaErrors = Array<{ instancePath: string; message?: string; params: { missingProperty?: string } }>;
-
-/** Turns Ajv's messages into one line per variable, e.g. "DATABASE_URL is required". */
-function describeSchemaErrors(errors: SchemaErrors): string[] {
-  return errors.map((e) => {
-    if (e.params.missingProperty) return `${e.params.missingProperty} is required`;
-    return `${e.instancePath.replace(/^\//, '')} ${e.message ?? 'is invalid'}`;
-  });
-}
 
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config {
   // `NAME=` (as in a copied .env.example) means "not set", not "set to nothing".
@@ -36,15 +26,11 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   readSecretFiles(env, problems);
   const allowedTenants = allowedTenantsOf(env, problems);
 
-  let raw: ConfigEnv;
-  try {
-    // A copy: env-schema writes defaults into the object it validates.
-    raw = envSchema<ConfigEnv>({ schema: configSchema, data: { ...env }, dotenv: false });
-  } catch (error) {
-    const errors = (error as { errors?: SchemaErrors }).errors;
+  const schemaProblems: string[] = [];
+  const raw = readEnvironment(configSchema, env, schemaProblems);
+  if (schemaProblems.length > 0) {
     const missingAcs = missingAcsProblem(env);
-    if (missingAcs) problems.push(missingAcs);
-    throw new ConfigError([...(errors ? describeSchemaErrors(errors) : [(error as Error).message]), ...problems]);
+    throw new ConfigError([...schemaProblems, ...(missingAcs ? [missingAcs] : []), ...problems]);
   }
 
   const production = env.NODE_ENV === 'production';

@@ -1,14 +1,14 @@
-// Each module's settings section, read as loadConfig reads it (env-schema fills the defaults and
-// converts the types), then parsed by the section's own function: what config.test.ts does not
+// Each module's settings section, read as loadConfig reads it (readEnvironment fills the defaults
+// and converts the types), then parsed by the section's own function: what config.test.ts does not
 // reach through loadConfig — the parsers' edge cases, and values worked out from others.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envSchema } from 'env-schema';
 import t from 'tap';
 import type { Static, TObject } from 'typebox';
 import { acsSettings, acsSettingsSchema, missingAcsProblem } from '../../src/acs/acsSettings.js';
 import { auditSettings, auditSettingsSchema } from '../../src/audit/auditSettings.js';
 import { allowedTenantsOf, authSettings, authSettingsSchema } from '../../src/auth/authSettings.js';
+import { readEnvironment } from '../../src/config/readEnvironment.js';
 import { serverSettings, serverSettingsSchema } from '../../src/config/serverSettings.js';
 import { databaseSettings, databaseSettingsSchema } from '../../src/db/databaseSettings.js';
 import { deletionSettings, deletionSettingsSchema } from '../../src/identities/deletionSettings.js';
@@ -17,8 +17,12 @@ import { pageSettings, pageSettingsSchema } from '../../src/plugins/pageSettings
 import { rateLimitSettings, rateLimitSettingsSchema } from '../../src/plugins/rateLimitSettings.js';
 
 /** `env` checked against one section's schema, as loadConfig checks the whole. */
-const read = <S extends TObject>(schema: S, env: Record<string, string> = {}): Static<S> =>
-  envSchema<Static<S>>({ schema, data: { ...env }, dotenv: false });
+function read<S extends TObject>(schema: S, env: Record<string, string> = {}): Static<S> {
+  const problems: string[] = [];
+  const values = readEnvironment(schema, env, problems);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return values;
+}
 
 /** The section's value and the problems it named. */
 function parsed<T>(parse: (problems: string[]) => T): { value: T; problems: string[] } {
