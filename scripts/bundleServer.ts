@@ -56,7 +56,7 @@ export async function bundleServer(outdir = projectFile('dist', 'src')): Promise
     target: 'node22',
     sourcemap: true,
     // A module's source stays in memory for as long as the process runs: without comments and
-    // indentation it is a third smaller, and its legal comments (some not ASCII, which would
+    // indentation it is smaller, and its legal comments (some not ASCII, which would
     // make V8 hold the whole file as two bytes a character) go to a file of their own.
     minifyWhitespace: true,
     legalComments: 'external',

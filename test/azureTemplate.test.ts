@@ -77,8 +77,9 @@ t.test('every parameters() and variables() resolves, and every parameter and var
 const SECRETS = { auditHashKey: 'a'.repeat(16) + 'audit-key-of-the-test', metricsToken: 'm'.repeat(16) + 'metrics-token-of-the-test' };
 const BASE_PARAMETERS = { registryName: 'contosotokens', image: 'acs-token-service:0.1.0', apiClientId: '22222222-2222-4222-a222-222222222222', ...SECRETS };
 
-function evaluatorFor(parameters: Record<string, unknown>, mismatches: string[] = []): TemplateEvaluator {
+function evaluatorFor(parameters: Record<string, unknown>, mismatches: string[] = [], onLookup: (resourceId: string) => void = () => undefined): TemplateEvaluator {
   return new TemplateEvaluator(template, parameters, (resourceId, apiVersion, kind) => {
+    onLookup(resourceId);
     const type = typeOfResourceId(resourceId);
     if (apiVersionList.types[type]?.apiVersion !== apiVersion) mismatches.push(`${kind}(${type}) with ${apiVersion}`);
     if (kind === 'listKeys') return { primaryKey: 'redis/key+with=signs', primarySharedKey: 'workspace-key' };
@@ -119,6 +120,38 @@ t.test('secure values: secure parameters with no default, in Key Vault and nowhe
   t.notOk(JSON.stringify(template.outputs).match(/parameters\('(auditHashKey|metricsToken)'\)|listKeys/), 'no secret in an output');
   const guide = readFileSync(projectFile('docs/deploy-azure.md'), 'utf8');
   for (const name of OPERATOR_SECRETS.keys()) t.match(guide, new RegExp(`az keyvault secret set [^\\n]*--name ${name} `), `the docs tell the operator to store ${name}`);
+});
+
+// ARM orders resources by dependsOn only: a dependsOn naming no resource of the template fails
+// the whole deployment before anything is made, and reference() of a resource by its id (not
+// its bare name) adds no dependency, so it may be evaluated before that resource exists.
+t.test('dependsOn: every entry is a resource of the template, and every resource read by reference() or listKeys() comes first', async (t) => {
+  for (const parameters of [BASE_PARAMETERS, { ...BASE_PARAMETERS, enableRedis: true, teamsOnBehalfOf: true }]) {
+    const evaluator = evaluatorFor(parameters);
+    const idOf = (resource: any): string => {
+      const type = resource.type as string;
+      const name = evaluator.evaluate(resource.name) as string;
+      if (resource.scope) return `${evaluator.evaluate(resource.scope) as string}/providers/${type}/${name}`;
+      return evaluator.evaluate(`[resourceId(${[type, ...name.split('/')].map((part) => `'${part}'`).join(', ')})]`) as string;
+    };
+    const ids = new Map<string, any>(template.resources.map((resource) => [idOf(resource), resource]));
+    const dependsOn = (resource: any) => (resource.dependsOn ?? []).map((entry: string) => evaluator.evaluate(entry) as string);
+    for (const resource of template.resources) {
+      for (const entry of dependsOn(resource)) t.ok(ids.has(entry), `${resource.type} ${evaluator.evaluate(resource.name)}: depends on ${entry}, a resource of the template`);
+    }
+    for (const resource of template.resources) {
+      const before = new Set<string>();
+      const visit = (id: string) => { if (!before.has(id) && ids.has(id)) { before.add(id); for (const next of dependsOn(ids.get(id))) visit(next); } };
+      for (const entry of dependsOn(resource)) visit(entry);
+      const looked = new Set<string>();
+      const reading = evaluatorFor(parameters, [], (id) => looked.add(id));
+      // A nested template's own expressions are evaluated in its own scope: only what is passed to it.
+      reading.evaluate(resource.type === NESTED ? { ...resource, properties: { ...resource.properties, template: undefined } } : resource);
+      for (const id of looked) {
+        if (ids.has(id)) t.ok(before.has(id), `${resource.type} ${evaluator.evaluate(resource.name)} reads ${id} after it is made`);
+      }
+    }
+  }
 });
 
 for (const variant of [
