@@ -248,7 +248,7 @@ for (const variant of [
     const jobEnv = Object.fromEntries(jobContainer.env.map((entry: any) => [entry.name, entry.value]));
     t.notOk(jobContainer.env.some((entry: any) => entry.secretRef), 'the job needs no secret');
     t.equal(jobContainer.image, container.image, 'the job runs the app\'s image');
-    t.same(jobContainer.args, ['dist/src/db/migrateCli.js'], 'the migration command the Dockerfile documents');
+    t.same(jobContainer.args, ['dist/src/db/migrateCli.js', '--create-database'], 'the migration command the Dockerfile documents, creating its database (owned by the Entra administrator)');
     t.match(readFileSync(projectFile('Dockerfile'), 'utf8'), /the command dist\/src\/db\/migrateCli\.js/);
     t.ok(existsSync(projectFile('src', 'db', 'migrateCli.ts')), 'built from src/db/migrateCli.ts');
     t.same(container.args, ['dist/src/server.js'], 'the app runs the server, as the image does');

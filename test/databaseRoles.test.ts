@@ -134,3 +134,39 @@ t.test('the service runs as a role of its own that can use the tables but not ch
     t.equal((await client.query('SELECT 1 FROM acs_identities')).rowCount, 0, 'granted at start');
   });
 });
+
+t.test('--create-database: the migration role creates a missing database, owns it, and can create its tables', { skip }, async (t) => {
+  const suffix = randomBytes(4).toString('hex');
+  // As on a managed server: an administrator that may create databases and roles, no superuser.
+  const administrator = `acs_test_admin_${suffix}`;
+  const databaseName = `acs_test_created_${suffix}`;
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${administrator} LOGIN CREATEDB`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
+    await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+    await admin.query(`DROP ROLE IF EXISTS ${administrator}`);
+  }));
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.username = administrator;
+  url.password = '';
+  url.pathname = `/${databaseName}`;
+
+  const without = await startServiceProcess(t, { DATABASE_URL: url.toString() }, 'src/db/migrateCli.ts');
+  t.not(await without.exited, 0, 'without the flag a missing database is an error');
+  t.match(without.output().stderr, new RegExp(`^The migration failed: database "${databaseName}" does not exist: create it, or run this with --create-database\\. Nothing was changed\\.\\n$`), 'named, with the fix, and no stack trace');
+
+  const created = await startServiceProcess(t, { DATABASE_URL: url.toString() }, 'src/db/migrateCli.ts', undefined, ['--create-database']);
+  t.equal(await created.exited, 0, created.output().stderr);
+  t.match(created.output().stdout, new RegExp(`Created the database ${databaseName}\\.[\\s\\S]*Applied: 001_identities\\.sql`));
+  await withClient(ADMIN_DATABASE_URL, async (admin) => {
+    const { rows } = await admin.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [databaseName]);
+    t.equal(rows[0]?.owner, administrator, 'owned by the role that ran the migrations');
+  });
+
+  const again = await startServiceProcess(t, { DATABASE_URL: url.toString() }, 'src/db/migrateCli.ts', undefined, ['--create-database']);
+  t.equal(await again.exited, 0, again.output().stderr);
+  t.match(again.output().stdout, /The database exists\.\nThe database schema is up to date\./, 'a second run changes nothing');
+
+  const unknown = await startServiceProcess(t, { DATABASE_URL: url.toString() }, 'src/db/migrateCli.ts', undefined, ['--create-databse']);
+  t.equal(await unknown.exited, 1);
+  t.match(unknown.output().stderr, /Unknown argument --create-databse/);
+});

@@ -25,10 +25,10 @@ interface Tap {
  * folder of its own instead, as the container image does.
  */
 export async function startServiceProcess(
-  t: Tap, env: Record<string, string>, script = 'src/server.ts', built?: { cwd: string },
+  t: Tap, env: Record<string, string>, script = 'src/server.ts', built?: { cwd: string }, scriptArgs: string[] = [],
 ): Promise<ServiceProcess> {
   // The loader by its full URL: the child runs in another folder.
-  const args = built ? [script] : ['--import', import.meta.resolve('tsx'), projectFile(script)];
+  const args = built ? [script, ...scriptArgs] : ['--import', import.meta.resolve('tsx'), projectFile(script), ...scriptArgs];
   const child = spawn(process.execPath, args, {
     // Not the project folder: a developer's .env there must not leak into tests.
     cwd: built?.cwd ?? tmpdir(),
