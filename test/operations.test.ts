@@ -24,8 +24,18 @@ t.test('per-user limit after authentication, per-IP limit before it', async (t) 
   // and bob's first requests (a token verified before does not count against its address).
   const acsRequests = svc.acs.counters.requests;
   const answers: number[] = [];
-  for (let i = 0; i < 8; i++) answers.push((await svc.request({ url: '/api/token', token: 'a.b.c' })).statusCode);
+  const remaining: unknown[] = [];
+  for (let i = 0; i < 8; i++) {
+    const answer = await svc.request({ url: '/api/token', token: 'a.b.c' });
+    answers.push(answer.statusCode);
+    remaining.push(answer.headers['ratelimit-remaining']);
+    if (answer.statusCode === 429) {
+      t.equal(answer.headers['ratelimit-limit'], '8', 'the IP limit names its budget');
+      t.ok(Number(answer.headers['ratelimit-reset']) > 0 && Number(answer.headers['ratelimit-reset']) <= 60, 'and when its window ends');
+    }
+  }
   t.same(answers, [401, 401, 401, 401, 401, 401, 429, 429], 'the IP budget runs out, and then not even the token is read');
+  t.same(remaining, ['5', '4', '3', '2', '1', '0', '0', '0'], 'each answer says what is left of the IP budget');
   t.equal(svc.acs.counters.requests, acsRequests);
   t.equal((await svc.request({ url: '/healthz' })).statusCode, 200, 'probes are not limited');
 

@@ -13,11 +13,12 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequ
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
 import type { AcsCallBudget } from '../identities/acsCallBudget.js';
+import { LocalWindowCounts } from './localWindowCounts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     // perUser is async (a promise, no `done`), as @fastify/rate-limit makes it; perIp takes a
-    // callback, so that a caller it exempts costs no promise.
+    // callback, so that a caller it exempts, or counted in this process, costs no promise.
     rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestAsyncHookHandler };
     acsCallBudget: AcsCallBudget;
   }
@@ -28,6 +29,18 @@ const BUDGET_WINDOW_MS = 60_000;
 
 /** How long a starting replica waits for Redis before it starts with the limits open. */
 const STARTUP_WAIT_MS = 2000;
+
+/** Client addresses whose count a replica keeps without Redis (@fastify/rate-limit's own default). */
+const LOCAL_IP_KEYS = 5000;
+
+/** The 429 of both limits. */
+const rateLimited = (ttlMs: number) => {
+  const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+  return new HttpProblem(429, 'rate_limited', `Too many requests; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
+};
+
+/** A client's address as both limits and the request log count it: IPv6 by its /64. */
+export const clientAddress = (ip: string) => (ip.includes(':') ? normalizeIP(ip, 64) : ip.toLowerCase());
 
 export default fp(async function rateLimits(app, { config }: { config: Config['rateLimits'] }) {
   let redis: Redis | undefined;
@@ -73,8 +86,7 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     nameSpace: config.redisPrefix,
     skipOnError: true,
     enableDraftSpec: true,
-    errorResponseBuilder: (_request: unknown, context: { after: string; ttl: number }) =>
-      new HttpProblem(429, 'rate_limited', `Too many requests; retry in ${context.after}.`, { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+    errorResponseBuilder: (_request: unknown, context: { ttl: number }) => rateLimited(context.ttl),
   };
   const options = { ...localOptions, ...(redis ? { redis } : {}) };
   // @fastify/rate-limit runs one of its hooks per request and registration: two limits on one
@@ -101,7 +113,11 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
     return digest;
   };
   // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
-  const perIp = await limit('ip', config.ipMax, (request) => `ip:${normalizeIP(request.ip, 64)}`);
+  const ipKey = (request: Request) => `ip:${clientAddress(request.ip)}`;
+  const perIpShared = redis ? await limit('ip', config.ipMax, ipKey) : undefined;
+  // Counting alone, the same limit, counted here: no promise per request.
+  const ipCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_IP_KEYS);
+  const ipMax = config.ipMax;
   app.decorate('rateLimitHooks', {
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
@@ -111,7 +127,20 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
         done();
         return;
       }
-      perIp.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
+      if (ipCounts === undefined) {
+        perIpShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
+        return;
+      }
+      // The headers and the 429 @fastify/rate-limit gives with the draft specification's names.
+      const { count, ttlMs } = ipCounts.increment(ipKey(request), Date.now());
+      const resetSeconds = Math.ceil(ttlMs / 1000);
+      reply.header('ratelimit-limit', ipMax).header('ratelimit-remaining', Math.max(0, ipMax - count)).header('ratelimit-reset', resetSeconds);
+      if (count <= ipMax) {
+        done();
+        return;
+      }
+      app.metrics.rateLimited.inc({ limit: 'ip' });
+      done(rateLimited(ttlMs));
     },
     perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
   });

@@ -9,9 +9,9 @@
 // few seconds from every kubelet: a success is not logged at all, a failure within the same
 // per-client budget.
 import fp from 'fastify-plugin';
-import { normalizeIP } from '@fastify/rate-limit';
 import type { Caller } from '../auth/caller.js';
 import { PROBE_ROUTES } from './probes.js';
+import { clientAddress } from './rateLimits.js';
 
 export const UNIDENTIFIED_REFUSAL_LINES_PER_SECOND = 20;
 /**
@@ -53,7 +53,7 @@ export default fp(async function requestLog(app) {
     }
     if (!identified && ((status >= 400 && status < 500) || probe || problem?.code === 'overloaded')) {
       // IPv6 clients by their /64, as the per-IP rate limit counts them.
-      const client = normalizeIP(request.ip, 64);
+      const client = clientAddress(request.ip);
       const left = linesLeft.get(client) ?? (linesLeft.size < MAX_CLIENTS_PER_SECOND ? UNIDENTIFIED_REFUSAL_LINES_PER_SECOND : 0);
       if (left === 0) {
         const key = `${status} ${problem?.code ?? 'unknown'} ${route}`;
