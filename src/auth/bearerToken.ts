@@ -33,17 +33,3 @@ export function extractBearerToken(request: FastifyRequest): string {
   }
   return match[1]!;
 }
-
-/**
- * The `kid` of a compact JWT's header, or undefined if the header does not parse or has none.
- * Reads the header only (a few dozen bytes), never the claims; nothing is trusted from it.
- */
-export function headerKid(token: string): string | undefined {
-  try {
-    const header: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString());
-    const kid = (header as { kid?: unknown } | null)?.kid;
-    return typeof kid === 'string' ? kid : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -16,10 +16,15 @@ function jsonObject(segment: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The header and claims of `token` (not yet trusted), or a 401 AuthError. */
-export function decodeCompactJwt(token: string): DecodedJwt {
+/** The header of `token` (not yet trusted), or undefined if it is not a JSON object. */
+export const decodeHeader = (token: string): Record<string, unknown> | undefined => jsonObject(token.slice(0, token.indexOf('.')));
+
+/**
+ * The header and claims of `token` (not yet trusted), or a 401 AuthError. `header`: what
+ * decodeHeader gave for it, when it was read before (a header is parsed once).
+ */
+export function decodeCompactJwt(token: string, header = decodeHeader(token)): DecodedJwt {
   const first = token.indexOf('.');
-  const header = jsonObject(token.slice(0, first));
   if (header === undefined) throw invalid('The token header is not a valid base64url serialized JSON.');
   const payload = jsonObject(token.slice(first + 1, token.lastIndexOf('.')));
   if (payload === undefined) throw invalid('The token payload is not a valid base64url serialized JSON.');

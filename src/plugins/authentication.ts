@@ -9,8 +9,8 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import type { AuthConfig } from '../auth/authSettings.js';
 import { AuthError } from '../auth/authError.js';
-import { extractBearerToken, headerKid } from '../auth/bearerToken.js';
-import { checkDates, decodeCompactJwt } from '../auth/compactJwt.js';
+import { extractBearerToken } from '../auth/bearerToken.js';
+import { checkDates, decodeCompactJwt, decodeHeader } from '../auth/compactJwt.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { KeyToVerify } from '../auth/issuer.js';
 import { RefusedTokens } from '../auth/refusedTokens.js';
@@ -170,8 +170,10 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
     // made-up kids costs a header parse each, not a key lookup (bench/RESULTS.md, 2026-11-27 (later)).
-    const kid = headerKid(token);
-    if (kid !== undefined && signingKeys.isSurelyUnknown(kid)) {
+    // The header is read once, here and for the checks below.
+    const header = decodeHeader(token);
+    const kid = header?.kid;
+    if (typeof kid === 'string' && signingKeys.isSurelyUnknown(kid)) {
       done(AuthError.invalidToken(UNKNOWN_KEY));
       return;
     }
@@ -183,7 +185,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     let keyToVerify: KeyToVerify;
     let key: VerificationKey | Promise<VerificationKey>;
     try {
-      ({ keyToVerify, key } = precheck(token));
+      ({ keyToVerify, key } = precheck(token, header));
     } catch (error) {
       done(toAuthError(error));
       return;
@@ -212,8 +214,8 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
    * lookup or a signature check. The refusal names only what the token itself says to whoever
    * holds it, never whether its signature would have passed.
    */
-  function precheck(token: string): { keyToVerify: KeyToVerify; key: VerificationKey | Promise<VerificationKey> } {
-    const jwt = decodeCompactJwt(token);
+  function precheck(token: string, header: Record<string, unknown> | undefined): { keyToVerify: KeyToVerify; key: VerificationKey | Promise<VerificationKey> } {
+    const jwt = decodeCompactJwt(token, header);
     const keyToVerify = issuers.issuerOf(jwt).keyToVerify(jwt);
     checkDates(jwt.payload, rules.clockToleranceMs, Date.now());
     return { keyToVerify, key: signingKeys.verificationKeyFor(keyToVerify.keySet, keyToVerify.alg, keyToVerify.kid) };
