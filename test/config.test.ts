@@ -210,6 +210,10 @@ t.test('the database with Entra sign-in (DATABASE_AUTH=entra): its identity, no 
     [{ DATABASE_CREDENTIAL_CLIENT_ID: clientId }, 'DATABASE_CREDENTIAL_CLIENT_ID is for DATABASE_AUTH=entra'],
     [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgres://svc:s3cret@db/acs' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
     [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgres://svc@db/acs?password=s3cret' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
+    // A Unix socket: no host in the URL, which WHATWG's URL refuses, but pg reads the password.
+    [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgres://svc:secret@/acs?host=/var/run/postgresql' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
+    [{ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgresql://svc:p%40ss@[::1]:5432/acs' }, 'DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token'],
+    [{ DATABASE_URL: 'postgres://svc@db:port/acs' }, 'DATABASE_URL is not a connection string pg can read (Invalid URL)'],
     [{ DATABASE_AUTH: 'entra', AZURE_CLIENT_SECRET: 'app-secret' }, 'DATABASE_AUTH=entra needs DATABASE_CREDENTIAL_CLIENT_ID while AZURE_CLIENT_SECRET is set: without it, the sign-in would be the API\'s own app registration'],
     [{ DATABASE_AUTH: 'entra', DATABASE_SERVICE_ROLE: 'svc', DATABASE_SERVICE_ROLE_OBJECT_ID: 'svc' }, 'DATABASE_SERVICE_ROLE_OBJECT_ID must be a GUID: the Entra object id of the service\'s identity'],
     [{ DATABASE_AUTH: 'entra', DATABASE_SERVICE_ROLE_OBJECT_ID: objectId }, 'DATABASE_SERVICE_ROLE_OBJECT_ID needs DATABASE_AUTH=entra and DATABASE_SERVICE_ROLE (the role it creates)'],
@@ -217,6 +221,10 @@ t.test('the database with Entra sign-in (DATABASE_AUTH=entra): its identity, no 
   ];
   for (const [override, problem] of cases) t.same(problemsOf({ ...minimal, ...override }), [problem], JSON.stringify(override));
   t.same(problemsOf({ ...minimal, DATABASE_AUTH: 'entra', DATABASE_CREDENTIAL_CLIENT_ID: clientId, AZURE_CLIENT_SECRET: 'app-secret' }), [], 'the app\'s secret is fine with an identity of the database\'s own');
+  // What pg reads as no password.
+  for (const url of ['postgres://svc@/acs?host=/var/run/postgresql', 'postgres:///acs?host=/var/run/postgresql', 'postgres://svc:@db/acs', 'postgres://svc@db/acs?password=', 'postgresql://svc@[::1]:5432/acs?sslmode=verify-full']) {
+    t.same(problemsOf({ ...minimal, DATABASE_AUTH: 'entra', DATABASE_URL: url }), [], `no password: ${url}`);
+  }
 });
 
 t.test('http:// is accepted for loopback hosts only', async (t) => {

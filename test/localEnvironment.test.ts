@@ -197,13 +197,29 @@ t.test('local mode answers only requests addressed to a loopback name', async (t
   t.equal(audit.rows[0].n, 1, 'one identity: alice\'s, made by the served requests');
 });
 
-// A developer's .env may name a deployment's service role: local mode migrates and serves with
-// PGlite's one role, so that setting must not stop it.
-t.test('local mode ignores DATABASE_SERVICE_ROLE', async (t) => {
-  const local = await startLocalEnvironment({ PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent', DATABASE_SERVICE_ROLE: 'acs_token_service' });
+// A developer's .env may be a deployment's: its service role and Entra sign-in to Azure's
+// database. Local mode migrates and serves with PGlite's one role and trusts only its
+// emulators, so those settings must not stop it.
+t.test('local mode ignores a deployment\'s database role and Entra sign-in', async (t) => {
+  const local = await startLocalEnvironment({
+    PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent',
+    DATABASE_SERVICE_ROLE: 'acs_token_service',
+    DATABASE_AUTH: 'entra',
+    DATABASE_CREDENTIAL_CLIENT_ID: '9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d',
+    DATABASE_SERVICE_ROLE_OBJECT_ID: '1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b',
+  });
   t.equal(local.config.databaseServiceRole, undefined);
+  t.same(local.config.databaseAuth, { kind: 'password' }, 'PGlite takes no token');
+  t.equal(local.config.databaseServiceRoleObjectId, undefined);
   const app = await buildApp(local.config, { localTokenIssuer: local.entra });
   t.teardown(async () => { await app.close(); await local.close(); });
   await app.ready();
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'migrated and ready');
+});
+
+// With a PostgreSQL of the developer's, Entra sign-in would take its token from Azure, which
+// local mode does not use: refused before anything connects (nothing listens on port 1).
+t.test('local mode with DATABASE_URL refuses DATABASE_AUTH=entra', async (t) => {
+  await t.rejects(startLocalEnvironment({ DATABASE_URL: 'postgres://acs@127.0.0.1:1/acs', DATABASE_AUTH: 'entra', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }),
+    { name: 'ConfigError', problems: ['DATABASE_AUTH=entra is for Azure\'s database: local mode signs in to DATABASE_URL with its own password. Unset DATABASE_AUTH (or DATABASE_URL, for the embedded database)'] });
 });

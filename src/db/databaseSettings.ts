@@ -1,5 +1,6 @@
 // The database: where it is, how the service signs in to it, how many connections and how long
 // a query may take, and who migrates it.
+import { parse } from 'pg-connection-string';
 import { Type, type Static } from 'typebox';
 import { GUID } from '../shared/guid.js';
 import { ROLE_NAME_PATTERN } from './serviceRole.js';
@@ -52,13 +53,17 @@ export interface DatabaseAccess {
   serviceRoleObjectId: string | undefined;
 }
 
-function urlHasPassword(databaseUrl: string): boolean {
+/**
+ * The password pg reads from DATABASE_URL (its user info, or `password=` in the query string;
+ * '' for none), by pg's own parser, which also reads a URL with no host (a Unix socket's);
+ * undefined when pg cannot read the URL.
+ */
+function urlPassword(databaseUrl: string, problems: string[]): string | undefined {
   try {
-    const url = new URL(databaseUrl);
-    // pg reads a password from the query string too.
-    return url.password !== '' || url.searchParams.has('password');
-  } catch {
-    return false;
+    return parse(databaseUrl).password ?? '';
+  } catch (error) {
+    problems.push(`DATABASE_URL is not a connection string pg can read (${(error as Error).message})`);
+    return undefined;
   }
 }
 
@@ -72,7 +77,8 @@ export function databaseAccess(env: DatabaseAccessEnv, problems: string[]): Data
     if (!GUID.test(clientId)) problems.push('DATABASE_CREDENTIAL_CLIENT_ID must be a GUID: the client id of the managed (or workload) identity that signs in to the database');
     else if (!entra) problems.push('DATABASE_CREDENTIAL_CLIENT_ID is for DATABASE_AUTH=entra');
   }
-  if (entra && env.DATABASE_URL && urlHasPassword(env.DATABASE_URL)) {
+  const password = env.DATABASE_URL ? urlPassword(env.DATABASE_URL, problems) : undefined;
+  if (entra && password) {
     problems.push('DATABASE_URL must carry no password with DATABASE_AUTH=entra: each connection\'s password is an Entra access token');
   }
   // DefaultAzureCredential would sign in as AZURE_CLIENT_ID with AZURE_CLIENT_SECRET: the API's

@@ -176,6 +176,10 @@ async function refuseForeignDatabase(databaseUrl: string): Promise<void> {
 export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<LocalEnvironment> {
   const refusals = localModeRefusals(env);
   if (refusals.length > 0) throw new ConfigError(refusals);
+  // An Entra token would come from Azure, which local mode does not use.
+  if (env.DATABASE_URL && env.DATABASE_AUTH === 'entra') {
+    throw new ConfigError(['DATABASE_AUTH=entra is for Azure\'s database: local mode signs in to DATABASE_URL with its own password. Unset DATABASE_AUTH (or DATABASE_URL, for the embedded database)']);
+  }
   if (env.DATABASE_URL) await refuseForeignDatabase(env.DATABASE_URL);
   const dataSetting = env.PGLITE_DATA_DIR || '.data';
   const dataDir = dataSetting === 'memory://' ? undefined : resolve(dataSetting);
@@ -208,9 +212,12 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     DATABASE_URL: env.DATABASE_URL || embedded!.url,
     DATABASE_POOL_MAX: embedded ? '1' : env.DATABASE_POOL_MAX,
     MIGRATE_ON_START: 'true',
-    // One role migrates and serves here (PGlite has only one): a role of a deployment's .env
-    // does not apply.
+    // One role migrates and serves here (PGlite has only one), signing in with DATABASE_URL's
+    // password: the role and Entra sign-in of a deployment's .env do not apply.
     DATABASE_SERVICE_ROLE: undefined,
+    DATABASE_SERVICE_ROLE_OBJECT_ID: undefined,
+    DATABASE_AUTH: undefined,
+    DATABASE_CREDENTIAL_CLIENT_ID: undefined,
     ACS_CONNECTION_STRING: acs.connectionString,
     AZURE_TENANT_ID: LOCAL_TENANTS.contoso,
     AUTH_ALLOWED_TENANTS: LOCAL_TENANTS.fabrikam,
