@@ -137,7 +137,7 @@ t.test('dependsOn: every entry is a resource of the template, and every resource
     const ids = new Map<string, any>(template.resources.map((resource) => [idOf(resource), resource]));
     const dependsOn = (resource: any) => (resource.dependsOn ?? []).map((entry: string) => evaluator.evaluate(entry) as string);
     for (const resource of template.resources) {
-      for (const entry of dependsOn(resource)) t.ok(ids.has(entry), `${resource.type} ${evaluator.evaluate(resource.name)}: depends on ${entry}, a resource of the template`);
+      for (const entry of dependsOn(resource)) t.ok(ids.has(entry), `${resource.type} ${evaluator.evaluate(resource.name) as string}: depends on ${entry}, a resource of the template`);
     }
     for (const resource of template.resources) {
       const before = new Set<string>();
@@ -148,7 +148,7 @@ t.test('dependsOn: every entry is a resource of the template, and every resource
       // A nested template's own expressions are evaluated in its own scope: only what is passed to it.
       reading.evaluate(resource.type === NESTED ? { ...resource, properties: { ...resource.properties, template: undefined } } : resource);
       for (const id of looked) {
-        if (ids.has(id)) t.ok(before.has(id), `${resource.type} ${evaluator.evaluate(resource.name)} reads ${id} after it is made`);
+        if (ids.has(id)) t.ok(before.has(id), `${resource.type} ${evaluator.evaluate(resource.name) as string} reads ${id} after it is made`);
       }
     }
   }
