@@ -8,6 +8,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
+import { createDatabaseIfMissing } from '../src/db/createDatabase.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
 import { testServiceEnv } from './helpers/testServiceEnv.js';
@@ -169,4 +170,26 @@ t.test('--create-database: the migration role creates a missing database, owns i
   const unknown = await startServiceProcess(t, { DATABASE_URL: url.toString() }, 'src/db/migrateCli.ts', undefined, ['--create-databse']);
   t.equal(await unknown.exited, 1);
   t.match(unknown.output().stderr, /Unknown argument --create-databse/);
+});
+
+t.test('--create-database: runs at the same time all succeed, one creates; the name is the one pg connects to', { skip }, async (t) => {
+  const suffix = randomBytes(4).toString('hex');
+  // A '#' percent-encoded: pg reads the path with decodeURI, which leaves %23 as it is.
+  const encoded = `acs_test_race_${suffix}%23x`;
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${encoded}`;
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP DATABASE IF EXISTS "${encoded}" WITH (FORCE)`)));
+  const options = { connectionString: url.toString(), max: 1, timeoutMs: 10_000, idleInTransactionTimeoutMs: 10_000 };
+  const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => createDatabaseIfMissing(options)));
+  t.same(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => String((outcome).reason)), [], 'none fails');
+  t.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value !== undefined).length, 1, 'one of them created it');
+  await withClient(url.toString(), async (client) => {
+    t.equal((await client.query<{ name: string }>('SELECT current_database() AS name')).rows[0]?.name, encoded, 'pg connects to the database that was created');
+  });
+
+  const noDatabase = new URL(ADMIN_DATABASE_URL);
+  noDatabase.pathname = '/';
+  const refused = await startServiceProcess(t, { DATABASE_URL: noDatabase.toString() }, 'src/db/migrateCli.ts', undefined, ['--create-database']);
+  t.equal(await refused.exited, 1);
+  t.match(refused.output().stderr, /^DATABASE_URL names no database to create\. Nothing was changed\.\n$/, 'a setting error is a message, not a stack trace');
 });

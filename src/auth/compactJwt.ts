@@ -21,9 +21,9 @@ export const decodeHeader = (token: string): Record<string, unknown> | undefined
 
 /**
  * The header and claims of `token` (not yet trusted), or a 401 AuthError. `header`: what
- * decodeHeader gave for it, when it was read before (a header is parsed once).
+ * decodeHeader gave for it (read once, before; undefined when it was not a JSON object).
  */
-export function decodeCompactJwt(token: string, header = decodeHeader(token)): DecodedJwt {
+export function decodeCompactJwt(token: string, header: Record<string, unknown> | undefined): DecodedJwt {
   const first = token.indexOf('.');
   if (header === undefined) throw invalid('The token header is not a valid base64url serialized JSON.');
   const payload = jsonObject(token.slice(first + 1, token.lastIndexOf('.')));

@@ -4,20 +4,27 @@
 // plane, say) may not be the migration role's: made here, it is. Idempotent, and safe when two
 // runs race (the loser finds it made).
 import pg from 'pg';
+import { parse } from 'pg-connection-string';
 import { createPool, type PoolOptions } from './pool.js';
 
-const DUPLICATE_DATABASE = '42P04';
+// What CREATE DATABASE answers when the name is taken: duplicate_database, or, when another
+// CREATE DATABASE of that name commits meanwhile, unique_violation on pg_database's name index.
+const NAME_TAKEN = new Set(['42P04', '23505']);
+
+/** A setting this command cannot work with: its message says why, without a stack. */
+export class CreateDatabaseError extends Error {}
 
 /** The database's name if this run created it, undefined if it existed. */
 export async function createDatabaseIfMissing(options: PoolOptions): Promise<string | undefined> {
+  // The name as pg connects to it (its own parser: decodeURI, so %23 stays %23).
+  const name = parse(options.connectionString).database;
+  if (!name) throw new CreateDatabaseError('DATABASE_URL names no database to create');
   let maintenance: URL;
   try {
     maintenance = new URL(options.connectionString);
   } catch {
-    throw new Error('--create-database needs DATABASE_URL as postgres://user@host:port/database');
+    throw new CreateDatabaseError('--create-database needs DATABASE_URL as postgres://user@host:port/database');
   }
-  const name = decodeURIComponent(maintenance.pathname.slice(1));
-  if (!name) throw new Error('DATABASE_URL names no database to create');
   // The server's maintenance database, which every server has.
   maintenance.pathname = '/postgres';
   const pool = createPool({ ...options, connectionString: maintenance.toString(), max: 1 });
@@ -28,7 +35,7 @@ export async function createDatabaseIfMissing(options: PoolOptions): Promise<str
       await pool.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
       return name;
     } catch (error) {
-      if ((error as { code?: string }).code === DUPLICATE_DATABASE) return undefined;
+      if (NAME_TAKEN.has((error as { code?: string }).code ?? '')) return undefined;
       throw error;
     }
   } finally {

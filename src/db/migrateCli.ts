@@ -4,7 +4,7 @@
 // DATABASE_AUTH=entra and DATABASE_SERVICE_ROLE_OBJECT_ID, creates it first if need be).
 // `--create-database` first creates the database itself when it is missing (createDatabase.ts).
 import { existsSync } from 'node:fs';
-import { createDatabaseIfMissing } from './createDatabase.js';
+import { CreateDatabaseError, createDatabaseIfMissing } from './createDatabase.js';
 import { databaseAccess } from './databaseSettings.js';
 import { DatabaseTokenError } from './databaseTokens.js';
 import { createPool } from './pool.js';
@@ -26,10 +26,11 @@ if (unknown.length > 0) {
   process.stderr.write(`Unknown argument ${unknown.join(' ')}: the one argument is --create-database.\n`);
   process.exit(1);
 }
+const createDatabase = process.argv.includes('--create-database');
 const poolOptions = { connectionString, auth, max: 1, timeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000 };
 const pool = createPool(poolOptions);
 try {
-  if (process.argv.includes('--create-database')) {
+  if (createDatabase) {
     const created = await createDatabaseIfMissing(poolOptions);
     process.stdout.write(created ? `Created the database ${created}.\n` : 'The database exists.\n');
   }
@@ -38,10 +39,10 @@ try {
   if (serviceRole) process.stdout.write(`The service's rights are granted to ${serviceRole}.\n`);
 } catch (error) {
   // Nothing was applied: the migrations and the grants are one transaction.
-  if (error instanceof ServiceRoleError) process.stderr.write(`${error.message}. Nothing was changed.\n`);
+  if (error instanceof ServiceRoleError || error instanceof CreateDatabaseError) process.stderr.write(`${error.message}. Nothing was changed.\n`);
   // The server's own refusals (and a sign-in token not obtained) need their message, not a stack.
   else if (error instanceof DatabaseTokenError || typeof (error as { code?: unknown }).code === 'string') {
-    const hint = (error as { code?: string }).code === MISSING_DATABASE ? ': create it, or run this with --create-database' : '';
+    const hint = (error as { code?: string }).code === MISSING_DATABASE && !createDatabase ? ': create it, or run this with --create-database' : '';
     process.stderr.write(`The migration failed: ${(error as Error).message}${hint}. Nothing was changed.\n`);
   } else throw error;
   process.exitCode = 1;
