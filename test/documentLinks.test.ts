@@ -54,3 +54,41 @@ t.test('the anchors are GitHub\'s', async (t) => {
   t.same([...anchors], ['a-first-get-apitoken', 'local-modes-loopback-rules', '2026-11-27-another-machine-latency-to-001-ms', 'local-mode', 'local-mode-1']);
   t.same(relativeLinks('[a](docs/a.md#x) [b](https://example.com) [c](#y)\n```\n[d](nowhere.md)\n```\n'), ['docs/a.md#x', '#y']);
 });
+
+/** The `code` → status rows of openapi.yaml's problem-code table. */
+function openApiProblemCodes(): Map<string, number> {
+  const description = readFileSync(projectFile('openapi.yaml'), 'utf8');
+  return new Map([...description.matchAll(/^ *\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [code!, Number(status)]));
+}
+
+/** The codes the source can answer with: each HttpProblem's literal code and the code tables' entries. */
+function sourceProblemCodes(): Set<string> {
+  const codes = new Set<string>();
+  const sources = readdirSync(projectFile('src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.startsWith('generated'));
+  for (const file of sources) {
+    const text = readFileSync(projectFile(`src/${file}`), 'utf8');
+    // The second argument of `new HttpProblem(status, code, …)`: a literal, or a choice of literals.
+    for (const [, argument] of text.matchAll(/new HttpProblem\(\s*[^,]+,\s*([^,]+),/g)) {
+      for (const [, code] of argument!.matchAll(/'([a-z_]+)'/g)) codes.add(code!);
+    }
+    for (const [, code] of text.matchAll(/\bcode: '([a-z_]+)'/g)) codes.add(code!);
+  }
+  return codes;
+}
+
+t.test('every problem code has its troubleshooting entry, linked from the table there', async (t) => {
+  const troubleshooting = readFileSync(projectFile('docs/troubleshooting.md'), 'utf8');
+  const anchors = anchorsOf(troubleshooting);
+  const table = new Map([...prose(troubleshooting).matchAll(/^\| \[`([a-z_]+)`\]\(#([a-z_]+)\) \| (\d{3}) \|/gm)]
+    .map(([, code, target, status]) => [code!, { target: target!, status: Number(status) }]));
+  const documented = openApiProblemCodes();
+  const emitted = sourceProblemCodes();
+  t.ok(documented.size >= 30, `${documented.size} codes in openapi.yaml's table`);
+  t.ok(emitted.size >= 30, `${emitted.size} codes found in src/`);
+  for (const code of emitted) t.ok(documented.has(code), `${code}, answered by src/, is in openapi.yaml's table`);
+  for (const [code, status] of documented) {
+    t.ok(anchors.has(code), `${code}: an entry (#${code}) in docs/troubleshooting.md`);
+    t.same(table.get(code), { target: code, status }, `${code}: the table links it to its entry, with openapi.yaml's status`);
+  }
+  t.same([...table.keys()].filter((code) => !documented.has(code)), [], 'no code in the troubleshooting table that openapi.yaml lacks');
+});
