@@ -117,6 +117,9 @@ t.test('tokenRefresher retries a bounded number of times and never waits past it
   t.equal(requests, 1, 'a Retry-After beyond the bound is not waited for');
   t.ok(Date.now() - started < 1000, 'thrown at once');
 
+  t.throws(() => busyClient.tokenRefresher({ maxRetries: Number.NaN }), { name: 'TypeError', message: /maxRetries/ }, 'a bound that would retry forever is refused');
+  t.throws(() => busyClient.tokenRefresher({ maxRetryAfterSeconds: -1 }), { name: 'TypeError', message: /maxRetryAfterSeconds/ });
+
   requests = 0;
   answer = (_request, response) => problem(response, 500);
   t.match(await busyClient.tokenRefresher()().catch((e: unknown) => e), { status: 500 });

@@ -4,7 +4,7 @@
 import createClient from 'openapi-fetch';
 import { parseRetryAfter, TokenServiceProblem, type Problem } from './problem.js';
 import type { components, paths } from './schema.js';
-import { refreshWithRetries, type AbortSignalLike, type RetryOptions } from './tokenRefresher.js';
+import { checkRetryOptions, refreshWithRetries, type AbortSignalLike, type RetryOptions } from './tokenRefresher.js';
 
 export type AcsToken = components['schemas']['AcsToken'];
 export type TeamsAcsToken = components['schemas']['TeamsAcsToken'];
@@ -91,6 +91,7 @@ export function createTokenServiceClient({ baseUrl, getAccessToken, fetch }: Tok
      * rejects at once when the credential aborts.
      */
     tokenRefresher(options: GetTokenOptions & RetryOptions = {}): (abortSignal?: AbortSignalLike) => Promise<string> {
+      checkRetryOptions(options);
       return (abortSignal) =>
         refreshWithRetries(async (signal) => (await fetchToken(options, signal)).token, abortSignal, options);
     },

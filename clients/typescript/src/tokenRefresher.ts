@@ -49,6 +49,16 @@ function retryDelaySeconds(error: unknown): number | undefined {
   return error.retryAfterSeconds ?? defaultRetryAfterSeconds;
 }
 
+/** Throws a TypeError for bounds that would retry forever or never make sense. */
+export function checkRetryOptions({ maxRetries, maxRetryAfterSeconds }: RetryOptions): void {
+  if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
+    throw new TypeError(`maxRetries must be a whole number, 0 or more; got ${String(maxRetries)}`);
+  }
+  if (maxRetryAfterSeconds !== undefined && !(Number.isFinite(maxRetryAfterSeconds) && maxRetryAfterSeconds >= 0)) {
+    throw new TypeError(`maxRetryAfterSeconds must be a number of seconds, 0 or more; got ${String(maxRetryAfterSeconds)}`);
+  }
+}
+
 /**
  * Calls `fetchToken` (handing it the signal when it is a real AbortSignal, so the request itself
  * is cancelled) and retries 429 and 503 answers after their Retry-After.
