@@ -1,7 +1,9 @@
 // The generated TypeScript client (clients/typescript) against the running service on a real
 // port: every operation, typed problem errors, and AzureCommunicationTokenCredential refreshing
-// through the client's tokenRefresher.
+// through the client's tokenRefresher; its Retry-After and abort handling against a real HTTP
+// server that answers 429 and 503.
 import { AzureCommunicationTokenCredential } from '@azure/communication-common';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { createTokenServiceClient, TokenServiceProblem } from '../clients/typescript/src/index.js';
@@ -65,4 +67,89 @@ t.test('AzureCommunicationTokenCredential refreshes through the tokenRefresher',
   await credential.getToken();
   t.equal(refreshes, 1, 'a fresh token is reused, not refreshed again');
   credential.dispose();
+});
+
+// A real HTTP server standing in for an overloaded service: each test decides its answers.
+let answer: (request: IncomingMessage, response: ServerResponse, count: number) => void = () => {};
+let requests = 0;
+const busy = createServer((request, response) => { requests++; answer(request, response, requests); });
+await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+t.teardown(() => { busy.closeAllConnections(); busy.close(); });
+const busyClient = createTokenServiceClient({
+  baseUrl: `http://127.0.0.1:${(busy.address() as AddressInfo).port}`,
+  getAccessToken: async () => 'any',
+});
+const acsToken = () => signJwt({ alg: 'HS256', typ: 'JWT' }, { skypeid: 'acs:x', exp: Math.floor(Date.now() / 1000) + 3600 }, 'k');
+function problem(response: ServerResponse, status: 429 | 503 | 500, retryAfter?: string) {
+  response.writeHead(status, { 'content-type': 'application/problem+json', ...(retryAfter ? { 'retry-after': retryAfter } : {}) });
+  response.end(JSON.stringify({ type: 'urn:test', title: 'Busy', status, detail: 'busy', code: status === 429 ? 'rate_limited' : 'unavailable' }));
+}
+function token(response: ServerResponse, value: string) {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ token: value, expiresOn: new Date(Date.now() + 3600_000).toISOString(), user: { communicationUserId: 'acs:x' } }));
+}
+
+t.test('tokenRefresher waits out Retry-After on 429 and 503, then retries', async (t) => {
+  requests = 0;
+  const fresh = acsToken();
+  const times: number[] = [];
+  answer = (_request, response, count) => {
+    times.push(Date.now());
+    if (count === 1) problem(response, 429, '1');
+    else if (count === 2) problem(response, 503, '1');
+    else token(response, fresh);
+  };
+  t.equal(await busyClient.tokenRefresher()(), fresh);
+  t.equal(requests, 3, 'two refusals, then the token');
+  t.ok(times[1]! - times[0]! >= 950 && times[2]! - times[1]! >= 950, 'each retry waited the second Retry-After asked for');
+});
+
+t.test('tokenRefresher retries a bounded number of times and never waits past its bound', async (t) => {
+  requests = 0;
+  answer = (_request, response) => problem(response, 429, '0');
+  t.match(await busyClient.tokenRefresher({ maxRetries: 2 })().catch((e: unknown) => e), { status: 429, code: 'rate_limited' });
+  t.equal(requests, 3, 'the first call and two retries');
+
+  requests = 0;
+  answer = (_request, response) => problem(response, 503, '120');
+  const started = Date.now();
+  t.match(await busyClient.tokenRefresher()().catch((e: unknown) => e), { status: 503, retryAfterSeconds: 120 });
+  t.equal(requests, 1, 'a Retry-After beyond the bound is not waited for');
+  t.ok(Date.now() - started < 1000, 'thrown at once');
+
+  t.throws(() => busyClient.tokenRefresher({ maxRetries: Number.NaN }), { name: 'TypeError', message: /maxRetries/ }, 'a bound that would retry forever is refused');
+  t.throws(() => busyClient.tokenRefresher({ maxRetryAfterSeconds: -1 }), { name: 'TypeError', message: /maxRetryAfterSeconds/ });
+
+  requests = 0;
+  answer = (_request, response) => problem(response, 500);
+  t.match(await busyClient.tokenRefresher()().catch((e: unknown) => e), { status: 500 });
+  t.equal(requests, 1, 'other failures are not retried');
+});
+
+t.test('the abort signal AzureCommunicationTokenCredential passes rejects at once, also while waiting', async (t) => {
+  requests = 0;
+  answer = (_request, response) => problem(response, 429, '10');
+  const waiting = new AzureCommunicationTokenCredential({ tokenRefresher: busyClient.tokenRefresher() });
+  let started = Date.now();
+  t.match(await waiting.getToken({ abortSignal: AbortSignal.timeout(300) }).catch((e: unknown) => e), { name: 'AbortError' });
+  t.ok(Date.now() - started < 2000, 'did not sit out the ten seconds');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(requests, 1, 'no retry after the abort');
+  waiting.dispose();
+
+  requests = 0;
+  let cancelled = false;
+  answer = (request) => request.on('close', () => { cancelled = true; });  // never answers
+  const hanging = new AzureCommunicationTokenCredential({ tokenRefresher: busyClient.tokenRefresher() });
+  started = Date.now();
+  t.match(await hanging.getToken({ abortSignal: AbortSignal.timeout(300) }).catch((e: unknown) => e), { name: 'AbortError' });
+  t.ok(Date.now() - started < 2000, 'a request in flight is abandoned at once');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.ok(cancelled, 'and its connection closed');
+  hanging.dispose();
+
+  requests = 0;
+  const aborted = AbortSignal.abort();
+  t.match(await busyClient.tokenRefresher()(aborted).catch((e: unknown) => e), { name: 'AbortError' });
+  t.equal(requests, 0, 'an already aborted signal sends nothing');
 });

@@ -2,25 +2,16 @@
 // openapi.yaml (./schema.ts, by `npm run generate:client`). Every operation is a method; a
 // problem+json answer becomes a TokenServiceProblem with its stable `code`.
 import createClient from 'openapi-fetch';
+import { parseRetryAfter, TokenServiceProblem, type Problem } from './problem.js';
 import type { components, paths } from './schema.js';
+import { checkRetryOptions, refreshWithRetries, type AbortSignalLike, type RetryOptions } from './tokenRefresher.js';
 
-export type Problem = components['schemas']['Problem'];
 export type AcsToken = components['schemas']['AcsToken'];
 export type TeamsAcsToken = components['schemas']['TeamsAcsToken'];
 export type AcsUser = components['schemas']['AcsUser'];
 export type DeletionQueued = components['schemas']['DeletionQueued'];
-
-/** A refusal or failure of the service, as it described it (RFC 9457 problem details). */
-export class TokenServiceProblem extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(readonly problem: Problem, readonly retryAfterSeconds: number | undefined) {
-    super(`${problem.title}: ${problem.detail} (${problem.code})`);
-    this.name = 'TokenServiceProblem';
-    this.status = problem.status;
-    this.code = problem.code;
-  }
-}
+export { TokenServiceProblem, type Problem } from './problem.js';
+export type { AbortSignalLike, RetryOptions } from './tokenRefresher.js';
 
 export interface TokenServiceClientOptions {
   /** e.g. https://tokens.example.com (no trailing slash). */
@@ -48,20 +39,23 @@ export function createTokenServiceClient({ baseUrl, getAccessToken, fetch }: Tok
   async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; status: number }> {
     const { data, error, response } = await call;
     if (!response.ok) {
-      const retryAfter = response.headers.get('retry-after');
-      throw new TokenServiceProblem(error as Problem, retryAfter === null ? undefined : Number(retryAfter));
+      throw new TokenServiceProblem(error as Problem, parseRetryAfter(response.headers.get('retry-after')));
     }
     return { data: data as T, status: response.status };
   }
 
+  async function fetchToken(options: GetTokenOptions, signal?: AbortSignal): Promise<AcsToken> {
+    const query = {
+      ...(options.scopes ? { scopes: options.scopes.join(',') } : {}),
+      ...(options.expiresInMinutes ? { expiresInMinutes: options.expiresInMinutes } : {}),
+    };
+    return (await unwrap(client.GET('/api/token', { params: { query }, ...(signal ? { signal } : {}) }))).data;
+  }
+
   const api = {
     /** An ACS token for the user (creating their identity on first use). */
-    async getToken(options: GetTokenOptions = {}): Promise<AcsToken> {
-      const query = {
-        ...(options.scopes ? { scopes: options.scopes.join(',') } : {}),
-        ...(options.expiresInMinutes ? { expiresInMinutes: options.expiresInMinutes } : {}),
-      };
-      return (await unwrap(client.GET('/api/token', { params: { query } }))).data;
+    getToken(options: GetTokenOptions = {}): Promise<AcsToken> {
+      return fetchToken(options);
     },
     async revokeTokens(): Promise<void> {
       await unwrap(client.POST('/api/token/revoke'));
@@ -92,10 +86,14 @@ export function createTokenServiceClient({ baseUrl, getAccessToken, fetch }: Tok
     },
     /**
      * For `new AzureCommunicationTokenCredential({ tokenRefresher: client.tokenRefresher(), … })`:
-     * fetches a fresh ACS token from the service whenever the credential needs one.
+     * fetches a fresh ACS token from the service whenever the credential needs one, waits out a
+     * 429 or 503 as its Retry-After asks (bounded by `maxRetries` and `maxRetryAfterSeconds`), and
+     * rejects at once when the credential aborts.
      */
-    tokenRefresher(options: GetTokenOptions = {}): (abortSignal?: unknown) => Promise<string> {
-      return async () => (await api.getToken(options)).token;
+    tokenRefresher(options: GetTokenOptions & RetryOptions = {}): (abortSignal?: AbortSignalLike) => Promise<string> {
+      checkRetryOptions(options);
+      return (abortSignal) =>
+        refreshWithRetries(async (signal) => (await fetchToken(options, signal)).token, abortSignal, options);
     },
   };
   return api;
