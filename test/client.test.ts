@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { createTokenServiceClient, TokenServiceProblem } from '../clients/typescript/src/index.js';
+import { parseRetryAfter } from '../clients/typescript/src/problem.js';
 import { signJwt } from '../emulators/jwtSigner.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -104,6 +105,31 @@ t.test('tokenRefresher waits out Retry-After on 429 and 503, then retries', asyn
   t.ok(times[1]! - times[0]! >= 950 && times[2]! - times[1]! >= 950, 'each retry waited the second Retry-After asked for');
 });
 
+t.test('an answer that is not the service\'s problem details (a proxy\'s, a gateway\'s) is a typed error too, and retried on 503', async (t) => {
+  requests = 0;
+  const fresh = acsToken();
+  answer = (_request, response, count) => {
+    if (count === 1) { response.writeHead(503, { 'retry-after': '1' }); response.end(); return; }
+    token(response, fresh);
+  };
+  t.equal(await busyClient.tokenRefresher()(), fresh, 'an empty 503 with Retry-After is waited out');
+  t.equal(requests, 2);
+
+  answer = (_request, response) => { response.writeHead(502, 'Bad Gateway', { 'content-type': 'text/html' }); response.end('<html>bad gateway</html>'); };
+  const error = await busyClient.getToken().catch((e: unknown) => e);
+  t.ok(error instanceof TokenServiceProblem, 'a TokenServiceProblem');
+  t.match(error, { status: 502, code: 'http_502', problem: { title: 'Bad Gateway' } });
+});
+
+t.test('Retry-After: whole seconds or an HTTP date; anything else is unreadable', async (t) => {
+  const now = Date.parse('Sun, 06 Dec 2026 00:00:00 GMT');
+  t.equal(parseRetryAfter('7', now), 7);
+  t.equal(parseRetryAfter(' 7 ', now), 7);
+  t.equal(parseRetryAfter('Sun, 06 Dec 2026 00:00:30 GMT', now), 30);
+  t.equal(parseRetryAfter('Sat, 05 Dec 2026 23:00:00 GMT', now), 0, 'a date past: at once');
+  for (const unreadable of ['-5', 'Busy 12', '0x10', '1.5', 'Infinity', '1e309', '']) t.equal(parseRetryAfter(unreadable, now), undefined, JSON.stringify(unreadable));
+});
+
 t.test('tokenRefresher retries a bounded number of times and never waits past its bound', async (t) => {
   requests = 0;
   answer = (_request, response) => problem(response, 429, '0');
@@ -119,6 +145,7 @@ t.test('tokenRefresher retries a bounded number of times and never waits past it
 
   t.throws(() => busyClient.tokenRefresher({ maxRetries: Number.NaN }), { name: 'TypeError', message: /maxRetries/ }, 'a bound that would retry forever is refused');
   t.throws(() => busyClient.tokenRefresher({ maxRetryAfterSeconds: -1 }), { name: 'TypeError', message: /maxRetryAfterSeconds/ });
+  t.throws(() => busyClient.tokenRefresher({ maxRetryAfterSeconds: 3e6 }), { name: 'TypeError', message: /maxRetryAfterSeconds must be a number of seconds from 0 to 2147483/ }, 'a wait setTimeout cannot hold is refused');
 
   requests = 0;
   answer = (_request, response) => problem(response, 500);

@@ -68,7 +68,7 @@ t.test('npm pack ships the built JavaScript and declarations only', async (t) =>
   t.notOk(files.some((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')), 'no TypeScript source');
   const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { main: string; exports: Record<string, unknown> };
   t.equal(manifest.main, './dist/index.js');
-  t.same(manifest.exports['.'], { types: './dist/index.d.ts', import: './dist/index.js' });
+  t.same(manifest.exports['.'], { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' });
 });
 
 t.test('plain JavaScript imports the installed package and talks to the service', async (t) => {

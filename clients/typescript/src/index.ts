@@ -2,7 +2,7 @@
 // openapi.yaml (./schema.ts, by `npm run generate:client`). Every operation is a method; a
 // problem+json answer becomes a TokenServiceProblem with its stable `code`.
 import createClient from 'openapi-fetch';
-import { parseRetryAfter, TokenServiceProblem, type Problem } from './problem.js';
+import { parseRetryAfter, problemOf, TokenServiceProblem } from './problem.js';
 import type { components, paths } from './schema.js';
 import { checkRetryOptions, refreshWithRetries, type AbortSignalLike, type RetryOptions } from './tokenRefresher.js';
 
@@ -39,7 +39,7 @@ export function createTokenServiceClient({ baseUrl, getAccessToken, fetch }: Tok
   async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; status: number }> {
     const { data, error, response } = await call;
     if (!response.ok) {
-      throw new TokenServiceProblem(error as Problem, parseRetryAfter(response.headers.get('retry-after')));
+      throw new TokenServiceProblem(problemOf(error, response), parseRetryAfter(response.headers.get('retry-after')));
     }
     return { data: data as T, status: response.status };
   }

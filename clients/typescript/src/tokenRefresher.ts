@@ -49,13 +49,16 @@ function retryDelaySeconds(error: unknown): number | undefined {
   return error.retryAfterSeconds ?? defaultRetryAfterSeconds;
 }
 
+// setTimeout fires at once for a delay past 2^31 - 1 ms.
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** Throws a TypeError for bounds that would retry forever or never make sense. */
 export function checkRetryOptions({ maxRetries, maxRetryAfterSeconds }: RetryOptions): void {
   if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
     throw new TypeError(`maxRetries must be a whole number, 0 or more; got ${String(maxRetries)}`);
   }
-  if (maxRetryAfterSeconds !== undefined && !(Number.isFinite(maxRetryAfterSeconds) && maxRetryAfterSeconds >= 0)) {
-    throw new TypeError(`maxRetryAfterSeconds must be a number of seconds, 0 or more; got ${String(maxRetryAfterSeconds)}`);
+  if (maxRetryAfterSeconds !== undefined && !(Number.isFinite(maxRetryAfterSeconds) && maxRetryAfterSeconds >= 0 && maxRetryAfterSeconds <= MAX_TIMER_SECONDS)) {
+    throw new TypeError(`maxRetryAfterSeconds must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}; got ${String(maxRetryAfterSeconds)}`);
   }
 }
 
