@@ -31,7 +31,7 @@ const MARKS: Record<Status, string> = { pass: '✔', warn: '!', fail: '✘', ski
 export function describeError(error: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = error; e !== undefined && e !== null && parts.length < 4; e = (e as { cause?: unknown }).cause) {
-    const message = e instanceof Error ? (e.message || (e as NodeJS.ErrnoException).code || e.name) : String(e);
+    const message = e instanceof Error ? (e.message || (e as NodeJS.ErrnoException).code || e.name) : typeof e === 'string' ? e : JSON.stringify(e);
     if (message && !parts.includes(message)) parts.push(message);
     if (!(e instanceof Error)) break;
   }
