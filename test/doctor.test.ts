@@ -2,9 +2,11 @@
 // each fault on its own (a missing setting, Entra down, ACS refusing, the database down,
 // migrations pending, --read-only), each named with its fix while the other checks still run.
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
+import { fail, pass, runChecklist } from '../src/doctor/checklist.js';
 import { freePort } from './helpers/freePort.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
@@ -124,6 +126,35 @@ t.test('the database down: connection fails with the fix; the checks that need i
   t.match(run.stdout, /– Database: not checked: the database cannot be reached/);
   t.match(run.stdout, /✔ ACS: created, issued, deleted an identity/);
   t.match(run.stdout, /✔ Entra: tenant/);
+});
+
+t.test('a database that accepts and never answers: bounded, failed with the fix', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => { sockets.add(socket); });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => { for (const socket of sockets) socket.destroy(); return new Promise((resolve) => silent.close(resolve)); });
+  const url = new URL(database.url);
+  url.hostname = '127.0.0.1';
+  url.port = String((silent.address() as AddressInfo).port);
+  const started = Date.now();
+  const run = await doctor(t, { ...env, DATABASE_URL: url.toString(), DATABASE_TIMEOUT_MS: '1000' }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ Database: cannot connect to 127\.0\.0\.1:\d+\/\S+: .*timeout.* — fix: check DATABASE_URL/);
+  t.ok(Date.now() - started < 60_000, 'the doctor ended');
+});
+
+t.test('the checklist bounds each check: one that never ends fails with its fix, the next still runs', async (t) => {
+  const lines: string[] = [];
+  const result = await runChecklist([
+    { group: 'Stuck', timeoutMs: 50, timeoutFix: 'unstick it', run: () => new Promise(() => undefined) },
+    { group: 'Thrown', timeoutMs: 1000, timeoutFix: 'look at it', run: () => Promise.reject(new Error('outer', { cause: new Error('inner') })) },
+    { group: 'Next', timeoutMs: 1000, timeoutFix: '', run: async () => [pass('ran'), fail('and failed', 'do this')] },
+  ], (line) => lines.push(line));
+  t.same(result, { failed: 3, warned: 0 });
+  t.match(lines[0], /^✘ Stuck: no answer within 50 ms \(\d+ ms\) — fix: unstick it\n$/);
+  t.match(lines[1], /^✘ Thrown: outer: inner \(\d+ ms\) — fix: look at it\n$/);
+  t.match(lines[2], /^✔ Next: ran \(\d+ ms\)\n$/);
+  t.match(lines[3], /^✘ Next: and failed \(\d+ ms\) — fix: do this\n$/);
 });
 
 t.test('migrations pending: named, fix npm run migrate', async (t) => {

@@ -23,7 +23,7 @@ const readOnly = process.argv.includes('--read-only');
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 if (isLocalMode(process.env)) {
-  write(`– Local mode: no Azure setting (${AZURE_SETTINGS.join(', ')}) is set, so the service runs on its own emulators and an embedded database; there is nothing to check. Set them (see .env.example) to check a deployment's configuration.\n`);
+  write(`– Local mode: no Azure setting (${AZURE_SETTINGS.join(', ')}) is set, so the service runs on its own emulators and an embedded database; there is nothing to check. Set a deployment's settings (see .env.example) to check them.\n`);
 } else {
   const settings = readDoctorSettings(process.env);
   const database = databaseChecks(settings.database);
@@ -37,6 +37,7 @@ if (isLocalMode(process.env)) {
   const { failed, warned } = await runChecklist(checks, write);
   await database.close().catch(() => undefined);
   write(failed > 0 ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.\n` : `\nAll checks passed${warned ? `, ${warned} warning(s)` : ''}.\n`);
+  process.exitCode = failed > 0 ? 1 : 0;
   // A check that timed out may have left a request open: the doctor is done all the same.
-  process.exit(failed > 0 ? 1 : 0);
+  setTimeout(() => process.exit(), 1000).unref();
 }

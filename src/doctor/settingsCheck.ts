@@ -36,6 +36,7 @@ function section<T>(read: (problems: string[]) => T): T | undefined {
     const value = read(problems);
     return problems.length === 0 ? value : undefined;
   } catch {
+    // A value the schema refused can make a section's module throw (a URL it cannot parse).
     return undefined;
   }
 }
