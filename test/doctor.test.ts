@@ -2,11 +2,17 @@
 // each fault on its own (a missing setting, Entra down, ACS refusing, the database down,
 // migrations pending, --read-only), each named with its fix while the other checks still run.
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { fail, pass, runChecklist } from '../src/doctor/checklist.js';
+import { projectFile } from '../src/projectFiles.js';
 import { freePort } from './helpers/freePort.js';
 import { startServiceProcess } from './helpers/serviceProcess.js';
 import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } from './helpers/testDatabase.js';
@@ -71,6 +77,22 @@ t.test('an issuer whose key set has no key of its algorithms: failed, the fix na
   t.equal(run.code, 1);
   t.match(run.stdout, new RegExp(`✘ Entra: issuer \\S+: \\S+ lists no signing keys for ${other} .*— fix: check this AUTH_ISSUERS entry's "issuer" and "algorithms" \\(${other}: its keys must be of one of them\\)`));
   t.match(run.stdout, /✔ Entra: tenant/);
+});
+
+t.test('a .env in the folder it runs in is read, as npm run migrate reads it', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'acs-doctor-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  writeFileSync(join(folder, '.env'), `AZURE_CLIENT_ID=${env.AZURE_CLIENT_ID}\n`);
+  const fromEnvironment = { ...env };
+  delete fromEnvironment.AZURE_CLIENT_ID;
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), projectFile(DOCTOR), '--read-only'], {
+    cwd: folder, env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...fromEnvironment },
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0, stdout);
+  t.match(stdout, /✔ Settings: every setting is valid/);
 });
 
 t.test('a missing setting: named with its fix; the other checks still run', async (t) => {

@@ -8,7 +8,7 @@ import { ConfigError, CONFIG_VARIABLES, loadConfig } from '../config/index.js';
 import { readEnvironment } from '../config/readEnvironment.js';
 import { readSecretFiles } from '../config/secretFiles.js';
 import { databaseSettings, databaseSettingsSchema, type DatabaseSettings } from '../db/databaseSettings.js';
-import { fail, pass, type Outcome } from './checklist.js';
+import { describeError, fail, pass, type Outcome } from './checklist.js';
 
 /** Each section, or undefined when its own settings are invalid (the Settings lines say why). */
 export interface DoctorSettings {
@@ -47,8 +47,8 @@ export function readDoctorSettings(processEnv: NodeJS.ProcessEnv): DoctorSetting
     loadConfig(processEnv);
     outcomes = [pass('every setting is valid')];
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    outcomes = error.problems.map((problem) => fail(problem, fixFor(problem)));
+    // Anything but a ConfigError would stop the service too: a line, not a stack.
+    outcomes = error instanceof ConfigError ? error.problems.map((problem) => fail(problem, fixFor(problem))) : [fail(describeError(error), 'see .env.example')];
   }
   // As loadConfig reads them: `NAME=` is not set, NAME_FILE files are read.
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(processEnv).filter(([, value]) => value !== undefined && value !== ''));
