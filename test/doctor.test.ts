@@ -200,6 +200,12 @@ t.test('--read-only: no identity created, and the ACS line says what was not che
   t.match(run.stdout, /✔ Database: migrations current/);
 });
 
+t.test('Teams on: not checked, and the line says it needs the operator\'s own sign-in', async (t) => {
+  const run = await doctor(t, { ...env, AZURE_CLIENT_SECRET: entra.clientSecret }, ['--read-only']);
+  t.equal(run.code, 0, run.stdout + run.stderr);
+  t.match(run.stdout, /– Teams: not checked: the ACS service principal in the tenant and consent need the operator's own sign-in/);
+});
+
 t.test('an unknown argument is refused', async (t) => {
   const run = await doctor(t, env, ['--readonly']);
   t.equal(run.code, 1);
