@@ -19,6 +19,8 @@ import { ADMIN_DATABASE_URL, createTestDatabase, TEST_DATABASE, withClient } fro
 import { testServiceEnv } from './helpers/testServiceEnv.js';
 
 const DOCTOR = 'src/doctor/doctorCli.ts';
+// Each subtest starts the doctor as a process of its own (tsx): a time budget of their own (README, Tests).
+t.setTimeout(240_000);
 
 type Tap = Parameters<typeof startServiceProcess>[0];
 
@@ -128,6 +130,29 @@ t.test('ACS refusing a wrong access key: the fix names the connection string; no
   t.equal(acs.identityIds().length, before);
 });
 
+t.test('ACS failing after the identity was made, the clean-up too: the line names the identity left', async (t) => {
+  const before = acs.identityIds().length;
+  acs.injectFault({ status: 503, times: 3, operations: ['issueToken'] });
+  acs.injectFault({ status: 503, times: 3, operations: ['deleteIdentity'] });
+  t.teardown(() => acs.clearFaults());
+  const run = await doctor(t, { ...env, ACS_REQUEST_TIMEOUT_MS: '3000' });
+  t.equal(run.code, 1);
+  const left = acs.identityIds().slice(before);
+  t.equal(left.length, 1, 'the identity could not be deleted');
+  t.match(run.stdout, new RegExp(`✘ ACS: could not issue a token: .*the identity ${left[0]} made for the check is left`), 'and the line says which');
+});
+
+t.test('ACS failing after the identity was made: the clean-up deletes it', async (t) => {
+  const before = acs.identityIds().length;
+  acs.injectFault({ status: 503, times: 3, operations: ['issueToken'] });
+  t.teardown(() => acs.clearFaults());
+  const run = await doctor(t, env);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ ACS: could not issue a token/);
+  t.notMatch(run.stdout, /is left/);
+  t.equal(acs.identityIds().length, before, 'nothing left in ACS');
+});
+
 t.test('the ACS emulator down: the fix names the endpoint', async (t) => {
   const down = await startAcsEmulator();
   const connectionString = down.connectionString;
@@ -187,6 +212,14 @@ t.test('migrations pending: named, fix npm run migrate', async (t) => {
   t.match(run.stdout, /✘ Database: migrations pending: 001_identities\.sql, .* — fix: npm run migrate/);
   t.match(run.stdout, /✔ Database: reachable/);
   t.match(run.stdout, /✔ ACS: created, issued, deleted an identity/);
+});
+
+t.test('migrations pending with MIGRATE_ON_START=true: the service applies them at start, not a failure', async (t) => {
+  const empty = await createTestDatabase({ migrated: false });
+  t.teardown(() => empty.drop());
+  const run = await doctor(t, { ...env, ...empty.settings, DATABASE_URL: empty.url, MIGRATE_ON_START: 'true' });
+  t.match(run.stdout, /✔ Database: migrations pending: 001_identities\.sql, .*applied when the service starts \(MIGRATE_ON_START=true\)/);
+  t.notMatch(run.stdout, /✘ Database: migrations/);
 });
 
 t.test('--read-only: no identity created, and the ACS line says what was not checked', async (t) => {

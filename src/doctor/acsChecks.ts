@@ -31,13 +31,12 @@ async function createIssueDelete(acs: AcsConfig): Promise<Outcome> {
     acsUserId = undefined;
     return pass(`created, issued, deleted an identity (${acs.endpoint.origin})`);
   } catch (error) {
-    const left = step === 'delete the identity' ? ` (the identity ${acsUserId} made for the check is left)` : '';
+    // A token could not be issued: the identity made for the check goes all the same, and if
+    // it cannot, the operator is told which one is left.
+    const cleanedUp = acsUserId !== undefined && step !== 'delete the identity'
+      && await client.deleteIdentity(acsUserId).then(() => true, () => false);
+    const left = acsUserId !== undefined && !cleanedUp ? ` (the identity ${acsUserId} made for the check is left: delete it in the Azure portal or with the ACS SDK)` : '';
     return fail(`could not ${step}: ${describeError(error)}${left}`, fixFor(acs, error));
-  } finally {
-    // A token could not be issued: the identity made for the check goes all the same.
-    if (acsUserId !== undefined && step !== 'delete the identity') {
-      await client.deleteIdentity(acsUserId).catch(() => undefined);
-    }
   }
 }
 

@@ -35,9 +35,10 @@ if (isLocalMode(process.env)) {
     ...teamsChecks(settings.auth),
   ];
   const { failed, warned } = await runChecklist(checks, write);
-  await database.close().catch(() => undefined);
   write(failed > 0 ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.\n` : `\nAll checks passed${warned ? `, ${warned} warning(s)` : ''}.\n`);
   process.exitCode = failed > 0 ? 1 : 0;
-  // A check that timed out may have left a request open: the doctor is done all the same.
+  // A check that timed out may have left a request open (the pool's close waits for it too):
+  // the doctor is done all the same, its verdict given.
   setTimeout(() => process.exit(), 1000).unref();
+  await database.close().catch(() => undefined);
 }
