@@ -1,7 +1,7 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
 // headers never appear, whatever the log level; the active trace span's ids when there is one.
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import t from 'tap';
 import { censorNestedCredentials, LOG_CENSOR } from '../src/http/logRedaction.js';
@@ -169,4 +169,11 @@ t.test('a line written while a trace span is active carries its ids; without a t
   const inSpan = entries(spanStart).find((entry) => entry.msg === 'in a span');
   t.match(inSpan, { trace_id: /^[0-9a-f]{32}$/, span_id: /^[0-9a-f]{16}$/, token: LOG_CENSOR, detail: 'kept' }, 'ids and the line\'s fields, still censored');
   t.same(logged, { token: 'secret-in-span', detail: 'kept' }, 'the logged object itself is untouched');
+
+  // What a propagator leaves for a traceparent it cannot read: a span of zeros, which is none.
+  const invalidStart = lines.length;
+  context.with(trace.setSpanContext(ROOT_CONTEXT, INVALID_SPAN_CONTEXT), () => svc.app.log.info('in an invalid span'));
+  const inInvalid = entries(invalidStart).find((entry) => entry.msg === 'in an invalid span');
+  t.ok(inInvalid, 'logged');
+  t.same(traceFields(inInvalid!), [], 'no ids of zeros');
 });
