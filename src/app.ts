@@ -11,6 +11,7 @@ import { loadContractRoutes } from './http/contractRoutes.js';
 import { httpServerOptions, limitConnections } from './httpServerLimits.js';
 import { logDestination } from './http/logDestination.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './http/logRedaction.js';
+import { activeSpanFields, mergeSpanFields } from './http/logTraceContext.js';
 import acs from './plugins/acs.js';
 import audit from './plugins/audit.js';
 import contractRoutes from './plugins/contractRoutes.js';
@@ -61,6 +62,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: LOG_CENSOR },
       formatters: { log: censorNestedCredentials },
+      // The active trace span's ids, when OpenTelemetry is on (src/http/logTraceContext.ts).
+      mixin: activeSpanFields,
+      mixinMergeStrategy: mergeSpanFields,
       stream: options.logStream ?? logDestination(),
     },
     // A client may bring its own request id for correlation, if it is a plain short string.

@@ -51,7 +51,7 @@ try {
   exitWithConfigError(error);
 }
 
-const app = await buildApp(config, { localTokenIssuer: local?.entra });
+const app = await buildApp(config, { localTokenIssuer: local?.entra, logStream: local?.logStream });
 if (local) {
   const environment = local;
   app.addHook('onReady', () => environment.adoptStoredIdentities(app.pool));

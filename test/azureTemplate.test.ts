@@ -15,6 +15,7 @@ import { projectFile } from '../src/projectFiles.js';
 import { GUID_PATTERN } from '../src/shared/guid.js';
 import { stableGuid, TemplateEvaluator, typeOfResourceId, type ArmTemplate } from './helpers/armExpressions.js';
 import { installedVersion, packageApiVersions } from './helpers/armApiVersions.js';
+import { TELEMETRY_VARIABLES } from './helpers/telemetryVariables.js';
 
 // Resources as parsed JSON: each is checked field by field below.
 type Template = Omit<ArmTemplate, 'resources'> & { resources: any[] };
@@ -194,7 +195,7 @@ for (const variant of [
 
     // Names: each one a setting of the service (the configuration's schema and its modules).
     for (const [owner, names] of [['container app', [...env.keys()]], ['migration job', job.properties.template.containers[0].env.map((entry: any) => entry.name)]] as const) {
-      for (const name of names) t.ok(CONFIG_VARIABLES.includes(name), `${owner}: ${name} is a setting of the service`);
+      for (const name of names) t.ok(CONFIG_VARIABLES.includes(name) || TELEMETRY_VARIABLES.includes(name), `${owner}: ${name} is a setting of the service or of its telemetry`);
     }
 
     // Values: the secrets as the template writes them into Key Vault, then the real loadConfig
@@ -228,7 +229,7 @@ for (const variant of [
       } else {
         t.notOk(config.rateLimits.redisUrl, 'no Redis unless asked');
         t.notOk(env.has('AZURE_CLIENT_SECRET'), 'no client secret unless given');
-        t.equal(app.properties.configuration.secrets.length, 2, 'only the audit key and the metrics token');
+        t.equal(app.properties.configuration.secrets.length, 3, 'only the audit key, the metrics token and Application Insights\' connection string');
       }
     }
 
@@ -291,6 +292,31 @@ for (const variant of [
     t.same(mismatches, [], 'reference() and listKeys() use the list\'s API versions');
   });
 }
+
+t.test('the container app\'s telemetry goes to the template\'s Application Insights, its connection string through Key Vault', async (t) => {
+  const looked: string[] = [];
+  const evaluator = evaluatorFor(BASE_PARAMETERS, [], (id) => looked.push(id));
+  const appResource = resourceOf('Microsoft.App/containerApps')[0]!;
+  const app = evaluator.evaluate(appResource) as any;
+  const entry = app.properties.template.containers[0].env.find((e: any) => e.name === 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+  t.ok(entry?.secretRef && !('value' in entry), 'APPLICATIONINSIGHTS_CONNECTION_STRING comes from a secret by reference');
+  const secret = app.properties.configuration.secrets.find((s: any) => s.name === entry?.secretRef);
+  const vaultSecretName = `${evaluator.variable('keyVaultName') as string}/${(secret?.keyVaultUrl as string | undefined)?.split('/').at(-1)}`;
+  const vaultSecret = resourceOf('Microsoft.KeyVault/vaults/secrets').find((resource) => evaluator.evaluate(resource.name) === vaultSecretName);
+  t.ok(vaultSecret, `the template writes the Key Vault secret ${vaultSecretName}`);
+  if (!vaultSecret) return;
+  t.notOk('condition' in vaultSecret, 'always: the template always makes Application Insights');
+
+  const insightsId = evaluator.evaluate("[resourceId('Microsoft.Insights/components', variables('appInsightsName'))]") as string;
+  t.equal(resourceOf('Microsoft.Insights/components').length, 1, 'the one Application Insights of the template');
+  looked.length = 0;
+  const written = evaluator.evaluate(vaultSecret) as any;
+  t.equal(written.properties.value, 'InstrumentationKey=00000000-0000-0000-0000-000000000000', 'its value is a component\'s connection string');
+  t.same(looked, [insightsId], 'read from the template\'s Application Insights, nothing else');
+  t.ok((vaultSecret.dependsOn as string[]).map((id) => evaluator.evaluate(id)).includes(insightsId), 'written once Application Insights exists');
+  const vaultSecretId = evaluator.evaluate(`[resourceId('Microsoft.KeyVault/vaults/secrets', variables('keyVaultName'), '${vaultSecretName.split('/')[1]}')]`);
+  t.ok((appResource.dependsOn as string[]).map((id) => evaluator.evaluate(id)).includes(vaultSecretId), 'the container app waits for the secret');
+});
 
 t.test('the deployment script starts the migration job once, with a role for that alone', async (t) => {
   const evaluator = evaluatorFor(BASE_PARAMETERS);

@@ -18,6 +18,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../src/config/index.js';
 import { ROLE_NAME_PATTERN } from '../src/db/serviceRole.js';
 import { IN_FLIGHT_GRACE_MS } from '../src/plugins/lifecycle.js';
 import { projectFile } from '../src/projectFiles.js';
+import { TELEMETRY_VARIABLES } from './helpers/telemetryVariables.js';
 
 // One model per kind we ship: a new kind must be added here to be validated.
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -59,7 +60,7 @@ for (const folder of ['base', 'overlays/example']) {
     const kinds = objects.map((object) => object.kind).sort();
     t.same(kinds, [
       'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', ...(folder === 'base' ? [] : ['Namespace']),
-      'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount',
+      'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount',
     ], 'the objects of a deployment, and no Secret (its values are never in the repository)');
 
     for (const object of objects) {
@@ -114,7 +115,7 @@ for (const folder of ['base', 'overlays/example']) {
 
     // Settings and secrets: every name is one the service reads; secrets by reference only.
     const envNames = [...Object.keys(settings), ...container.env.map((e: { name: string }) => e.name), ...job.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)];
-    for (const name of new Set(envNames)) t.ok(CONFIG_VARIABLES.includes(name), `${name} is a setting of the service`);
+    for (const name of new Set(envNames)) t.ok(CONFIG_VARIABLES.includes(name) || TELEMETRY_VARIABLES.includes(name), `${name} is a setting of the service or of its telemetry`);
     for (const entry of container.env) {
       t.ok(entry.valueFrom?.secretKeyRef?.name ?? entry.valueFrom?.configMapKeyRef?.name, `${entry.name} comes from a Secret or the ConfigMap by reference`);
     }
@@ -153,6 +154,29 @@ for (const folder of ['base', 'overlays/example']) {
     t.same(container.args, ['dist/src/server.js']);
     t.equal(job.spec.template.spec.restartPolicy, 'Never');
     t.equal(job.metadata.labels['app.kubernetes.io/component'], 'migration', 'selectable on its own (kubectl apply -l)');
+
+    // Telemetry: off in the base; where an overlay turns it on, standard OTLP over HTTP to a
+    // collector in the cluster, on the port the NetworkPolicy opens, with a sampling ratio.
+    const telemetry = Object.keys(settings).filter((name) => name.startsWith('OTEL_'));
+    if (folder === 'base') {
+      t.same(telemetry, [], 'base: no telemetry settings (an overlay names its collector)');
+    } else {
+      t.same(telemetry.sort(), ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_SERVICE_NAME', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'], 'the overlay sets the OpenTelemetry settings');
+      const endpoint = new URL(settings.OTEL_EXPORTER_OTLP_ENDPOINT!);
+      t.equal(endpoint.protocol, 'http:', 'the collector in the cluster, over HTTP');
+      t.equal(endpoint.port, '4318', 'the OTLP/HTTP port');
+      t.match(endpoint.hostname, /^[a-z0-9-]+\.[a-z0-9-]+$/, 'a Service by name and namespace');
+      t.equal(settings.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf', 'OTLP over HTTP with protobuf, which port 4318 serves');
+      t.equal(settings.OTEL_SERVICE_NAME, 'acs-token-service');
+      t.equal(settings.OTEL_TRACES_SAMPLER, 'parentbased_traceidratio', 'the caller\'s sampling decision first');
+      const ratio = Number(settings.OTEL_TRACES_SAMPLER_ARG);
+      t.ok(ratio > 0 && ratio <= 1, `a ratio of traces kept (${settings.OTEL_TRACES_SAMPLER_ARG})`);
+      const policy = objects.find((object) => object.metadata.name === 'acs-token-service-telemetry');
+      const collectorNamespace = endpoint.hostname.split('.')[1]!;
+      const allowed = policy.spec.egress.filter((rule: any) => rule.ports.some((p: any) => String(p.port) === endpoint.port));
+      t.ok(allowed.some((rule: any) => rule.to.some((peer: any) => peer.namespaceSelector && selects(peer.namespaceSelector, namespaceLabels(collectorNamespace)))),
+        `the NetworkPolicy lets the pods reach port ${endpoint.port} in the endpoint's namespace, ${collectorNamespace}`);
+    }
 
     // The NetworkPolicies: their own test below.
   });
@@ -278,8 +302,10 @@ t.test('NetworkPolicies: each port admits only its own clients, and the pods rea
 
       // Out: only the listed ports, each to a named destination.
       const dnsServer: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+      // The opentelemetry-collector Helm chart's pods, in the namespace of the overlay's endpoint.
+      const collector: Pod = { namespace: 'observability', labels: { 'app.kubernetes.io/name': 'opentelemetry-collector', 'app.kubernetes.io/instance': 'otel-collector' } };
       const ports = (pod: Pod) => [...new Set(egressRules(pod).flatMap(({ rule }) => (rule.ports ?? [{ port: 'any' }]).map((p: any) => `${p.port}/${p.protocol ?? 'TCP'}`)))].sort();
-      t.same(ports(api), ['443/TCP', '53/TCP', '53/UDP', '5432/TCP', '6379/TCP', '6380/TCP', '6432/TCP'], 'service: DNS, HTTPS, PostgreSQL/PgBouncer, Redis');
+      t.same(ports(api), ['4318/TCP', '443/TCP', '53/TCP', '53/UDP', '5432/TCP', '6379/TCP', '6380/TCP', '6432/TCP'], 'service: DNS, HTTPS, PostgreSQL/PgBouncer, Redis, the OpenTelemetry collector');
       t.same(ports(migration), ['53/TCP', '53/UDP', '5432/TCP', '6432/TCP'], 'migration Job: DNS and PostgreSQL/PgBouncer');
       for (const pod of [api, migration]) {
         for (const { rule: { to = [{ ipBlock: { cidr: '0.0.0.0/0' } }], ...rule }, policy } of egressRules(pod)) {
@@ -297,6 +323,10 @@ t.test('NetworkPolicies: each port admits only its own clients, and the pods rea
             const written = overlayPatch('acs-token-service-database').egress?.[0]?.to;
             t.same(to, written, 'PostgreSQL: the database the overlay names');
             t.notOk(to.some((peer: any) => peer.ipBlock?.cidr === '0.0.0.0/0'), 'PostgreSQL: not anywhere');
+          } else if (numbers.includes(4318)) {
+            t.same(to, overlayPatch('acs-token-service-telemetry').egress?.[0]?.to, 'OpenTelemetry collector: the pods the overlay names');
+            t.ok(to.some((peer: any) => peerAdmits(peer, policyNamespace, collector)), 'OpenTelemetry collector: its pods are reachable');
+            t.notOk(to.some((peer: any) => peerAdmits(peer, policyNamespace, stranger) || peer.ipBlock), 'OpenTelemetry collector: no other pod or address');
           }
         }
       }

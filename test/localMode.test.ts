@@ -50,8 +50,8 @@ async function npmStart() {
   }
   const commands = /Try it:\n((?: {4}.+\n)+)/.exec(stdout)?.[1]?.split('\n').map((line) => line.trim()).filter(Boolean);
   // SIGTERM goes to the service's own process (what Kubernetes signals; npm passes on its
-  // exit code). Its pid is on every log line.
-  const servicePid = Number(/"pid":(\d+)/.exec(stdout)?.[1]);
+  // exit code). Its pid is on every log line, readable in local mode: `[12:00:00.000] INFO (pid): …`.
+  const servicePid = Number(/^\[[\d:.]+\] [A-Z]+ \((\d+)\): /m.exec(stdout)?.[1]);
   const stop = () => process.kill(servicePid, 'SIGTERM');
   const kill = () => {
     for (const pid of [servicePid, child.pid]) {
@@ -94,9 +94,9 @@ t.test('npm start, the banner\'s commands, a restart, and SIGTERM', async (t) =>
 
   first.stop();
   t.equal(await first.exited, 0, 'clean exit on SIGTERM', { output: first.output().slice(-3000) });
-  t.match(first.output(), /"signal":"SIGTERM".*"msg":"closing"/);
+  t.match(first.output(), /INFO \(\d+\): closing \{.*"signal":"SIGTERM"/);
   // The emulators and the embedded database close after the app: its last audit flush lands.
-  t.notMatch(first.output(), /"level":(40|50|60)/, 'no warning or error, closing included');
+  t.notMatch(first.output(), /^\[[\d:.]+\] (WARN|ERROR|FATAL) /m, 'no warning or error, closing included');
 
   const second = await npmStart();
   started.push(second);

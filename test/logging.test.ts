@@ -1,5 +1,8 @@
 // Logs: a request id on every line of a request and in its answer; tokens and credential
-// headers never appear, whatever the log level.
+// headers never appear, whatever the log level; the active trace span's ids when there is one.
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import t from 'tap';
 import { censorNestedCredentials, LOG_CENSOR } from '../src/http/logRedaction.js';
 import { UNIDENTIFIED_REFUSAL_LINES_PER_SECOND } from '../src/plugins/requestLog.js';
@@ -122,4 +125,55 @@ t.test("a deletion queued for retry is logged with the request's id", async (t) 
   t.equal(answer.statusCode, 202);
   const queued = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'ACS identity deletion queued for retry');
   t.equal(queued?.reqId, 'log-test-queued', 'the warning names the DELETE /api/user that caused it');
+});
+
+t.test('a line written while a trace span is active carries its ids; without a tracer provider or a span, none', async (t) => {
+  const entries = (from: number) => lines.slice(from).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const traceFields = (entry: Record<string, unknown>) => ['trace_id', 'span_id', 'trace_flags'].filter((name) => name in entry);
+  t.ok(lines.length > 0 && entries(0).every((entry) => traceFields(entry).length === 0), 'no tracer provider so far: no trace fields on any line');
+
+  // What an OpenTelemetry SDK does when OTEL_* settings switch it on, here in-process.
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  t.ok(context.setGlobalContextManager(contextManager) && trace.setGlobalTracerProvider(new BasicTracerProvider()), 'a tracer provider registered');
+  t.teardown(() => { trace.disable(); context.disable(); });
+  const tracer = trace.getTracer('logging-test');
+
+  // An incoming request's span, child of the caller's traceparent, active while the service handles it.
+  const caller = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true };
+  const start = lines.length;
+  const { answer, span } = await context.with(trace.setSpanContext(ROOT_CONTEXT, caller), () =>
+    tracer.startActiveSpan('GET /api/token', async (span) => {
+      const answer = await svc.request({ url: '/api/token', token: svc.userToken(), headers: { 'x-request-id': 'log-test-traced' } });
+      span.end();
+      return { answer, span };
+    }));
+  t.equal(answer.statusCode, 200);
+  const line = entries(start).find((entry) => entry.reqId === 'log-test-traced' && entry.msg === 'request');
+  t.match(line, { trace_id: caller.traceId, span_id: span.spanContext().spanId, trace_flags: '01', status: 200, route: '/api/token' },
+    "the request's line: the caller's trace, the active span");
+  t.not(span.spanContext().spanId, caller.spanId, 'the span is the service\'s own, not the caller\'s');
+
+  const untracedStart = lines.length;
+  t.equal((await svc.request({ url: '/api/token', token: svc.userToken(), headers: { 'x-request-id': 'log-test-untraced' } })).statusCode, 200);
+  const untraced = entries(untracedStart).find((entry) => entry.reqId === 'log-test-untraced' && entry.msg === 'request');
+  t.ok(untraced, 'a request outside any span is logged');
+  t.same(traceFields(untraced!), [], 'with no trace fields');
+
+  // A log call in a span, whose own fields win over nothing: both kept, the object logged untouched.
+  const logged = { token: 'secret-in-span', detail: 'kept' };
+  const spanStart = lines.length;
+  tracer.startActiveSpan('work', (work) => {
+    svc.app.log.info(logged, 'in a span');
+    work.end();
+  });
+  const inSpan = entries(spanStart).find((entry) => entry.msg === 'in a span');
+  t.match(inSpan, { trace_id: /^[0-9a-f]{32}$/, span_id: /^[0-9a-f]{16}$/, token: LOG_CENSOR, detail: 'kept' }, 'ids and the line\'s fields, still censored');
+  t.same(logged, { token: 'secret-in-span', detail: 'kept' }, 'the logged object itself is untouched');
+
+  // What a propagator leaves for a traceparent it cannot read: a span of zeros, which is none.
+  const invalidStart = lines.length;
+  context.with(trace.setSpanContext(ROOT_CONTEXT, INVALID_SPAN_CONTEXT), () => svc.app.log.info('in an invalid span'));
+  const inInvalid = entries(invalidStart).find((entry) => entry.msg === 'in an invalid span');
+  t.ok(inInvalid, 'logged');
+  t.same(traceFields(inInvalid!), [], 'no ids of zeros');
 });

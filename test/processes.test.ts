@@ -85,9 +85,9 @@ t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight 
 });
 
 // Local mode's code: its folder, the emulators, and the development dependencies they need.
-const LOCAL_MODE_MODULE = /\/src\/local\/|\/emulators\/|\/node_modules\/(@electric-sql|selfsigned)\//;
+const LOCAL_MODE_MODULE = /\/src\/local\/|\/emulators\/|\/node_modules\/(@electric-sql|selfsigned|pino-pretty)\//;
 
-t.test('a configured service in production loads none of local mode: not src/local, the emulators, PGlite or selfsigned', async (t) => {
+t.test('a configured service in production loads none of local mode: not src/local, the emulators, PGlite, selfsigned or pino-pretty', async (t) => {
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
   const logFile = join(t.testdir({}), 'modules.txt');
@@ -114,12 +114,12 @@ t.test('local mode without the development dependencies says to run npm install'
   const service = await startServiceProcess(t, {
     PGLITE_DATA_DIR: 'memory://',
     // What npm ci --omit=dev leaves out.
-    NODE_OPTIONS: moduleHooksNodeOptions({ logFile, missing: ['selfsigned', '@electric-sql/pglite', '@electric-sql/pglite-socket'] }),
+    NODE_OPTIONS: moduleHooksNodeOptions({ logFile, missing: ['selfsigned', '@electric-sql/pglite', '@electric-sql/pglite-socket', 'pino-pretty'] }),
   });
   t.equal(await service.exited, 1);
   const { stdout, stderr } = service.output();
   t.match(stderr, /No Azure setting is set, so this is local mode, which needs the development dependencies: run npm install/);
-  t.match(stderr, /Cannot find package '(selfsigned|@electric-sql\/pglite)/, 'and which one is missing');
+  t.match(stderr, /Cannot find package '(selfsigned|@electric-sql\/pglite|pino-pretty)/, 'and which one is missing');
   t.notMatch(stdout, /LOCAL MODE/);
   t.ok(readFileSync(logFile, 'utf8').split('\n').some((url) => url.endsWith('/src/local/localMode.ts')), 'the hooks see local mode when it loads (so the test above can fail)');
 });

@@ -13,6 +13,7 @@ import { isLoopbackHost } from '../shared/urlRules.js';
 import { startAcsEmulator, type AcsEmulator } from '../../emulators/acsEmulator.js';
 import { nameToGuid, newSigningKeyPem, startEntraEmulator, type EntraEmulator } from '../../emulators/entraEmulator.js';
 import { startEmbeddedDatabase } from './localDatabase.js';
+import { prettyLogStream, type LogSink } from './localLogs.js';
 
 /** Local tenants, by name; `npm run token -- --tenant fabrikam` picks the second. */
 export const LOCAL_TENANTS: Record<string, string> = {
@@ -128,6 +129,8 @@ export interface LocalEnvironment {
   acs: AcsEmulator;
   /** Where data lives, in words, for the banner. */
   storage: string;
+  /** Where the service's log lines go: standard output, as readable lines rather than JSON. */
+  logStream: LogSink;
   /**
    * Makes the ACS emulator know every identity the database maps or still has to delete, so
    * that a stored mapping never points at an identity it does not know (its state file may be
@@ -246,6 +249,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     storage: embedded
       ? (dataDir ? `embedded PostgreSQL (PGlite), data in ${dataDir}` : 'embedded PostgreSQL (PGlite), in memory only')
       : 'PostgreSQL at DATABASE_URL',
+    logStream: prettyLogStream(),
     async adoptStoredIdentities(pool) {
       const { rows } = await pool.query<{ acs_user_id: string }>(
         'SELECT acs_user_id FROM acs_identities WHERE acs_resource = $1 UNION SELECT acs_user_id FROM acs_identity_deletions WHERE acs_resource = $1',

@@ -55,7 +55,8 @@ export async function startServiceProcess(
   // processes give themselves a time budget of their own (README, Tests).
   const deadline = Date.now() + 90_000;
   while (!url && child.exitCode === null && Date.now() < deadline) {
-    url = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1];
+    // A JSON line, or local mode's readable one.
+    url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
     if (!url) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { child, url, exited, output: () => ({ stdout, stderr }), kill: (signal = 'SIGTERM') => child.kill(signal) };
