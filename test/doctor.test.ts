@@ -108,6 +108,49 @@ t.test('a missing setting: named with its fix; the other checks still run', asyn
   t.match(run.stdout, /✔ Database: migrations current/);
 });
 
+t.test('invalid settings of several sections: every problem named, schema and later checks alike, and each skip says why', async (t) => {
+  const run = await doctor(t, {
+    ...env,
+    PORT: 'not-a-port',
+    CORS_ORIGINS: '*',
+    ACS_TOKEN_SCOPES: 'chat,bogus',
+    AZURE_AUTHORITY_HOST: 'http://login.example.com',
+  }, ['--read-only']);
+  t.equal(run.code, 1);
+  // The schema's problem, and those of the sections' own checks that follow it.
+  t.match(run.stdout, /✘ Settings: PORT must be integer .*— fix: set PORT in/);
+  t.match(run.stdout, /✘ Settings: CORS_ORIGINS entry "\*" .*— fix: set CORS_ORIGINS in/);
+  t.match(run.stdout, /✘ Settings: ACS_TOKEN_SCOPES has unknown ACS scopes: bogus/);
+  t.match(run.stdout, /✘ Settings: AZURE_AUTHORITY_HOST .*— fix: set AZURE_AUTHORITY_HOST in/);
+  // Each skipped check names the variables of its own that are invalid, and why.
+  t.match(run.stdout, /– Entra: not checked: its settings are invalid: AZURE_AUTHORITY_HOST /);
+  t.match(run.stdout, /– ACS: not checked: its settings are invalid: ACS_TOKEN_SCOPES has unknown ACS scopes: bogus/);
+  t.notMatch(run.stdout, /– \w+: not checked: its settings are invalid \(see Settings above\)/);
+  t.match(run.stdout, /✔ Database: migrations current/);
+});
+
+t.test('NAME and NAME_FILE both set, or a NAME_FILE unreadable: refused as the service refuses them, and the checks that need them skipped', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'acs-doctor-files-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const urlFile = join(folder, 'database-url');
+  writeFileSync(urlFile, `${env.DATABASE_URL}\n`);
+  const missing = join(folder, 'issuers.json');
+  const run = await doctor(t, { ...env, DATABASE_URL_FILE: urlFile, AUTH_ISSUERS_FILE: missing }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ Settings: Set DATABASE_URL or DATABASE_URL_FILE, not both .*— fix: set only one of DATABASE_URL \/ DATABASE_URL_FILE/);
+  t.match(run.stdout, new RegExp(`✘ Settings: AUTH_ISSUERS_FILE \\(${missing}\\) cannot be read: ENOENT`));
+  t.match(run.stdout, /– Database: not checked: its settings are invalid: Set DATABASE_URL or DATABASE_URL_FILE, not both/);
+  t.notMatch(run.stdout, /Database: reachable/, 'the database is not checked with settings the service refuses');
+  t.match(run.stdout, /– Entra: not checked: its settings are invalid: AUTH_ISSUERS_FILE .* cannot be read/);
+  t.notMatch(run.stdout, /✔ Entra:/, 'no issuer is checked while AUTH_ISSUERS cannot be read');
+});
+
+t.test('a problem naming variables whose names hold one another: the fix names each whole name', async (t) => {
+  const run = await doctor(t, { ...env, PORT: '3100', PROBE_PORT: '3100' }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ Settings: PROBE_PORT \(3100\) must be a port of its own, not PORT or METRICS_PORT .*— fix: set PROBE_PORT \/ PORT \/ METRICS_PORT in the environment/);
+});
+
 t.test('the Entra emulator down: its tenant fails with the fix; the other checks still run', async (t) => {
   const down = await startEntraEmulator();
   const authorityHost = down.authorityHost;

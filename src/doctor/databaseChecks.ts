@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
 import { pendingMigrations } from '../db/migrations.js';
 import { beginTransaction, createPool } from '../db/pool.js';
-import { describeError, fail, pass, skip, warn, type Check, type Outcome } from './checklist.js';
+import { describeError, fail, invalidSettingsCheck, pass, skip, warn, type Check, type Outcome } from './checklist.js';
 
 // PostgreSQL's insufficient_privilege.
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -40,11 +40,9 @@ async function ddlOutcome(pool: pg.Pool, settings: DatabaseSettings, user: strin
   return pass(`DATABASE_SERVICE_ROLE ${serviceRole} cannot create in the schema (DATABASE_URL's role ${user}, which migrates, can)`);
 }
 
-/** The checks, and `close` to end their pool once they have run. */
-export function databaseChecks(settings: DatabaseSettings | undefined): { checks: Check[]; close(): Promise<void> } {
-  if (settings === undefined) {
-    return { close: async () => undefined, checks: [{ group: 'Database', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: its settings are invalid (see Settings above)') }] };
-  }
+/** The checks, and `close` to end their pool once they have run; `invalid`: why the settings are invalid, when undefined. */
+export function databaseChecks(settings: DatabaseSettings | undefined, invalid: readonly string[] = []): { checks: Check[]; close(): Promise<void> } {
+  if (settings === undefined) return { close: async () => undefined, checks: [invalidSettingsCheck('Database', invalid)] };
   const where = (() => {
     try {
       const url = new URL(settings.databaseUrl);
