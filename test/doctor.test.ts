@@ -292,7 +292,7 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
   const owner = await doctor(t, env, ['--read-only']);
   t.equal(owner.code, 0, owner.stdout + owner.stderr);
-  t.match(owner.stdout, /! Database: the role postgres can run DDL \(a CREATE TABLE succeeded, rolled back\) .*— fix: give the service a role of its own .*"Database roles"/);
+  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
 
   // A service role granted by the migration command: DDL refused.
   const role = `doctor_service_${randomBytes(4).toString('hex')}`;
@@ -307,10 +307,41 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   serviceUrl.username = role;
   const service = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   t.equal(service.code, 0, service.stdout + service.stderr);
-  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(CREATE TABLE refused\\)`));
+  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
 
   // Run with the migration's settings: the named service role is asked about.
   const migration = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
   t.equal(migration.code, 0, migration.stdout + migration.stderr);
-  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot create in the schema`));
+  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database; DATABASE_URL's role postgres, which migrates, can\\)`));
+});
+
+t.test('a read-only service role, as on a replica: its privileges are read, no DDL is tried', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const role = `doctor_replica_${randomBytes(4).toString('hex')}`;
+  const databaseName = decodeURIComponent(new URL(database.url).pathname.slice(1));
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
+    await withClient(database.url, (client) => client.query(`DROP OWNED BY ${role}`));
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+  }));
+  const granted = await startServiceProcess(t, { DATABASE_URL: database.url, DATABASE_SERVICE_ROLE: role }, 'src/db/migrateCli.ts');
+  t.equal(await granted.exited, 0, granted.output().stderr);
+  // Every transaction of this role is read-only: any DDL fails with 25006, whatever its rights.
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));
+  const serviceUrl = new URL(database.url);
+  serviceUrl.username = role;
+  const readOnly = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  t.equal(readOnly.code, 0, readOnly.stdout + readOnly.stderr);
+  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.notMatch(readOnly.stdout, /read-only transaction/);
+
+  // CREATE on the database (new schemas) is DDL too, read-only or not.
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`GRANT CREATE ON DATABASE "${databaseName}" TO ${role}`));
+  const canCreate = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  t.equal(canCreate.code, 0, canCreate.stdout + canCreate.stderr);
+  t.match(canCreate.stdout, new RegExp(`! Database: the role ${role} can run DDL \\(CREATE on the database ${databaseName}\\) .*— fix: give the service a role of its own`));
+
+  // Asked about by name (the migration's settings), the same two rights are read.
+  const named = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(named.code, 1, named.stdout + named.stderr);
+  t.match(named.stdout, new RegExp(`✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL \\(CREATE on the database ${databaseName}\\)`));
 });
