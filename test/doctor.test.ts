@@ -138,7 +138,7 @@ t.test('NAME and NAME_FILE both set, or a NAME_FILE unreadable: refused as the s
   const run = await doctor(t, { ...env, DATABASE_URL_FILE: urlFile, AUTH_ISSUERS_FILE: missing }, ['--read-only']);
   t.equal(run.code, 1);
   t.match(run.stdout, /✘ Settings: Set DATABASE_URL or DATABASE_URL_FILE, not both .*— fix: set only one of DATABASE_URL \/ DATABASE_URL_FILE/);
-  t.match(run.stdout, new RegExp(`✘ Settings: AUTH_ISSUERS_FILE \\(${missing}\\) cannot be read: ENOENT`));
+  t.match(run.stdout, new RegExp(`✘ Settings: AUTH_ISSUERS_FILE \\(${missing}\\) cannot be read: ENOENT .*— fix: make AUTH_ISSUERS_FILE name a file the service can read, or set AUTH_ISSUERS instead`));
   t.match(run.stdout, /– Database: not checked: its settings are invalid: Set DATABASE_URL or DATABASE_URL_FILE, not both/);
   t.notMatch(run.stdout, /Database: reachable/, 'the database is not checked with settings the service refuses');
   t.match(run.stdout, /– Entra: not checked: its settings are invalid: AUTH_ISSUERS_FILE .* cannot be read/);

@@ -33,6 +33,8 @@ export function fixFor(problem: string): string {
   if (names.length === 0) return 'see .env.example';
   // A setting given both ways: the service does not choose between them.
   if (/, not both$/.test(problem)) return `set only one of ${names.join(' / ')}`;
+  const file = /^(\w+)_FILE \(.*\) cannot be read/.exec(problem);
+  if (file) return `make ${file[1]}_FILE name a file the service can read, or set ${file[1]} instead`;
   return `set ${names.join(' / ')} in the environment or .env (see .env.example)`;
 }
 
@@ -70,7 +72,9 @@ export function readDoctorSettings(processEnv: NodeJS.ProcessEnv): DoctorSetting
     const tenants = allowedTenantsOf(env, found);
     return authSettings(readEnvironment(authSettingsSchema, env, found), tenants, found);
   });
-  const database = section([...Object.keys(databaseSettingsSchema.properties), 'AZURE_CLIENT_SECRET'], fileProblems,
+  // The database section also reads AZURE_CLIENT_SECRET, only to refuse a conflict with Entra sign-in:
+  // its file's problems are Entra's and Teams', not a reason to leave the database unchecked.
+  const database = section(Object.keys(databaseSettingsSchema.properties), fileProblems,
     (found) => databaseSettings({ ...readEnvironment(databaseSettingsSchema, env, found), AZURE_CLIENT_SECRET: env.AZURE_CLIENT_SECRET }, found));
   // Every problem a skipped check names is a Settings line too.
   for (const problem of [...acs.problems, ...auth.problems, ...database.problems]) if (!problems.includes(problem)) problems.push(problem);
