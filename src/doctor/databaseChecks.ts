@@ -1,5 +1,5 @@
 // The doctor's database checks, through the service's own pool (Entra sign-in included):
-// reachable, migrations current, and the service's role unable to change the schema. They only
+// reachable and writable, migrations current, and the service's role unable to change the schema. They only
 // read: a read-only server (a replica) answers them as any other.
 import type pg from 'pg';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
@@ -67,12 +67,18 @@ export function databaseChecks(settings: DatabaseSettings | undefined, invalid: 
   const timeoutMs = settings.databaseTimeoutMs;
   let pool: pg.Pool | undefined;
   let user: string | undefined;
-  const reachable = async (): Promise<Outcome> => {
+  const reachable = async (): Promise<Outcome | Outcome[]> => {
     pool = createPool({ connectionString: settings.databaseUrl, auth: settings.databaseAuth, max: 1, timeoutMs, idleInTransactionTimeoutMs: timeoutMs });
     try {
-      const { rows } = await pool.query<{ user: string }>('SELECT current_user AS user');
-      user = rows[0]!.user;
-      return pass(`reachable at ${where} as ${user}${settings.databaseAuth.kind === 'entra' ? ' (Entra sign-in)' : ''}`);
+      const { rows } = await pool.query<{ user: string; readOnly: boolean; standby: boolean }>(
+        `SELECT current_user AS user, current_setting('transaction_read_only') = 'on' AS "readOnly", pg_is_in_recovery() AS standby`);
+      const row = rows[0]!;
+      user = row.user;
+      const connected = pass(`reachable at ${where} as ${user}${settings.databaseAuth.kind === 'entra' ? ' (Entra sign-in)' : ''}`);
+      if (!row.readOnly) return connected;
+      // The service writes every new identity and its audit events: a read-only session fails them all.
+      return [connected, fail(`${user} cannot write here: transaction_read_only is on (${row.standby ? 'a standby server' : 'default_transaction_read_only, set for the role, the database or the server'})`,
+        'point DATABASE_URL at the primary server, or turn default_transaction_read_only off for the service\'s role')];
     } catch (error) {
       return fail(`cannot connect to ${where}: ${describeError(error)}`, settings.databaseAuth.kind === 'entra'
         ? 'check DATABASE_URL, that the server can be reached from here, and the Entra sign-in (DATABASE_CREDENTIAL_CLIENT_ID): docs/operations.md "Passwordless database"'
