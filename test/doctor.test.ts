@@ -346,3 +346,14 @@ t.test('a read-only service role, as on a replica: its privileges are read, no D
   t.equal(named.code, 1, named.stdout + named.stderr);
   t.match(named.stdout, new RegExp(`✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL \\(CREATE on the database ${databaseName}\\)`));
 });
+
+t.test('a role not granted the service\'s rights: the migrations line says so, with the grant as its fix', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const role = `doctor_bare_${randomBytes(4).toString('hex')}`;
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`)));
+  const bareUrl = new URL(database.url);
+  bareUrl.username = role;
+  const run = await doctor(t, { ...env, DATABASE_URL: bareUrl.toString() }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, new RegExp(`✘ Database: ${role} cannot read the applied migrations: permission denied for table schema_migrations .*— fix: npm run migrate with DATABASE_SERVICE_ROLE=${role} grants the service's role its rights: docs/operations.md "Database roles"`));
+});

@@ -7,6 +7,8 @@ import { pendingMigrations } from '../db/migrations.js';
 import { createPool } from '../db/pool.js';
 import { describeError, fail, invalidSettingsCheck, pass, skip, warn, type Check, type Outcome } from './checklist.js';
 
+// PostgreSQL's insufficient_privilege.
+const INSUFFICIENT_PRIVILEGE = '42501';
 const ROLES_FIX = 'give the service a role of its own that cannot create in the schema or the database: docs/operations.md "Database roles" (DATABASE_SERVICE_ROLE for npm run migrate)';
 const NO_RIGHTS = 'no CREATE on the schema public or on the database';
 
@@ -92,7 +94,15 @@ export function databaseChecks(settings: DatabaseSettings | undefined, invalid: 
       group: 'Database', timeoutMs: 2 * timeoutMs + 2000, timeoutFix: `check that ${where} answers`,
       async run() {
         if (user === undefined) return unreachable;
-        const pending = await pendingMigrations(pool!);
+        let pending: string[];
+        try {
+          pending = await pendingMigrations(pool!);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+          // A role the migration never granted its rights (the service itself would fail the same way).
+          return fail(`${user} cannot read the applied migrations: ${describeError(error)}`,
+            `npm run migrate with DATABASE_SERVICE_ROLE=${user} grants the service's role its rights: docs/operations.md "Database roles"`);
+        }
         if (pending.length === 0) return pass('migrations current');
         // The service applies them itself at start (under its advisory lock).
         if (settings.migrateOnStart) return pass(`migrations pending: ${pending.join(', ')}, applied when the service starts (MIGRATE_ON_START=true)`);
