@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { fail, pass, runChecklist } from '../src/doctor/checklist.js';
@@ -288,14 +288,9 @@ t.test('an unknown argument is refused', async (t) => {
   t.match(run.stderr, /Unknown argument --readonly: the one argument is --read-only/);
 });
 
-t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser: there is no role to refuse DDL to' }, async (t) => {
-  // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
-  const owner = await doctor(t, env, ['--read-only']);
-  t.equal(owner.code, 0, owner.stdout + owner.stderr);
-  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
-
-  // A service role granted by the migration command: DDL refused.
-  const role = `doctor_service_${randomBytes(4).toString('hex')}`;
+/** A new login role granted the service's rights by the migration command; dropped after the test. */
+async function grantedServiceRole(t: Test, prefix: string): Promise<{ role: string; serviceUrl: URL }> {
+  const role = `${prefix}_${randomBytes(4).toString('hex')}`;
   await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
   t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
     await withClient(database.url, (client) => client.query(`DROP OWNED BY ${role}`));
@@ -305,6 +300,17 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   t.equal(await granted.exited, 0, granted.output().stderr);
   const serviceUrl = new URL(database.url);
   serviceUrl.username = role;
+  return { role, serviceUrl };
+}
+
+t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser: there is no role to refuse DDL to' }, async (t) => {
+  // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
+  const owner = await doctor(t, env, ['--read-only']);
+  t.equal(owner.code, 0, owner.stdout + owner.stderr);
+  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
+
+  // A service role granted by the migration command: DDL refused.
+  const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_service');
   const service = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   t.equal(service.code, 0, service.stdout + service.stderr);
   t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
@@ -316,19 +322,10 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
 });
 
 t.test('a read-only service role, as on a replica: its privileges are read, no DDL is tried', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
-  const role = `doctor_replica_${randomBytes(4).toString('hex')}`;
+  const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_replica');
   const databaseName = decodeURIComponent(new URL(database.url).pathname.slice(1));
-  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
-  t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
-    await withClient(database.url, (client) => client.query(`DROP OWNED BY ${role}`));
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-  }));
-  const granted = await startServiceProcess(t, { DATABASE_URL: database.url, DATABASE_SERVICE_ROLE: role }, 'src/db/migrateCli.ts');
-  t.equal(await granted.exited, 0, granted.output().stderr);
   // Every transaction of this role is read-only: any DDL fails with 25006, whatever its rights.
   await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));
-  const serviceUrl = new URL(database.url);
-  serviceUrl.username = role;
   const readOnly = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   // The service writes (identities, audit events): a read-only database is a failure of its own.
   t.equal(readOnly.code, 1, readOnly.stdout + readOnly.stderr);
