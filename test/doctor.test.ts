@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { fail, pass, runChecklist } from '../src/doctor/checklist.js';
@@ -106,6 +106,49 @@ t.test('a missing setting: named with its fix; the other checks still run', asyn
   t.match(run.stdout, /– Entra: not checked: its settings are invalid/);
   t.match(run.stdout, /✔ ACS: created, issued, deleted an identity/);
   t.match(run.stdout, /✔ Database: migrations current/);
+});
+
+t.test('invalid settings of several sections: every problem named, schema and later checks alike, and each skip says why', async (t) => {
+  const run = await doctor(t, {
+    ...env,
+    PORT: 'not-a-port',
+    CORS_ORIGINS: '*',
+    ACS_TOKEN_SCOPES: 'chat,bogus',
+    AZURE_AUTHORITY_HOST: 'http://login.example.com',
+  }, ['--read-only']);
+  t.equal(run.code, 1);
+  // The schema's problem, and those of the sections' own checks that follow it.
+  t.match(run.stdout, /✘ Settings: PORT must be integer .*— fix: set PORT in/);
+  t.match(run.stdout, /✘ Settings: CORS_ORIGINS entry "\*" .*— fix: set CORS_ORIGINS in/);
+  t.match(run.stdout, /✘ Settings: ACS_TOKEN_SCOPES has unknown ACS scopes: bogus/);
+  t.match(run.stdout, /✘ Settings: AZURE_AUTHORITY_HOST .*— fix: set AZURE_AUTHORITY_HOST in/);
+  // Each skipped check names the variables of its own that are invalid, and why.
+  t.match(run.stdout, /– Entra: not checked: its settings are invalid: AZURE_AUTHORITY_HOST /);
+  t.match(run.stdout, /– ACS: not checked: its settings are invalid: ACS_TOKEN_SCOPES has unknown ACS scopes: bogus/);
+  t.notMatch(run.stdout, /– \w+: not checked: its settings are invalid \(see Settings above\)/);
+  t.match(run.stdout, /✔ Database: migrations current/);
+});
+
+t.test('NAME and NAME_FILE both set, or a NAME_FILE unreadable: refused as the service refuses them, and the checks that need them skipped', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'acs-doctor-files-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const urlFile = join(folder, 'database-url');
+  writeFileSync(urlFile, `${env.DATABASE_URL}\n`);
+  const missing = join(folder, 'issuers.json');
+  const run = await doctor(t, { ...env, DATABASE_URL_FILE: urlFile, AUTH_ISSUERS_FILE: missing }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ Settings: Set DATABASE_URL or DATABASE_URL_FILE, not both .*— fix: set only one of DATABASE_URL \/ DATABASE_URL_FILE/);
+  t.match(run.stdout, new RegExp(`✘ Settings: AUTH_ISSUERS_FILE \\(${missing}\\) cannot be read: ENOENT .*— fix: make AUTH_ISSUERS_FILE name a file the service can read, or set AUTH_ISSUERS instead`));
+  t.match(run.stdout, /– Database: not checked: its settings are invalid: Set DATABASE_URL or DATABASE_URL_FILE, not both/);
+  t.notMatch(run.stdout, /Database: reachable/, 'the database is not checked with settings the service refuses');
+  t.match(run.stdout, /– Entra: not checked: its settings are invalid: AUTH_ISSUERS_FILE .* cannot be read/);
+  t.notMatch(run.stdout, /✔ Entra:/, 'no issuer is checked while AUTH_ISSUERS cannot be read');
+});
+
+t.test('a problem naming variables whose names hold one another: the fix names each whole name', async (t) => {
+  const run = await doctor(t, { ...env, PORT: '3100', PROBE_PORT: '3100' }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /✘ Settings: PROBE_PORT \(3100\) must be a port of its own, not PORT or METRICS_PORT .*— fix: set PROBE_PORT \/ PORT \/ METRICS_PORT in the environment/);
 });
 
 t.test('the Entra emulator down: its tenant fails with the fix; the other checks still run', async (t) => {
@@ -245,14 +288,9 @@ t.test('an unknown argument is refused', async (t) => {
   t.match(run.stderr, /Unknown argument --readonly: the one argument is --read-only/);
 });
 
-t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser: there is no role to refuse DDL to' }, async (t) => {
-  // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
-  const owner = await doctor(t, env, ['--read-only']);
-  t.equal(owner.code, 0, owner.stdout + owner.stderr);
-  t.match(owner.stdout, /! Database: the role postgres can run DDL \(a CREATE TABLE succeeded, rolled back\) .*— fix: give the service a role of its own .*"Database roles"/);
-
-  // A service role granted by the migration command: DDL refused.
-  const role = `doctor_service_${randomBytes(4).toString('hex')}`;
+/** A new login role granted the service's rights by the migration command; dropped after the test. */
+async function grantedServiceRole(t: Test, prefix: string): Promise<{ role: string; serviceUrl: URL }> {
+  const role = `${prefix}_${randomBytes(4).toString('hex')}`;
   await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
   t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
     await withClient(database.url, (client) => client.query(`DROP OWNED BY ${role}`));
@@ -262,12 +300,57 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   t.equal(await granted.exited, 0, granted.output().stderr);
   const serviceUrl = new URL(database.url);
   serviceUrl.username = role;
+  return { role, serviceUrl };
+}
+
+t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser: there is no role to refuse DDL to' }, async (t) => {
+  // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
+  const owner = await doctor(t, env, ['--read-only']);
+  t.equal(owner.code, 0, owner.stdout + owner.stderr);
+  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
+
+  // A service role granted by the migration command: DDL refused.
+  const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_service');
   const service = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   t.equal(service.code, 0, service.stdout + service.stderr);
-  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(CREATE TABLE refused\\)`));
+  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
 
   // Run with the migration's settings: the named service role is asked about.
   const migration = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
   t.equal(migration.code, 0, migration.stdout + migration.stderr);
-  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot create in the schema`));
+  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database; DATABASE_URL's role postgres, which migrates, can\\)`));
+});
+
+t.test('a read-only service role, as on a replica: its privileges are read, no DDL is tried', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_replica');
+  const databaseName = decodeURIComponent(new URL(database.url).pathname.slice(1));
+  // Every transaction of this role is read-only: any DDL fails with 25006, whatever its rights.
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`ALTER ROLE ${role} SET default_transaction_read_only = on`));
+  const readOnly = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  // The service writes (identities, audit events): a read-only database is a failure of its own.
+  t.equal(readOnly.code, 1, readOnly.stdout + readOnly.stderr);
+  t.match(readOnly.stdout, new RegExp(`✘ Database: ${role} cannot write here: transaction_read_only is on .*— fix: point DATABASE_URL at the primary server`));
+  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.notMatch(readOnly.stdout, /read-only transaction/);
+
+  // CREATE on the database (new schemas) is DDL too, read-only or not.
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`GRANT CREATE ON DATABASE "${databaseName}" TO ${role}`));
+  const canCreate = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  t.match(canCreate.stdout, new RegExp(`! Database: the role ${role} can run DDL \\(CREATE on the database ${databaseName}\\) .*— fix: give the service a role of its own`));
+
+  // Asked about by name (the migration's settings), the same two rights are read.
+  const named = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(named.code, 1, named.stdout + named.stderr);
+  t.match(named.stdout, new RegExp(`✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL \\(CREATE on the database ${databaseName}\\)`));
+});
+
+t.test('a role not granted the service\'s rights: the migrations line says so, with the grant as its fix', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const role = `doctor_bare_${randomBytes(4).toString('hex')}`;
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE ${role} LOGIN`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP ROLE IF EXISTS ${role}`)));
+  const bareUrl = new URL(database.url);
+  bareUrl.username = role;
+  const run = await doctor(t, { ...env, DATABASE_URL: bareUrl.toString() }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, new RegExp(`✘ Database: ${role} cannot read the applied migrations: permission denied for table schema_migrations .*— fix: npm run migrate with DATABASE_SERVICE_ROLE=${role} grants the service's role its rights: docs/operations.md "Database roles"`));
 });

@@ -14,7 +14,7 @@ import { pageSettings } from '../plugins/pageSettings.js';
 import { rateLimitSettings } from '../plugins/rateLimitSettings.js';
 import { parseTrustProxy } from '../trustProxy.js';
 import { ConfigError, type Config } from './config.js';
-import { configSchema } from './configSchema.js';
+import { configSchema, type ConfigEnv } from './configSchema.js';
 import { readEnvironment } from './readEnvironment.js';
 import { readSecretFiles } from './secretFiles.js';
 import { serverSettings } from './serverSettings.js';
@@ -30,9 +30,34 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   const raw = readEnvironment(configSchema, env, schemaProblems);
   if (schemaProblems.length > 0) {
     const missingAcs = missingAcsProblem(env);
-    throw new ConfigError([...schemaProblems, ...(missingAcs ? [missingAcs] : []), ...problems]);
+    const named = [...schemaProblems, ...(missingAcs ? [missingAcs] : []), ...problems];
+    throw new ConfigError([...named, ...sectionProblemsBeside(raw, env, allowedTenants, schemaProblems).filter((problem) => !named.includes(problem))]);
   }
+  const config = assemble(raw, env, allowedTenants, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
 
+/**
+ * The sections' own problems when the schema refused some variables: the sections still read
+ * the others, so that one start names every problem. A refused variable is left out (unset),
+ * and a problem that names it is dropped: the schema's line says what is wrong with it.
+ */
+function sectionProblemsBeside(raw: ConfigEnv, env: Record<string, string | undefined>, allowedTenants: string[], schemaProblems: string[]): string[] {
+  const refused = [...new Set(schemaProblems.map((problem) => problem.split(' ')[0]!))];
+  const rest: Record<string, unknown> = { ...raw };
+  for (const name of refused) delete rest[name];
+  const problems: string[] = [];
+  try {
+    assemble(rest as ConfigEnv, env, allowedTenants, problems);
+  } catch {
+    // A section that cannot be read without a refused variable: the problems found so far stand.
+  }
+  return problems.filter((problem) => !refused.some((name) => new RegExp(`\\b${name}\\b`).test(problem)));
+}
+
+/** The configuration from the checked environment; each section's own problems to `problems`. */
+function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allowedTenants: string[], problems: string[]): Config {
   const production = env.NODE_ENV === 'production';
   const acs = acsSettings(raw, problems);
   const metrics = metricsSettings(raw, raw.HOST, production, problems);
@@ -47,7 +72,6 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
   const overload = overloadSettings(raw, problems);
   const pages = pageSettings(raw, problems);
   const database = databaseSettings(raw, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
     ...server,

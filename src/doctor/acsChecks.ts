@@ -5,7 +5,7 @@ import type { AcsConfig } from '../acs/acsSettings.js';
 import { AcsError } from '../acs/acsErrors.js';
 import { AcsIdentityClient } from '../acs/acsIdentityClient.js';
 import { MIN_TOKEN_TTL_MINUTES } from '../acs/acsScopes.js';
-import { describeError, fail, pass, skip, type Check, type Outcome } from './checklist.js';
+import { describeError, fail, invalidSettingsCheck, pass, skip, type Check, type Outcome } from './checklist.js';
 
 function fixFor(acs: AcsConfig, error: unknown): string {
   const where = acs.connectionString ? 'ACS_CONNECTION_STRING' : 'ACS_ENDPOINT';
@@ -40,10 +40,9 @@ async function createIssueDelete(acs: AcsConfig): Promise<Outcome> {
   }
 }
 
-export function acsChecks(acs: AcsConfig | undefined, readOnly: boolean): Check[] {
-  if (acs === undefined) {
-    return [{ group: 'ACS', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: its settings are invalid (see Settings above)') }];
-  }
+/** `invalid`: why the settings are invalid, when `acs` is undefined. */
+export function acsChecks(acs: AcsConfig | undefined, readOnly: boolean, invalid: readonly string[] = []): Check[] {
+  if (acs === undefined) return [invalidSettingsCheck('ACS', invalid)];
   if (readOnly) {
     return [{
       group: 'ACS', timeoutMs: 1, timeoutFix: '',

@@ -25,6 +25,12 @@ export const fail = (text: string, fix: string): Outcome => ({ status: 'fail', t
 export const warn = (text: string, fix: string): Outcome => ({ status: 'warn', text, fix });
 export const skip = (text: string): Outcome => ({ status: 'skip', text });
 
+/** The one line of a check not run because its own settings are invalid: which ones, and why. */
+export function invalidSettingsCheck(group: string, problems: readonly string[]): Check {
+  const why = problems.length > 0 ? `: ${problems.join('; ')}` : ' (see Settings above)';
+  return { group, timeoutMs: 1, timeoutFix: '', run: async () => skip(`not checked: its settings are invalid${why}`) };
+}
+
 const MARKS: Record<Status, string> = { pass: '✔', warn: '!', fail: '✘', skip: '–' };
 
 /** The message of an error and of its causes (a network error often says more in its cause). */

@@ -1,50 +1,63 @@
 // The doctor's database checks, through the service's own pool (Entra sign-in included):
-// reachable, migrations current, and the service's role unable to change the schema.
-import { randomBytes } from 'node:crypto';
+// reachable and writable, migrations current, and the service's role unable to change the schema. They only
+// read: a read-only server (a replica) answers them as any other.
 import type pg from 'pg';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
 import { pendingMigrations } from '../db/migrations.js';
-import { beginTransaction, createPool } from '../db/pool.js';
-import { describeError, fail, pass, skip, warn, type Check, type Outcome } from './checklist.js';
+import { createPool } from '../db/pool.js';
+import { describeError, fail, invalidSettingsCheck, pass, skip, warn, type Check, type Outcome } from './checklist.js';
 
 // PostgreSQL's insufficient_privilege.
 const INSUFFICIENT_PRIVILEGE = '42501';
-const ROLES_FIX = 'give the service a role of its own that cannot create in the schema: docs/operations.md "Database roles" (DATABASE_SERVICE_ROLE for npm run migrate)';
+const ROLES_FIX = 'give the service a role of its own that cannot create in the schema or the database: docs/operations.md "Database roles" (DATABASE_SERVICE_ROLE for npm run migrate)';
+const NO_RIGHTS = 'no CREATE on the schema public or on the database';
 
-/** Whether the role may create in the schema: a CREATE TABLE in a transaction rolled back. */
-async function tryDdl(pool: pg.Pool): Promise<'refused' | 'allowed'> {
-  const transaction = await beginTransaction(pool);
-  try {
-    // A name no one uses; rolled back either way.
-    await transaction.query(`CREATE TABLE doctor_ddl_probe_${randomBytes(6).toString('hex')} (id integer)`);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE) return 'refused';
-    throw error;
-  }
-  await transaction.rollback();
-  return 'allowed';
+interface CreateRights {
+  /** The rights that let the role run DDL, e.g. "CREATE on the schema public"; empty: none. */
+  held: string[];
+  schema: boolean;
+  database: string | undefined;
+}
+
+/**
+ * What lets `role` change the schema: CREATE on the schema public (tables, functions) and on the
+ * database (new schemas). Read from the catalog rather than tried: trying DDL writes, and on a
+ * read-only server (a replica, default_transaction_read_only) it fails whatever the rights.
+ * Undefined when no such role exists.
+ */
+async function createRights(pool: pg.Pool, role: string): Promise<CreateRights | undefined> {
+  const { rows } = await pool.query<{ schema: boolean | null; database: boolean | null; name: string }>(
+    `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN has_schema_privilege($1, 'public', 'CREATE') END AS schema,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN has_database_privilege($1, current_database(), 'CREATE') END AS database,
+            current_database() AS name`, [role]);
+  const row = rows[0]!;
+  if (row.schema === null || row.database === null) return undefined;
+  const held = [...(row.schema ? ['CREATE on the schema public'] : []), ...(row.database ? [`CREATE on the database ${row.name}`] : [])];
+  return { held, schema: row.schema, database: row.database ? row.name : undefined };
 }
 
 async function ddlOutcome(pool: pg.Pool, settings: DatabaseSettings, user: string): Promise<Outcome> {
-  if (await tryDdl(pool) === 'refused') return pass(`the service's role ${user} cannot run DDL (CREATE TABLE refused)`);
+  const own = await createRights(pool, user);
+  if (own !== undefined && own.held.length === 0) return pass(`the service's role ${user} cannot run DDL (${NO_RIGHTS})`);
   const serviceRole = settings.databaseServiceRole;
   if (serviceRole === undefined || serviceRole === user) {
-    return warn(`the role ${user} can run DDL (a CREATE TABLE succeeded, rolled back)`, ROLES_FIX);
+    return warn(`the role ${user} can run DDL (${own?.held.join(', ')})`, ROLES_FIX);
   }
   // DATABASE_URL is the migration role here (it may create): the named service role is asked about.
-  const { rows } = await pool.query<{ can: boolean | null }>(
-    'SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN has_schema_privilege($1, current_schema(), \'CREATE\') END AS can', [serviceRole]);
-  const can = rows[0]?.can;
-  if (can === null || can === undefined) return fail(`DATABASE_SERVICE_ROLE ${serviceRole} does not exist`, 'create it, then npm run migrate: docs/operations.md "Database roles"');
-  if (can) return fail(`DATABASE_SERVICE_ROLE ${serviceRole} can create in the schema`, 'npm run migrate (it takes CREATE away), or see docs/operations.md "Database roles"');
-  return pass(`DATABASE_SERVICE_ROLE ${serviceRole} cannot create in the schema (DATABASE_URL's role ${user}, which migrates, can)`);
+  const named = await createRights(pool, serviceRole);
+  if (named === undefined) return fail(`DATABASE_SERVICE_ROLE ${serviceRole} does not exist`, 'create it, then npm run migrate: docs/operations.md "Database roles"');
+  if (named.held.length > 0) {
+    const fixes = [
+      ...(named.schema ? ['npm run migrate (it takes CREATE on the schema public away)'] : []),
+      ...(named.database ? [`REVOKE CREATE ON DATABASE "${named.database}" FROM ${serviceRole} (and FROM PUBLIC), as the database's owner`] : []),
+    ];
+    return fail(`DATABASE_SERVICE_ROLE ${serviceRole} can run DDL (${named.held.join(', ')})`, `${fixes.join('; ')}; see docs/operations.md "Database roles"`);
+  }
+  return pass(`DATABASE_SERVICE_ROLE ${serviceRole} cannot run DDL (${NO_RIGHTS}; DATABASE_URL's role ${user}, which migrates, can)`);
 }
 
-/** The checks, and `close` to end their pool once they have run. */
-export function databaseChecks(settings: DatabaseSettings | undefined): { checks: Check[]; close(): Promise<void> } {
-  if (settings === undefined) {
-    return { close: async () => undefined, checks: [{ group: 'Database', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: its settings are invalid (see Settings above)') }] };
-  }
+export function databaseChecks(settings: DatabaseSettings | undefined, invalid: readonly string[] = []): { checks: Check[]; close(): Promise<void> } {
+  if (settings === undefined) return { close: async () => undefined, checks: [invalidSettingsCheck('Database', invalid)] };
   const where = (() => {
     try {
       const url = new URL(settings.databaseUrl);
@@ -56,12 +69,18 @@ export function databaseChecks(settings: DatabaseSettings | undefined): { checks
   const timeoutMs = settings.databaseTimeoutMs;
   let pool: pg.Pool | undefined;
   let user: string | undefined;
-  const reachable = async (): Promise<Outcome> => {
+  const reachable = async (): Promise<Outcome | Outcome[]> => {
     pool = createPool({ connectionString: settings.databaseUrl, auth: settings.databaseAuth, max: 1, timeoutMs, idleInTransactionTimeoutMs: timeoutMs });
     try {
-      const { rows } = await pool.query<{ user: string }>('SELECT current_user AS user');
-      user = rows[0]!.user;
-      return pass(`reachable at ${where} as ${user}${settings.databaseAuth.kind === 'entra' ? ' (Entra sign-in)' : ''}`);
+      const { rows } = await pool.query<{ user: string; readOnly: boolean; standby: boolean }>(
+        `SELECT current_user AS user, current_setting('transaction_read_only') = 'on' AS "readOnly", pg_is_in_recovery() AS standby`);
+      const row = rows[0]!;
+      user = row.user;
+      const connected = pass(`reachable at ${where} as ${user}${settings.databaseAuth.kind === 'entra' ? ' (Entra sign-in)' : ''}`);
+      if (!row.readOnly) return connected;
+      // The service writes every new identity and its audit events: a read-only session fails them all.
+      return [connected, fail(`${user} cannot write here: transaction_read_only is on (${row.standby ? 'a standby server' : 'default_transaction_read_only, set for the role, the database or the server'})`,
+        'point DATABASE_URL at the primary server, or turn default_transaction_read_only off for the service\'s role')];
     } catch (error) {
       return fail(`cannot connect to ${where}: ${describeError(error)}`, settings.databaseAuth.kind === 'entra'
         ? 'check DATABASE_URL, that the server can be reached from here, and the Entra sign-in (DATABASE_CREDENTIAL_CLIENT_ID): docs/operations.md "Passwordless database"'
@@ -75,7 +94,15 @@ export function databaseChecks(settings: DatabaseSettings | undefined): { checks
       group: 'Database', timeoutMs: 2 * timeoutMs + 2000, timeoutFix: `check that ${where} answers`,
       async run() {
         if (user === undefined) return unreachable;
-        const pending = await pendingMigrations(pool!);
+        let pending: string[];
+        try {
+          pending = await pendingMigrations(pool!);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+          // A role the migration never granted its rights (the service itself would fail the same way).
+          return fail(`${user} cannot read the applied migrations: ${describeError(error)}`,
+            `npm run migrate with DATABASE_SERVICE_ROLE=${user} grants the service's role its rights: docs/operations.md "Database roles"`);
+        }
         if (pending.length === 0) return pass('migrations current');
         // The service applies them itself at start (under its advisory lock).
         if (settings.migrateOnStart) return pass(`migrations pending: ${pending.join(', ')}, applied when the service starts (MIGRATE_ON_START=true)`);

@@ -26,11 +26,11 @@ if (isLocalMode(process.env)) {
   write(`– Local mode: no Azure setting (${AZURE_SETTINGS.join(', ')}) is set, so the service runs on its own emulators and an embedded database; there is nothing to check. Set a deployment's settings (see .env.example) to check them.\n`);
 } else {
   const settings = readDoctorSettings(process.env);
-  const database = databaseChecks(settings.database);
+  const database = databaseChecks(settings.database, settings.invalid.database);
   const checks: Check[] = [
     { group: 'Settings', timeoutMs: 1000, timeoutFix: 'see .env.example', run: async () => settings.outcomes },
-    ...entraChecks(settings.auth),
-    ...acsChecks(settings.acs, readOnly),
+    ...entraChecks(settings.auth, settings.invalid.auth),
+    ...acsChecks(settings.acs, readOnly, settings.invalid.acs),
     ...database.checks,
     ...teamsChecks(settings.auth),
   ];

@@ -6,7 +6,7 @@ import { EntraIssuer } from '../auth/entraIssuer.js';
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
 import { SigningKeys, type KeySetSource } from '../auth/signingKeys.js';
-import { describeError, fail, pass, skip, type Check } from './checklist.js';
+import { describeError, fail, invalidSettingsCheck, pass, type Check } from './checklist.js';
 
 /** One request to the identity provider (the discovery document, then the key set). */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -29,10 +29,9 @@ function keySetCheck(auth: AuthConfig, name: string, source: KeySetSource, fix: 
   };
 }
 
-export function entraChecks(auth: AuthConfig | undefined): Check[] {
-  if (auth === undefined) {
-    return [{ group: 'Entra', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: its settings are invalid (see Settings above)') }];
-  }
+/** `invalid`: why the settings are invalid, when `auth` is undefined. */
+export function entraChecks(auth: AuthConfig | undefined, invalid: readonly string[] = []): Check[] {
+  if (auth === undefined) return [invalidSettingsCheck('Entra', invalid)];
   const tenants = auth.allowedTenants.map((tenant) => keySetCheck(
     auth,
     `tenant ${tenant}`,
