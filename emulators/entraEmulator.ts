@@ -1,6 +1,6 @@
 // A local emulator of the Microsoft Entra ID endpoints this service uses: the v2.0 OpenID
-// discovery document, the key set, and the token endpoint's on-behalf-of grant, at the real
-// paths; and the managed identity endpoint of App Service and Container Apps. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
+// discovery document, the key set, and the token endpoint's on-behalf-of and device code grants,
+// at the real paths; and the managed identity endpoint of App Service and Container Apps. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
 // and for local mode. With `tls`, it serves HTTPS with a certificate made at start (MSAL
 // refuses http:// authorities); `caCertificate` is what a client must trust.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
@@ -69,6 +69,13 @@ export interface EntraEmulator {
   readonly requests: string[];
   /** Successful on-behalf-of token grants. */
   readonly counters: { oboGrants: number };
+  /** The published keys by kid (another emulator that accepts this one's tokens checks them). */
+  publicKeys(): Map<string, KeyObject>;
+  /**
+   * Signs in the user who entered `userCode` (device code flow, as the operator does in a
+   * browser): the client polling for it then gets its token. False for an unknown code.
+   */
+  approveDeviceCode(userCode: string, user?: { objectId?: string }): boolean;
   /** Makes the token endpoint answer with this error until cleared (undefined). */
   setTokenEndpointFault(fault: TokenEndpointFault | undefined): void;
   /** A Teams user's Entra token for the ACS Teams scopes, as MSAL gives a client app. */
@@ -131,6 +138,8 @@ async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
 }
 
 const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+// RFC 8628's name, and the short one MSAL sends (Entra ID takes both).
+const DEVICE_CODE_GRANTS = ['urn:ietf:params:oauth:grant-type:device_code', 'device_code'];
 
 export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
   const host = options.host ?? '127.0.0.1';
@@ -142,6 +151,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const requests: string[] = [];
   const counters = { oboGrants: 0 };
   let tokenFault: TokenEndpointFault | undefined;
+  const deviceCodes = new Map<string, { userCode: string; tenant: string; clientId: string; scopes: string[]; expiresAt: number; objectId?: string }>();
   const tls = options.tls ? await selfSignedCertificate() : undefined;
 
   // The routes do not care which server carries them.
@@ -265,8 +275,54 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     };
   }
 
+  const tenantOf = (tenant: string) => (/^[0-9a-f-]{36}$/i.test(tenant) ? tenant : tenantId);
+
+  // The device code flow (RFC 8628), as `az login --use-device-code` and DeviceCodeCredential use it.
+  app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/devicecode', async (request, reply) => {
+    const form = request.body ?? {};
+    if (!form.client_id) return reply.code(400).send(oauthError(400, 'invalid_request', "AADSTS900144: The request body must contain the following parameter: 'client_id'.").body);
+    const userCode = randomBytes(6).toString('hex').slice(0, 9).toUpperCase();
+    const deviceCode = randomBytes(32).toString('base64url');
+    deviceCodes.set(deviceCode, { userCode, tenant: tenantOf(request.params.tenant), clientId: form.client_id, scopes: (form.scope ?? '').split(' '), expiresAt: Date.now() + 900_000 });
+    const verificationUri = `${authorityHost}/common/oauth2/deviceauth`;
+    return {
+      user_code: userCode,
+      device_code: deviceCode,
+      verification_uri: verificationUri,
+      expires_in: 900,
+      interval: 1,
+      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+    };
+  });
+
+  function deviceCodeGrant(form: Record<string, string>): { status: number; body: Record<string, unknown> } {
+    const pending = deviceCodes.get(form.device_code ?? '');
+    if (!pending || pending.clientId !== form.client_id) return oauthError(400, 'invalid_grant', 'AADSTS70000: The provided value for the input parameter \'device_code\' is not valid.');
+    if (pending.expiresAt <= Date.now()) return oauthError(400, 'expired_token', 'AADSTS70019: Verification code expired.');
+    if (!pending.objectId) return oauthError(400, 'authorization_pending', 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.');
+    deviceCodes.delete(form.device_code!);
+    const resourceScope = pending.scopes.find((scope) => scope.endsWith('/.default')) ?? '';
+    const resource = resourceScope.slice(0, -'/.default'.length);
+    const { objectId: oid, tenant } = pending as { objectId: string; tenant: string };
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        scope: resourceScope,
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        // A v1 token as Microsoft Graph gets them: issued to the public client for the resource.
+        access_token: mint({ aud: resource, iss: `https://sts.windows.net/${tenant}/`, appid: pending.clientId, oid, tid: tenant, scp: 'Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All', ver: '1.0', azp: undefined, azpacr: undefined }),
+        id_token: mint({ aud: pending.clientId, iss: issuerOf(tenant), oid, tid: tenant, scp: undefined, azp: undefined, azpacr: undefined }),
+        refresh_token: randomBytes(32).toString('base64url'),
+        client_info: Buffer.from(JSON.stringify({ uid: oid, utid: tenant })).toString('base64url'),
+      },
+    };
+  }
+
   app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
-    const { status, body } = onBehalfOf(request.params.tenant, request.body ?? {});
+    const form = request.body ?? {};
+    const { status, body } = DEVICE_CODE_GRANTS.includes(form.grant_type ?? '') ? deviceCodeGrant(form) : onBehalfOf(request.params.tenant, form);
     return reply.code(status).header('cache-control', 'no-store').send(body);
   });
 
@@ -302,6 +358,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       mintOptions.appId ?? clientId,
       mintOptions.lifetimeSeconds,
     ),
+    publicKeys: () => new Map(keys.map((key) => [key.kid, key.publicKey])),
+    approveDeviceCode(userCode, user = {}) {
+      const pending = [...deviceCodes.values()].find((candidate) => candidate.userCode === userCode);
+      if (!pending) return false;
+      pending.objectId = user.objectId ?? randomUUID();
+      return true;
+    },
     setTokenEndpointFault(fault) {
       tokenFault = fault;
     },
