@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { TEAMS_RESOURCE, TEAMS_RESOURCE_SCOPES, TEAMS_SCOPES } from './azureFacts.js';
 import { isLoopbackHost } from './loopback.js';
+import { isDeviceCodeGrant, registerDeviceCodeFlow } from './deviceCodeFlow.js';
 import { registerManagedIdentityEndpoint, type ManagedIdentityEndpoint } from './managedIdentityEndpoint.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
@@ -138,8 +139,6 @@ async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
 }
 
 const OBO_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-// RFC 8628's name, and the short one MSAL sends (Entra ID takes both).
-const DEVICE_CODE_GRANTS = ['urn:ietf:params:oauth:grant-type:device_code', 'device_code'];
 
 export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
   const host = options.host ?? '127.0.0.1';
@@ -151,7 +150,6 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const requests: string[] = [];
   const counters = { oboGrants: 0 };
   let tokenFault: TokenEndpointFault | undefined;
-  const deviceCodes = new Map<string, { userCode: string; tenant: string; clientId: string; scopes: string[]; expiresAt: number; objectId?: string }>();
   const tls = options.tls ? await selfSignedCertificate() : undefined;
 
   // The routes do not care which server carries them.
@@ -275,57 +273,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     };
   }
 
-  const tenantOf = (tenant: string) => (/^[0-9a-f-]{36}$/i.test(tenant) ? tenant : tenantId);
-
-  // The device code flow (RFC 8628), as `az login --use-device-code` and DeviceCodeCredential use it.
-  app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/devicecode', async (request, reply) => {
-    const form = request.body ?? {};
-    if (!form.client_id) return reply.code(400).send(oauthError(400, 'invalid_request', "AADSTS900144: The request body must contain the following parameter: 'client_id'.").body);
-    const userCode = randomBytes(6).toString('hex').slice(0, 9).toUpperCase();
-    const deviceCode = randomBytes(32).toString('base64url');
-    deviceCodes.set(deviceCode, { userCode, tenant: tenantOf(request.params.tenant), clientId: form.client_id, scopes: (form.scope ?? '').split(' '), expiresAt: Date.now() + 900_000 });
-    const verificationUri = `${authorityHost}/common/oauth2/deviceauth`;
-    return {
-      user_code: userCode,
-      device_code: deviceCode,
-      verification_uri: verificationUri,
-      expires_in: 900,
-      interval: 1,
-      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
-    };
-  });
-
-  function deviceCodeGrant(form: Record<string, string>): { status: number; body: Record<string, unknown> } {
-    const pending = deviceCodes.get(form.device_code ?? '');
-    if (!pending || pending.clientId !== form.client_id) return oauthError(400, 'invalid_grant', 'AADSTS70000: The provided value for the input parameter \'device_code\' is not valid.');
-    if (pending.expiresAt <= Date.now()) return oauthError(400, 'expired_token', 'AADSTS70019: Verification code expired.');
-    if (!pending.objectId) return oauthError(400, 'authorization_pending', 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.');
-    deviceCodes.delete(form.device_code!);
-    const resourceScope = pending.scopes.find((scope) => scope.endsWith('/.default')) ?? '';
-    const resource = resourceScope.slice(0, -'/.default'.length);
-    const { objectId: oid, tenant } = pending as { objectId: string; tenant: string };
-    return {
-      status: 200,
-      body: {
-        token_type: 'Bearer',
-        scope: resourceScope,
-        expires_in: 3599,
-        ext_expires_in: 3599,
-        // A v1 token as Microsoft Graph gets them: issued to the public client for the resource.
-        access_token: mint({ aud: resource, iss: `https://sts.windows.net/${tenant}/`, appid: pending.clientId, oid, tid: tenant, scp: 'Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All', ver: '1.0', azp: undefined, azpacr: undefined }),
-        id_token: mint({ aud: pending.clientId, iss: issuerOf(tenant), oid, tid: tenant, scp: undefined, azp: undefined, azpacr: undefined }),
-        refresh_token: randomBytes(32).toString('base64url'),
-        client_info: Buffer.from(JSON.stringify({ uid: oid, utid: tenant })).toString('base64url'),
-      },
-    };
-  }
-
   app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
     const form = request.body ?? {};
-    const { status, body } = DEVICE_CODE_GRANTS.includes(form.grant_type ?? '') ? deviceCodeGrant(form) : onBehalfOf(request.params.tenant, form);
+    const { status, body } = isDeviceCodeGrant(form) ? deviceCode.grant(form) : onBehalfOf(request.params.tenant, form);
     return reply.code(status).header('cache-control', 'no-store').send(body);
   });
 
+  const deviceCode = registerDeviceCodeFlow(app, { authorityHost: () => authorityHost, defaultTenant: tenantId, mint, issuerOf, oauthError });
   const oidc = registerOidcIssuer(app, () => authorityHost, options.oidc);
   const managedIdentity = registerManagedIdentityEndpoint(app, () => authorityHost, tenantId, (claims, lifetimeSeconds) => mint(claims, {}, lifetimeSeconds));
 
@@ -359,12 +313,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       mintOptions.lifetimeSeconds,
     ),
     publicKeys: () => new Map(keys.map((key) => [key.kid, key.publicKey])),
-    approveDeviceCode(userCode, user = {}) {
-      const pending = [...deviceCodes.values()].find((candidate) => candidate.userCode === userCode);
-      if (!pending) return false;
-      pending.objectId = user.objectId ?? randomUUID();
-      return true;
-    },
+    approveDeviceCode: (userCode, user) => deviceCode.approve(userCode, user),
     setTokenEndpointFault(fault) {
       tokenFault = fault;
     },
