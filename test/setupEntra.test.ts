@@ -7,6 +7,7 @@ import type * as Graph from '@microsoft/microsoft-graph-types';
 import t from 'tap';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from '../emulators/azureFacts.js';
 import { runAsOperator, startOperatorDirectory, type OperatorDirectory } from './helpers/operatorProcess.js';
+import { freePort } from './helpers/freePort.js';
 import { startTestService } from './helpers/testService.js';
 
 const SETUP = 'src/setup/setupEntraCli.ts';
@@ -146,6 +147,15 @@ t.test('bad arguments and settings are refused before any sign-in', async (t) =>
   t.equal(graphUrl.code, 1);
   t.match(graphUrl.stderr, /GRAPH_BASE_URL \(http:\/\/graph\.example\.test\) must be https:\/\//);
   t.equal(http.signIns + graphUrl.signIns, 0);
+});
+
+t.test('Graph unreachable: said so, after a bounded retry, exit 1', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const run = await runAsOperator(t, directory.entra, SETUP, ['--tenant', directory.entra.tenantId], { ...directory.env, GRAPH_BASE_URL: closed });
+  t.equal(run.code, 1);
+  t.match(run.stderr, `setup:entra failed: GET /applications: Microsoft Graph (${closed}) did not answer: ECONNREFUSED`);
+  t.notMatch(run.stderr, /\n\s+at /);
 });
 
 t.test('the printed .env lines start a service that accepts the API\'s tokens and serves the demo\'s settings', async (t) => {

@@ -35,7 +35,7 @@ async function tenantOutcome(auth: AuthConfig, signIn: () => OperatorSignIn, ten
     const fix = error.status === 403
       ? `sign in as an account of tenant ${tenant} that may read its applications and consent (e.g. Global Reader or Cloud Application Administrator)`
       : `check GRAPH_BASE_URL and the sign-in to tenant ${tenant}`;
-    return fail(`tenant ${tenant}: Microsoft Graph refused ${error.request}: ${error.status ? `${error.status} ` : ''}${error.code}: ${error.graphMessage}`, fix);
+    return fail(`tenant ${tenant}: ${error.message}`, fix);
   }
 }
 

@@ -9,7 +9,7 @@ const RETRY_AFTER_CAP_MS = 10_000;
 /** Graph refused, or could not be reached (status 0). */
 export class GraphRequestError extends Error {
   constructor(readonly status: number, readonly code: string, readonly graphMessage: string, readonly request: string) {
-    super(`${request}: ${status ? `${status} ` : ''}${code}: ${graphMessage}`);
+    super(status ? `Microsoft Graph refused ${request}: ${status} ${code}: ${graphMessage}` : `${request}: ${graphMessage}`);
   }
 }
 
@@ -39,6 +39,9 @@ export function graphClient(baseUrl: string, credential: TokenCredential): Graph
     const token = await credential.getToken(scope);
     if (!token) throw new GraphRequestError(0, 'no_token', 'the sign-in gave no token for Microsoft Graph', request);
     lastToken = token.token;
+    // A POST whose answer was lost may have created its object: only a throttled one (429, not
+    // processed) is sent again, lest a retry make a second app registration.
+    const mayRepeat = method !== 'POST';
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
@@ -49,11 +52,11 @@ export function graphClient(baseUrl: string, credential: TokenCredential): Graph
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
       } catch (error) {
-        if (attempt < ATTEMPTS) { await sleep(500 * 2 ** attempt); continue; }
+        if (mayRepeat && attempt < ATTEMPTS) { await sleep(500 * 2 ** attempt); continue; }
         const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
         throw new GraphRequestError(0, 'unreachable', `Microsoft Graph (${baseUrl}) did not answer: ${cause}`, request);
       }
-      if ((response.status === 429 || response.status >= 502) && attempt < ATTEMPTS) {
+      if ((response.status === 429 || (mayRepeat && response.status >= 502)) && attempt < ATTEMPTS) {
         await sleep(retryDelay(response, attempt));
         continue;
       }

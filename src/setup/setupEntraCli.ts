@@ -81,7 +81,7 @@ try {
 } catch (error) {
   // A refusal is told in Graph's words (code and message); no stack, which says nothing to an operator.
   const message = error instanceof GraphRequestError
-    ? `Microsoft Graph refused ${error.request}: ${error.status ? `${error.status} ` : ''}${error.code}: ${error.graphMessage}${hintFor(error)}`
+    ? `${error.message}${hintFor(error)}`
     : error instanceof SetupError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
       ? (error as Error).message
       : `${(error as Error).name}: ${(error as Error).message.split('\n')[0]}`;
