@@ -135,9 +135,12 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         throw badRequest('Permission (scope or role) cannot be deleted or updated unless disabled first.', 'oauth2PermissionScopes');
       }
     }
+    // Only scopes already stored count: one defined in the same request body is not recognised
+    // (microsoftgraph/microsoft-graph-docs#20177), so a new scope takes a request of its own first.
+    const stored = before?.api?.oauth2PermissionScopes ?? [];
     for (const pre of app.api?.preAuthorizedApplications ?? []) {
       if (!pre.appId || !GUID.test(pre.appId)) throw invalidValue('appId', 'PreAuthorizedApplication');
-      if ((pre.delegatedPermissionIds ?? []).some((id) => !scopes.some((scope) => scope.id === id))) {
+      if ((pre.delegatedPermissionIds ?? []).some((id) => !stored.some((scope) => scope.id === id))) {
         throw badRequest('Property PreAuthorizedApplication references applications that do not exist or permissions that are not defined on this application.', 'preAuthorizedApplications');
       }
     }

@@ -193,6 +193,9 @@ t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer
   const app = created.body as Graph.Application;
   t.match(await call('PATCH', `/applications/${app.id}`, graphToken, { api: { oauth2PermissionScopes: [] } }), { status: 400, body: { error: { message: /cannot be deleted or updated unless disabled first/ } } });
   t.match(await call('PATCH', `/applications/${app.id}`, graphToken, { spa: { redirectUris: ['http://example.test/'] } }), { status: 400, body: { error: { message: /'redirectUris'/ } } });
+  const newScope = { id: randomUUID(), value: 'y', type: 'User', isEnabled: true };
+  t.match(await call('PATCH', `/applications/${app.id}`, graphToken, { api: { oauth2PermissionScopes: [...app.api!.oauth2PermissionScopes!, newScope], preAuthorizedApplications: [{ appId: randomUUID(), delegatedPermissionIds: [newScope.id] }] } }),
+    { status: 400, body: { error: { message: /PreAuthorizedApplication references/ } } }, 'a scope defined in the same request cannot be pre-authorised');
   t.equal((await call('PATCH', `/applications/${app.id}`, graphToken, { identifierUris: ['api://a'] })).status, 204);
   t.match(await call('GET', `/applications?$filter=appId eq '${app.appId}'`, graphToken), { status: 200, body: { value: [{ identifierUris: ['api://a'] }] } });
 });

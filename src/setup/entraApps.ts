@@ -117,7 +117,14 @@ export async function setUpEntra(graph: GraphClient, options: EntraSetupOptions,
   const spa = await findOrCreate(graph, options.spaName, log);
   const teams = options.teams ? await teamsAccess(graph, servicePrincipalsCreated, log) : undefined;
 
-  const scope = apiScope(api.app.api?.oauth2PermissionScopes?.find((candidate) => candidate.value === API_SCOPE));
+  const existingScope = api.app.api?.oauth2PermissionScopes?.find((candidate) => candidate.value === API_SCOPE);
+  const scope = apiScope(existingScope);
+  if (!existingScope) {
+    // Graph does not let preAuthorizedApplications name a scope defined in the same request: the scope first.
+    log(`Adding the scope ${API_SCOPE} to "${api.app.displayName}" (${api.app.appId})…`);
+    api.app.api = { ...api.app.api, oauth2PermissionScopes: [...(api.app.api?.oauth2PermissionScopes ?? []), scope] };
+    await graph.patch(`/applications/${api.app.id}`, { api: api.app.api });
+  }
   const apiDesired = {
     identifierUris: upsert(api.app.identifierUris, `api://${api.app.appId}`, (uri) => uri === `api://${api.app.appId}`),
     api: {
@@ -136,7 +143,8 @@ export async function setUpEntra(graph: GraphClient, options: EntraSetupOptions,
       (entry) => entry.resourceAppId === api.app.appId,
     ),
   };
-  const apiChange = await patchIfChanged(graph, api.app, apiDesired, api.created, log);
+  const apiPatched = await patchIfChanged(graph, api.app, apiDesired, api.created, log);
+  const apiChange = apiPatched === 'unchanged' && !existingScope ? 'updated' : apiPatched;
   const spaChange = await patchIfChanged(graph, spa.app, spaDesired, spa.created, log);
   await ensureServicePrincipal(graph, api.app.appId, servicePrincipalsCreated);
   await ensureServicePrincipal(graph, spa.app.appId, servicePrincipalsCreated);
