@@ -1,6 +1,6 @@
 // A local emulator of the Microsoft Entra ID endpoints this service uses: the v2.0 OpenID
-// discovery document, the key set, and the token endpoint's on-behalf-of grant, at the real
-// paths; and the managed identity endpoint of App Service and Container Apps. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
+// discovery document, the key set, and the token endpoint's on-behalf-of and device code grants,
+// at the real paths; and the managed identity endpoint of App Service and Container Apps. It generates its own RSA keys and mints v2 access tokens with any claims, for tests
 // and for local mode. With `tls`, it serves HTTPS with a certificate made at start (MSAL
 // refuses http:// authorities); `caCertificate` is what a client must trust.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { TEAMS_RESOURCE, TEAMS_RESOURCE_SCOPES, TEAMS_SCOPES } from './azureFacts.js';
 import { isLoopbackHost } from './loopback.js';
+import { isDeviceCodeGrant, registerDeviceCodeFlow } from './deviceCodeFlow.js';
 import { registerManagedIdentityEndpoint, type ManagedIdentityEndpoint } from './managedIdentityEndpoint.js';
 import { signJwt, verifyRs256, type SigningAlgorithm } from './jwtSigner.js';
 import { registerOidcIssuer, type OidcIssuerEmulator, type OidcIssuerOptions } from './oidcIssuerEmulator.js';
@@ -69,6 +70,13 @@ export interface EntraEmulator {
   readonly requests: string[];
   /** Successful on-behalf-of token grants. */
   readonly counters: { oboGrants: number };
+  /** The published keys by kid (another emulator that accepts this one's tokens checks them). */
+  publicKeys(): Map<string, KeyObject>;
+  /**
+   * Signs in the user who entered `userCode` (device code flow, as the operator does in a
+   * browser): the client polling for it then gets its token. False for an unknown code.
+   */
+  approveDeviceCode(userCode: string, user?: { objectId?: string }): boolean;
   /** Makes the token endpoint answer with this error until cleared (undefined). */
   setTokenEndpointFault(fault: TokenEndpointFault | undefined): void;
   /** A Teams user's Entra token for the ACS Teams scopes, as MSAL gives a client app. */
@@ -266,10 +274,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   }
 
   app.post<{ Params: { tenant: string }; Body: Record<string, string> }>('/:tenant/oauth2/v2.0/token', async (request, reply) => {
-    const { status, body } = onBehalfOf(request.params.tenant, request.body ?? {});
+    const form = request.body ?? {};
+    const { status, body } = isDeviceCodeGrant(form) ? deviceCode.grant(form) : onBehalfOf(request.params.tenant, form);
     return reply.code(status).header('cache-control', 'no-store').send(body);
   });
 
+  const deviceCode = registerDeviceCodeFlow(app, { authorityHost: () => authorityHost, defaultTenant: tenantId, mint, issuerOf, oauthError });
   const oidc = registerOidcIssuer(app, () => authorityHost, options.oidc);
   const managedIdentity = registerManagedIdentityEndpoint(app, () => authorityHost, tenantId, (claims, lifetimeSeconds) => mint(claims, {}, lifetimeSeconds));
 
@@ -302,6 +312,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       mintOptions.appId ?? clientId,
       mintOptions.lifetimeSeconds,
     ),
+    publicKeys: () => new Map(keys.map((key) => [key.kid, key.publicKey])),
+    approveDeviceCode: (userCode, user) => deviceCode.approve(userCode, user),
     setTokenEndpointFault(fault) {
       tokenFault = fault;
     },

@@ -1,6 +1,7 @@
 // `npm run doctor`: checks a configuration end to end — settings, Entra discovery and keys, ACS,
 // the database — and prints a checklist with the fix for each failure; exits 1 if any failed.
-// `--read-only` writes nothing (ACS is then not checked). Reads `.env` as `npm run migrate` does.
+// `--read-only` writes nothing (ACS is then not checked); `--teams-sign-in` signs the operator in
+// to check Teams' consent in each tenant. Reads `.env` as `npm run migrate` does.
 // In local mode (no Azure setting) there is nothing to check: the service brings its own
 // emulators and database; the doctor says so and exits 0.
 import { existsSync } from 'node:fs';
@@ -10,13 +11,15 @@ import { runChecklist, type Check } from './checklist.js';
 import { databaseChecks } from './databaseChecks.js';
 import { entraChecks } from './entraChecks.js';
 import { readDoctorSettings } from './settingsCheck.js';
-import { teamsChecks } from './teamsCheck.js';
+import { operatorSignIn } from '../setup/operatorSignIn.js';
+import { teamsChecks, TEAMS_SIGN_IN_FLAG } from './teamsCheck.js';
 
 const write = (line: string) => { process.stdout.write(line); };
 
-const unknown = process.argv.slice(2).filter((arg) => arg !== '--read-only');
+const ARGUMENTS = ['--read-only', TEAMS_SIGN_IN_FLAG, '--use-azure-cli'];
+const unknown = process.argv.slice(2).filter((arg) => !ARGUMENTS.includes(arg));
 if (unknown.length > 0) {
-  process.stderr.write(`Unknown argument ${unknown.join(' ')}: the one argument is --read-only.\n`);
+  process.stderr.write(`Unknown argument ${unknown.join(' ')}: the one argument is --read-only (and, to check Teams in each tenant, ${TEAMS_SIGN_IN_FLAG} [--use-azure-cli]).\n`);
   process.exit(1);
 }
 const readOnly = process.argv.includes('--read-only');
@@ -32,7 +35,8 @@ if (isLocalMode(process.env)) {
     ...entraChecks(settings.auth, settings.invalid.auth),
     ...acsChecks(settings.acs, readOnly, settings.invalid.acs),
     ...database.checks,
-    ...teamsChecks(settings.auth),
+    // The operator's sign-in (device code, or `az login`'s with --use-azure-cli): its prompt goes to stderr.
+    ...teamsChecks(settings.auth, process.argv.includes(TEAMS_SIGN_IN_FLAG) ? () => operatorSignIn(process.env, process.argv.includes('--use-azure-cli')) : undefined, (message) => { process.stderr.write(`${message}\n`); }),
   ];
   const { failed, warned } = await runChecklist(checks, write);
   write(failed > 0 ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.\n` : `\nAll checks passed${warned ? `, ${warned} warning(s)` : ''}.\n`);
