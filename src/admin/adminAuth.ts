@@ -1,0 +1,47 @@
+// Who may call the admin API (docs/security.md#admin-api): an operator's application, with a
+// token it obtained for itself (client credentials) from an allowed Entra ID tenant for this
+// API, granted this API's admin app role. A user's token is refused here whatever it claims
+// (a `roles` claim included): an operator acts as an application, so that what it did is
+// recorded under that application's id.
+import { appOnlyMarker } from '../auth/appOnlyTokens.js';
+import { AuthError } from '../auth/authError.js';
+import { HttpProblem } from '../http/httpProblem.js';
+import { LOWER_CASE_GUID } from '../shared/guid.js';
+
+/** An operator's application, as its verified app-only token names it. */
+export interface AdminCaller {
+  readonly kind: 'admin';
+  /** Its Entra tenant (`tid`). */
+  readonly tenantId: string;
+  /** Its client id (`azp`, or `appid` in v1 tokens): what erasure receipts record as who asked. */
+  readonly appId: string;
+  /** What its rate limit and log lines are keyed by. */
+  readonly userKey: string;
+}
+
+export const ADMIN_PROBLEMS = {
+  userToken: (role: string) => new HttpProblem(403, 'admin_app_token_required',
+    `The admin API takes only an application's own token (client credentials) granted the app role ${role}; a user's token is refused.`,
+    { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="An application's own token is required."` } }),
+  roleMissing: (role: string) => new HttpProblem(403, 'admin_role_required',
+    `The application's token does not carry the app role ${role}; an administrator must grant it to the application.`,
+    { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="The app role ${role} is required."` } }),
+};
+
+/**
+ * The admin caller of a verified token, or the refusal: a token of another issuer than Entra ID
+ * is invalid here (401); a user's token, or an application's without `role`, is forbidden (403).
+ * `fromEntra`: whether the token's issuer is one of the allowed Entra ID tenants.
+ */
+export function adminCallerOf(payload: Record<string, unknown>, fromEntra: boolean, role: string): AdminCaller {
+  if (!fromEntra) throw AuthError.invalidToken('The admin API accepts only Microsoft Entra ID tokens of the allowed tenants.');
+  // A user's token: `scp` (delegated) is never in an app-only token, and the markers of
+  // appOnlyTokens.ts (idtyp=app, sub = the app's oid) say an application obtained it.
+  if (payload.scp !== undefined || appOnlyMarker(payload) === undefined) throw ADMIN_PROBLEMS.userToken(role);
+  const roles = Array.isArray(payload.roles) ? payload.roles : [];
+  if (!roles.includes(role)) throw ADMIN_PROBLEMS.roleMissing(role);
+  const appId = typeof payload.azp === 'string' ? payload.azp : payload.appid;
+  if (typeof appId !== 'string' || !LOWER_CASE_GUID.test(appId)) throw AuthError.invalidToken('The token has no valid "azp" (or "appid") claim.');
+  const tenantId = payload.tid as string;
+  return { kind: 'admin', tenantId, appId, userKey: `admin:${tenantId}/${appId}` };
+}
