@@ -6,6 +6,7 @@
 import { appOnlyMarker } from '../auth/appOnlyTokens.js';
 import { AuthError } from '../auth/authError.js';
 import { HttpProblem } from '../http/httpProblem.js';
+import { ADMIN_PROBLEMS, type ProblemCode } from '../http/problemCodes.js';
 import { LOWER_CASE_GUID } from '../shared/guid.js';
 
 /** An operator's application, as its verified app-only token names it. */
@@ -19,14 +20,10 @@ export interface AdminCaller {
   readonly userKey: string;
 }
 
-export const ADMIN_PROBLEMS = {
-  userToken: (role: string) => new HttpProblem(403, 'admin_app_token_required',
-    `The admin API takes only an application's own token (client credentials) granted the app role ${role}; a user's token is refused.`,
-    { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="An application's own token is required."` } }),
-  roleMissing: (role: string) => new HttpProblem(403, 'admin_role_required',
-    `The application's token does not carry the app role ${role}; an administrator must grant it to the application.`,
-    { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="The app role ${role} is required."` } }),
-};
+/** A 403 of the admin API, with its RFC 6750 challenge. */
+function forbidden({ status, code, detail }: ProblemCode, challenge: string): HttpProblem {
+  return new HttpProblem(status, code, detail, { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="${challenge}"` } });
+}
 
 /**
  * The admin caller of a verified token, or the refusal: a token of another issuer than Entra ID
@@ -37,9 +34,9 @@ export function adminCallerOf(payload: Record<string, unknown>, fromEntra: boole
   if (!fromEntra) throw AuthError.invalidToken('The admin API accepts only Microsoft Entra ID tokens of the allowed tenants.');
   // A user's token: `scp` (delegated) is never in an app-only token, and the markers of
   // appOnlyTokens.ts (idtyp=app, sub = the app's oid) say an application obtained it.
-  if (payload.scp !== undefined || appOnlyMarker(payload) === undefined) throw ADMIN_PROBLEMS.userToken(role);
+  if (payload.scp !== undefined || appOnlyMarker(payload) === undefined) throw forbidden(ADMIN_PROBLEMS.appTokenRequired(role), 'An application\'s own token is required.');
   const roles = Array.isArray(payload.roles) ? payload.roles : [];
-  if (!roles.includes(role)) throw ADMIN_PROBLEMS.roleMissing(role);
+  if (!roles.includes(role)) throw forbidden(ADMIN_PROBLEMS.roleRequired(role), `The app role ${role} is required.`);
   const appId = typeof payload.azp === 'string' ? payload.azp : payload.appid;
   if (typeof appId !== 'string' || !LOWER_CASE_GUID.test(appId)) throw AuthError.invalidToken('The token has no valid "azp" (or "appid") claim.');
   const tenantId = payload.tid as string;

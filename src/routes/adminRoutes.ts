@@ -7,11 +7,13 @@ import type { ErasureReceipt, ErasureReceipts } from '../admin/erasureReceipts.j
 import type { Caller } from '../auth/caller.js';
 import type { OperationHandler, Schemas } from '../http/contract.js';
 import { HttpProblem, type InvalidParam } from '../http/httpProblem.js';
+import { ADMIN_PROBLEMS } from '../http/problemCodes.js';
 
 /** At most this many audit events in an export. */
 const EXPORT_EVENTS = 1000;
 
-const identityNotFound = () => new HttpProblem(404, 'admin_identity_not_found', 'No user with this key has an ACS identity.');
+const problem = ({ status, code, detail }: { status: number; code: string; detail: string }) => new HttpProblem(status, code, detail);
+const identityNotFound = () => problem(ADMIN_PROBLEMS.identityNotFound);
 
 const userKeyOf = (caller: Caller): Schemas['UserKey'] =>
   (caller.kind === 'entra' ? { tenantId: caller.tenantId, objectId: caller.objectId } : { issuer: caller.issuer, subject: caller.subject });
@@ -119,7 +121,7 @@ export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, 
       const { id } = request.params as { id: string };
       const receipt = await receipts.get(id.toLowerCase());
       admin.record(by(request), 'receipt', undefined, { receipt: id.toLowerCase(), found: receipt !== undefined });
-      if (!receipt) throw new HttpProblem(404, 'erasure_receipt_not_found', 'No erasure receipt has this id; confirmed receipts are deleted after the retention period.');
+      if (!receipt) throw problem(ADMIN_PROBLEMS.receiptNotFound);
       return reply.code(200).send(toReceipt(receipt));
     },
   };
