@@ -9,8 +9,8 @@ import { AdminLookups } from '../admin/adminLookups.js';
 import { ErasureReceipts } from '../admin/erasureReceipts.js';
 import type { Config } from '../config/index.js';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
-import { HttpProblem } from '../http/httpProblem.js';
 import { LocalWindowCounts } from './localWindowCounts.js';
+import { countLocally } from './rateLimits.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,16 +50,9 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
   const windowMs = config.rateLimits.windowSeconds * 1000;
   const counts = new LocalWindowCounts(windowMs, ADMIN_KEYS);
   const perAdmin = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const { count, ttlMs } = counts.increment(request.adminCaller!.userKey, Date.now());
-    const resetSeconds = Math.ceil(ttlMs / 1000);
-    reply.header('ratelimit-limit', rateLimitMax).header('ratelimit-remaining', Math.max(0, rateLimitMax - count)).header('ratelimit-reset', resetSeconds);
-    if (count <= rateLimitMax) {
-      done();
-      return;
-    }
-    app.metrics.rateLimited.inc({ limit: 'admin' });
-    const retryAfterSeconds = Math.max(1, resetSeconds);
-    done(new HttpProblem(429, 'rate_limited', `Too many admin requests from this application; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds }));
+    const refusal = countLocally(counts, request.adminCaller!.userKey, rateLimitMax, reply);
+    if (refusal) app.metrics.rateLimited.inc({ limit: 'admin' });
+    done(refusal);
   };
   app.decorate('adminHooks', [app.rateLimitHooks.perIp, authenticateAdmin, perAdmin]);
 
