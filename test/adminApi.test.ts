@@ -12,9 +12,9 @@ const ROLE = 'Identities.Admin';
 const OPERATOR_APP = '1f9b6c2d-8e4a-4b3c-a5d6-7e8f9a0b1c2d';
 
 /** An application's own token (client credentials), as Entra ID issues it: no scp, sub = oid. */
-function appToken(svc: TestService, { roles = [ROLE], appId = OPERATOR_APP, claims = {} }: { roles?: string[]; appId?: string; claims?: Record<string, unknown> } = {}): string {
+function appToken(svc: TestService, { roles = [ROLE], appId = OPERATOR_APP, tenantId, claims = {} }: { roles?: string[]; appId?: string; tenantId?: string; claims?: Record<string, unknown> } = {}): string {
   const servicePrincipal = randomUUID();
-  return svc.userToken({ claims: { scp: undefined, roles, azp: appId, oid: servicePrincipal, sub: servicePrincipal, idtyp: 'app', name: undefined, preferred_username: undefined, ...claims } });
+  return svc.userToken({ ...(tenantId ? { tenantId } : {}), claims: { scp: undefined, roles, azp: appId, oid: servicePrincipal, sub: servicePrincipal, idtyp: 'app', name: undefined, preferred_username: undefined, ...claims } });
 }
 
 /** A user with an identity: their token and ACS id. */
@@ -37,7 +37,11 @@ const everyOperation = (tenantId: string): Array<{ method: 'GET' | 'POST' | 'DEL
   { method: 'GET', url: `/admin/erasures/${randomUUID()}` },
 ];
 
+// A second allowed tenant, whose users use the service but whose applications are no operators.
+const OTHER_TENANT = 'a4c2e6f8-1b3d-4f5a-8c7e-9d0b2a4c6e8f';
+
 const svc = await startTestService(t, (entra) => ({
+  AUTH_ALLOWED_TENANTS: OTHER_TENANT,
   AUTH_ISSUERS: JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: ['ES256'], scope: 'tokens' }]),
   AUDIT_FLUSH_INTERVAL_MS: '10',
 }));
@@ -68,6 +72,12 @@ t.test('who is admitted: an app-only token with the role; not without it, not a 
 
   const foreignTenant = await svc.request({ url, token: appToken(svc, { claims: { tid: randomUUID() } }) });
   t.equal(foreignTenant.statusCode, 401, 'a tenant not allowed');
+  // Another allowed tenant's administrator can grant this API's roles to their own applications.
+  const otherTenantApp = await svc.request({ url, token: appToken(svc, { tenantId: OTHER_TENANT }) });
+  t.equal(otherTenantApp.statusCode, 401, 'an application of another allowed tenant');
+  t.match(otherTenantApp.json.detail, /home tenant/);
+  const otherTenantUser = await svc.request({ url: '/api/user', token: svc.userToken({ tenantId: OTHER_TENANT }) });
+  t.equal(otherTenantUser.statusCode, 404, 'whose users are served');
   const wrongAudience = await svc.request({ url, token: appToken(svc, { claims: { aud: randomUUID() } }) });
   t.equal(wrongAudience.statusCode, 401, 'another audience');
   t.equal((await svc.request({ url })).statusCode, 401, 'no token');

@@ -25,13 +25,22 @@ function forbidden({ status, code, detail }: ProblemCode, challenge: string): Ht
   return new HttpProblem(status, code, detail, { headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="${challenge}"` } });
 }
 
+/** What an admin token must be: of this tenant (the API's home tenant), with this app role. */
+export interface AdminRules {
+  tenantId: string | undefined;
+  role: string;
+}
+
 /**
- * The admin caller of a verified token, or the refusal: a token of another issuer than Entra ID
- * is invalid here (401); a user's token, or an application's without `role`, is forbidden (403).
- * `fromEntra`: whether the token's issuer is one of the allowed Entra ID tenants.
+ * The admin caller of a verified token, or the refusal: a token of another issuer than Entra ID,
+ * or of another tenant than the home tenant, is invalid here (401); a user's token, or an
+ * application's without the role, is forbidden (403). `fromEntra`: whether the token's issuer is
+ * one of the allowed Entra ID tenants.
  */
-export function adminCallerOf(payload: Record<string, unknown>, fromEntra: boolean, role: string): AdminCaller {
-  if (!fromEntra) throw AuthError.invalidToken('The admin API accepts only Microsoft Entra ID tokens of the allowed tenants.');
+export function adminCallerOf(payload: Record<string, unknown>, fromEntra: boolean, { tenantId: homeTenant, role }: AdminRules): AdminCaller {
+  if (!fromEntra) throw AuthError.invalidToken('The admin API accepts only Microsoft Entra ID tokens.');
+  // An allowed tenant's administrator can grant this API's app roles in their own tenant.
+  if (payload.tid !== homeTenant) throw AuthError.invalidToken('The admin API accepts only tokens of the API\'s home tenant (ADMIN_TENANT_ID).');
   // A user's token: `scp` (delegated) is never in an app-only token, and the markers of
   // appOnlyTokens.ts (idtyp=app, sub = the app's oid) say an application obtained it.
   if (payload.scp !== undefined || appOnlyMarker(payload) === undefined) throw forbidden(ADMIN_PROBLEMS.appTokenRequired(role), 'An application\'s own token is required.');

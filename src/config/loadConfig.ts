@@ -63,6 +63,6 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     deletions: deletionSettings(raw, acs.requestTimeoutMs),
     acs,
     auth,
-    admin: adminSettings(raw),
+    admin: adminSettings(raw, allowedTenants),
   });
 }

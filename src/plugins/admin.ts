@@ -42,9 +42,11 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
   }));
 
   app.decorateRequest('adminCaller', null);
-  const { appRole, rateLimitMax } = config.admin;
+  const { appRole, rateLimitMax, tenantId } = config.admin;
+  const rules = { tenantId, role: appRole };
+  if (tenantId === undefined) app.log.warn('the admin API refuses every token: set ADMIN_TENANT_ID (or AZURE_TENANT_ID) to the API\'s home tenant');
   const authenticateAdmin = app.authenticateWith((request, payload, fromEntra) => {
-    request.adminCaller = adminCallerOf(payload, fromEntra, appRole);
+    request.adminCaller = adminCallerOf(payload, fromEntra, rules);
   });
   // Counted in each replica: operators' requests are few, and each is audited.
   const windowMs = config.rateLimits.windowSeconds * 1000;
