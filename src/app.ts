@@ -13,6 +13,7 @@ import { logDestination } from './http/logDestination.js';
 import { censorNestedCredentials, LOG_CENSOR, REDACTED_LOG_PATHS } from './http/logRedaction.js';
 import { activeSpanFields, mergeSpanFields } from './http/logTraceContext.js';
 import acs from './plugins/acs.js';
+import admin from './plugins/admin.js';
 import audit from './plugins/audit.js';
 import contractRoutes from './plugins/contractRoutes.js';
 import authentication from './plugins/authentication.js';
@@ -33,6 +34,7 @@ import teams from './plugins/teams.js';
 import { rejectUnknownQueryParameters } from './http/queryParameters.js';
 import { fastifyTrustProxy } from './trustProxy.js';
 import type { EntraEmulator } from '../emulators/entraEmulator.js';
+import { adminHandlers } from './routes/adminRoutes.js';
 import { healthHandlers } from './routes/healthRoutes.js';
 import { teamsHandlers } from './routes/teamsRoutes.js';
 import { tokenHandlers } from './routes/tokenRoutes.js';
@@ -116,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(loadShedding, { config: config.overload });
   await app.register(teams, { auth: config.auth });
   await app.register(identities, { acs: config.acs, deletions: config.deletions, now: options.now });
+  await app.register(admin, { config });
   await app.register(documentation, { contract, docs: config.docs });
 
   const handlers: OperationHandlers = {
@@ -123,6 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...teamsHandlers(config.auth),
     ...userHandlers(app.identities, app.identityDeletions),
     ...healthHandlers(),
+    ...adminHandlers(app.adminLookups, app.erasureReceipts, app.adminDeletion, app.hashUser),
   };
   await app.register(contractRoutes, {
     routes: await loadContractRoutes(contract),
@@ -134,9 +138,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         handler: handler as never,
         // Cheapest first: a token verified before, else the IP budget and the full check; then
         // the user's budget.
-        onRequest: requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
+        // Admin routes: operators' applications only (plugins/admin.ts), never a user's token.
+        onRequest: path.startsWith('/admin/') ? app.adminHooks
+          : requiresAuthentication(contract, path, method) ? [app.recogniseVerifiedToken, perIp, app.authenticate, perUser] : [],
         // The probes ignore a query string: a probe's URL is not worth failing over.
-        preValidation: path.startsWith('/api/') ? [rejectUnknownQueryParameters(contract, path, method)] : [],
+        preValidation: path.startsWith('/api/') || path.startsWith('/admin/') ? [rejectUnknownQueryParameters(contract, path, method)] : [],
       };
     },
   });

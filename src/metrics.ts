@@ -47,7 +47,7 @@ export class Metrics {
     labelNames: ['reason'] as const, registers: [this.registry],
   });
   readonly rateLimited = new Counter({
-    name: 'rate_limited_total', help: 'Requests refused by a rate limit, by limit (ip or user).',
+    name: 'rate_limited_total', help: 'Requests refused by a rate limit, by limit (ip, user or admin).',
     labelNames: ['limit'] as const, registers: [this.registry],
   });
   readonly acsCallBudgetRefusals = new Counter({

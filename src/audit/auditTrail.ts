@@ -14,7 +14,8 @@ export type AuditEventName =
   | 'deletion_requested'
   | 'deletion_completed'
   | 'teams_exchange'
-  | 'request_refused';
+  | 'request_refused'
+  | 'admin_operation';
 
 interface PendingEvent {
   at: Date;

@@ -1,5 +1,6 @@
 // The configuration as the service uses it: one frozen object made of the modules' sections.
 import type { AcsConfig } from '../acs/acsSettings.js';
+import type { AdminSettings } from '../admin/adminSettings.js';
 import type { AuditSettings } from '../audit/auditSettings.js';
 import type { AuthConfig } from '../auth/authSettings.js';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
@@ -18,6 +19,8 @@ export interface Config extends ServerSettings, DatabaseSettings, PageSettings {
   deletions: DeletionSettings;
   acs: AcsConfig;
   auth: AuthConfig;
+  /** The admin API: its app role, rate limit and erasure receipts' retention. */
+  admin: AdminSettings;
   audit: AuditSettings;
   rateLimits: RateLimitSettings;
   /**

@@ -2,6 +2,7 @@
 // sections: checked at once, so that every problem is named together.
 import { Type, type Static } from 'typebox';
 import { acsSettingsSchema } from '../acs/acsSettings.js';
+import { adminSettingsSchema } from '../admin/adminSettings.js';
 import { auditSettingsSchema } from '../audit/auditSettings.js';
 import { authSettingsSchema } from '../auth/authSettings.js';
 import { databaseSettingsSchema } from '../db/databaseSettings.js';
@@ -28,6 +29,7 @@ export const configSchema = Type.Object({
   ...acsSettingsSchema.properties,
   ...deletionSettingsSchema.properties,
   ...authSettingsSchema.properties,
+  ...adminSettingsSchema.properties,
 });
 
 /** The environment once the schema has checked it, its defaults filled in. */

@@ -3,6 +3,7 @@
 // (schema, type, parsing); this reads the environment and the NAME_FILE files, checks the
 // whole schema at once and assembles the sections, so that every problem is named together.
 import { acsSettings, missingAcsProblem } from '../acs/acsSettings.js';
+import { adminSettings } from '../admin/adminSettings.js';
 import { auditSettings } from '../audit/auditSettings.js';
 import { allowedTenantsOf, authSettings } from '../auth/authSettings.js';
 import { databaseSettings } from '../db/databaseSettings.js';
@@ -86,5 +87,6 @@ function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allow
     deletions: deletionSettings(raw, acs.requestTimeoutMs),
     acs,
     auth,
+    admin: adminSettings(raw, allowedTenants),
   });
 }

@@ -19,6 +19,8 @@ const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
   ['acs_identity_deletions', 'SELECT, INSERT, UPDATE, DELETE'],
   // Written in batches; rows past the retention deleted.
   ['audit_events', 'SELECT, INSERT, DELETE'],
+  // Admin erasures: made, read, confirmed (by a trigger, as the deleting role), purged.
+  ['erasure_receipts', 'SELECT, INSERT, UPDATE, DELETE'],
   // /readyz compares the applied migrations with the code's.
   ['schema_migrations', 'SELECT'],
 ];

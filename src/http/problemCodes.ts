@@ -53,3 +53,20 @@ export const OBO_PROBLEMS: Record<OboFailureKind, (aadsts: string, clientId: str
   }),
   unavailable: () => ({ status: 503, code: 'entra_unavailable', detail: 'Entra ID failed or did not answer in time; retry later.' }),
 };
+
+/** The admin API's own refusals (docs/troubleshooting.md has an entry for each code). */
+export const ADMIN_PROBLEMS = {
+  appTokenRequired: (role: string): ProblemCode => ({
+    status: 403, code: 'admin_app_token_required',
+    detail: `The admin API takes only an application's own token (client credentials) granted the app role ${role}; a user's token is refused.`,
+  }),
+  roleRequired: (role: string): ProblemCode => ({
+    status: 403, code: 'admin_role_required',
+    detail: `The application's token does not carry the app role ${role}; an administrator must grant it to the application.`,
+  }),
+  identityNotFound: { status: 404, code: 'admin_identity_not_found', detail: 'No user with this key has an ACS identity.' },
+  receiptNotFound: {
+    status: 404, code: 'erasure_receipt_not_found',
+    detail: 'No erasure receipt has this id; confirmed receipts are deleted after the retention period.',
+  },
+} satisfies Record<string, ProblemCode | ((role: string) => ProblemCode)>;

@@ -43,6 +43,12 @@ declare module 'fastify' {
     recogniseVerifiedToken: onRequestHookHandler;
     /** onRequest hook: sets request.user, or refuses the request (401/403/503). */
     authenticate: onRequestHookHandler;
+    /**
+     * An onRequest hook for callers that are not users (the admin API): the same checks of the
+     * token, then `accept` says who the caller is, or throws the refusal. `fromEntra`: the token's
+     * issuer is an allowed Entra ID tenant. Such tokens are not remembered as users' are.
+     */
+    authenticateWith(accept: (request: FastifyRequest, payload: Record<string, unknown>, fromEntra: boolean) => void): onRequestHookHandler;
     signingKeys: SigningKeys;
     identityProviderHttp: IdentityProviderHttp;
   }
@@ -157,6 +163,26 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       done();
       return;
     }
+    check(request, accepted, done);
+  });
+  app.decorate('authenticateWith', (accept: (request: FastifyRequest, payload: Record<string, unknown>, fromEntra: boolean) => void) =>
+    (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      check(request, (_request, _digest, _keyToVerify, payload) => {
+        // jwtVerify left the raw payload in request.user: this caller is no user.
+        request.user = null as never;
+        try {
+          accept(request, payload, issuers.issuerOf({ header: {}, payload }) === entra);
+          return null;
+        } catch (error) {
+          return error as Error;
+        }
+      }, done);
+    });
+
+  type Acceptance = (request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, payload: Record<string, unknown>) => Error | null;
+
+  /** Checks the request's token; `accept` then says whether its verified payload is a caller. */
+  function check(request: FastifyRequest, accept: Acceptance, done: HookHandlerDoneFunction): void {
     let token = request.bearerToken;
     if (token === null) {
       try {
@@ -191,18 +217,18 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       return;
     }
     if (!(key instanceof Promise)) {
-      verify(request, digest, keyToVerify, key, done);
+      verify(request, digest, keyToVerify, key, accept, done);
       return;
     }
     // verify() throws only before it calls done: each path calls done once.
     key.then((found) => {
       try {
-        verify(request, digest, keyToVerify, found, done);
+        verify(request, digest, keyToVerify, found, accept, done);
       } catch (error) {
         done(toAuthError(error));
       }
     }, (error: unknown) => { done(toAuthError(error)); });
-  });
+  }
 
   /**
    * What needs no signature check, and the key: throws the refusal, or gives the key (a
@@ -225,12 +251,12 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
    * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
    * who the caller is; answers `done` with the refusal, or with nothing once request.user is set.
    */
-  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, done: HookHandlerDoneFunction): void {
+  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: HookHandlerDoneFunction): void {
     request.verificationKey = key;
     let inJwtVerify = true;
     let outcome: Error | null | undefined;
     const verified = (error: Error | null, payload: unknown) => {
-      const result = error ? refused(error, digest, key) : accepted(request, digest, keyToVerify, payload as Record<string, unknown>);
+      const result = error ? refused(error, digest, key) : accept(request, digest, keyToVerify, payload as Record<string, unknown>);
       if (inJwtVerify) outcome = result;
       else done(result ?? undefined);
     };

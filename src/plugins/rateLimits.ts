@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/index.js';
 import { HttpProblem } from '../http/httpProblem.js';
 import type { AcsCallBudget } from '../identities/acsCallBudget.js';
@@ -38,6 +38,16 @@ const rateLimited = (ttlMs: number) => {
   const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
   return new HttpProblem(429, 'rate_limited', `Too many requests; retry in ${retryAfterSeconds} s.`, { retryAfterSeconds });
 };
+
+/**
+ * Counts a request of `key` in this process, with the headers @fastify/rate-limit gives (the
+ * draft specification's names): the 429 to refuse it with when it is over `max`, else undefined.
+ */
+export function countLocally(counts: LocalWindowCounts, key: string, max: number, reply: FastifyReply): HttpProblem | undefined {
+  const { count, ttlMs } = counts.increment(key, Date.now());
+  reply.header('ratelimit-limit', max).header('ratelimit-remaining', Math.max(0, max - count)).header('ratelimit-reset', Math.ceil(ttlMs / 1000));
+  return count <= max ? undefined : rateLimited(ttlMs);
+}
 
 /** A client's address as both limits and the request log count it: IPv6 by its /64. */
 export const clientAddress = (ip: string) => (ip.includes(':') ? normalizeIP(ip, 64) : ip.toLowerCase());
@@ -131,16 +141,9 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
         perIpShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
         return;
       }
-      // The headers and the 429 @fastify/rate-limit gives with the draft specification's names.
-      const { count, ttlMs } = ipCounts.increment(ipKey(request), Date.now());
-      const resetSeconds = Math.ceil(ttlMs / 1000);
-      reply.header('ratelimit-limit', ipMax).header('ratelimit-remaining', Math.max(0, ipMax - count)).header('ratelimit-reset', resetSeconds);
-      if (count <= ipMax) {
-        done();
-        return;
-      }
-      app.metrics.rateLimited.inc({ limit: 'ip' });
-      done(rateLimited(ttlMs));
+      const refusal = countLocally(ipCounts, ipKey(request), ipMax, reply);
+      if (refusal) app.metrics.rateLimited.inc({ limit: 'ip' });
+      done(refusal);
     },
     perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
   });

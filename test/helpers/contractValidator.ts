@@ -33,11 +33,16 @@ interface Operation {
   responses: Record<string, { $ref?: string; content?: Record<string, unknown> }>;
 }
 
+// Paths with parameters (`/admin/erasures/{id}`) as patterns of one segment per parameter.
+const templates = Object.keys(contract.paths).filter((path) => path.includes('{'))
+  .map((path) => ({ path, pattern: new RegExp(`^${path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}$`) }));
+
 /** The contract's operation for a method and a concrete path, if the contract has one. */
 export function findOperation(method: string, path: string): Operation | undefined {
-  const spec = contract.paths[path]?.[method.toLowerCase()];
+  const template = contract.paths[path] ? path : templates.find(({ pattern }) => pattern.test(path))?.path;
+  const spec = template === undefined ? undefined : contract.paths[template]?.[method.toLowerCase()];
   if (!spec) return undefined;
-  return { operationId: spec.operationId, pointer: `#/paths/${escape(path)}/${method.toLowerCase()}`, responses: spec.responses };
+  return { operationId: spec.operationId, pointer: `#/paths/${escape(template!)}/${method.toLowerCase()}`, responses: spec.responses };
 }
 
 function resolveRef(ref: string): Operation['responses'][string] {

@@ -108,6 +108,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a user's identity (operators)
+         * @description Finds the user named by exactly one key: `tenantId` and `objectId` (an Entra ID user),
+         *     `issuer` and `subject` (a user of another issuer, `AUTH_ISSUERS`), or `acsUserId`.
+         *     Anything else (no key, two keys, half a key) is refused with 400 `invalid_request`.
+         */
+        get: operations["adminFindIdentity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/identities/{acsUserId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user's identity (operators)
+         * @description Deletes the user's ACS identity (which revokes its tokens) and the stored mapping, as
+         *     `DELETE /api/user` does, and records an erasure receipt: who asked (the operator
+         *     application's client id), when, and when ACS confirmed. 200 when ACS confirmed at once;
+         *     202 when ACS cannot be reached: the deletion is recorded durably and retried in the
+         *     background, and the receipt (`GET /admin/erasures/{id}`) shows the confirmation once it
+         *     comes. Once confirmed, the receipt names the user only by the audit trail's keyed hash.
+         */
+        delete: operations["adminDeleteIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/identities/{acsUserId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about a user (operators)
+         * @description For a subject-access request: the user's mapping (user key, ACS id, when it was created,
+         *     when its tokens were last revoked), a deletion of it still queued, the erasure receipts
+         *     of the user's earlier identities, and the audit events recorded under the user's keyed
+         *     hash (at most 1000, oldest first).
+         */
+        get: operations["adminExportIdentity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/identities/{acsUserId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke every ACS token of a user (operators)
+         * @description Revokes every ACS access token of the user's identity, as `POST /api/token/revoke` does;
+         *     the identity stays. ACS can take up to 15 minutes to refuse revoked tokens everywhere.
+         */
+        post: operations["adminRevokeTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenantId}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant's users, page by page (operators)
+         * @description The Entra ID tenant's users that have an identity, in object-id order, `limit` at a
+         *     time. `next` is the URL of the next page (null on the last): follow it as it is; its
+         *     `after` cursor is opaque. Users added or deleted between pages never make another user
+         *     appear twice or be skipped.
+         */
+        get: operations["adminListTenantIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/erasures/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An erasure receipt (operators)
+         * @description The receipt of an operator's deletion: who asked, when, and when ACS confirmed (null
+         *     while the deletion is queued). It names the user only by the audit trail's keyed hash.
+         *     Confirmed receipts are deleted after `ADMIN_RECEIPT_RETENTION_DAYS`.
+         */
+        get: operations["adminGetErasureReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -190,6 +326,76 @@ export interface components {
             /** @constant */
             status: "queued";
             detail: string;
+        };
+        Guid: string;
+        /** @description How the service keys the user: an Entra ID user's tenant and object id, or another issuer's user's issuer and subject. */
+        UserKey: {
+            tenantId?: string;
+            objectId?: string;
+            issuer?: string;
+            subject?: string;
+        };
+        AdminIdentity: {
+            acsUserIdentity: components["schemas"]["CommunicationUserId"];
+            user: components["schemas"]["UserKey"];
+            /**
+             * Format: date-time
+             * @description When the identity was created and stored.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When its ACS tokens were last revoked; null if never.
+             */
+            tokensRevokedAt: string | null;
+        };
+        AdminIdentityPage: {
+            identities: components["schemas"]["AdminIdentity"][];
+            /** @description The URL of the next page (path and query), or null on the last page. */
+            next: string | null;
+        };
+        ErasureReceipt: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description `confirmed` once ACS confirmed the ACS identity deleted.
+             * @enum {string}
+             */
+            status: "queued" | "confirmed";
+            /** @description The client id of the operator application that asked. */
+            requestedBy: string;
+            /** Format: date-time */
+            requestedAt: string;
+            /**
+             * Format: date-time
+             * @description When ACS confirmed the deletion; null while it is queued.
+             */
+            confirmedAt: string | null;
+            /** @description The user as the audit trail's keyed hash (not reversible without the service's `AUDIT_HASH_KEY`). */
+            userHash: string;
+        };
+        AuditEvent: {
+            /** Format: date-time */
+            at: string;
+            event: string;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        AdminExport: {
+            identity: components["schemas"]["AdminIdentity"];
+            /** @description The user's keyed hash, which their audit events and erasure receipts are recorded under. */
+            userHash: string;
+            /** @description A queued deletion of this ACS identity, if any. */
+            pendingDeletion: null | {
+                /** Format: date-time */
+                requestedAt: string;
+                attempts: number;
+            };
+            /** @description Erasure receipts of the user's earlier identities, oldest first. */
+            erasures: components["schemas"]["ErasureReceipt"][];
+            /** @description The audit events recorded under the user's keyed hash, oldest first (at most 1000). */
+            auditEvents: components["schemas"]["AuditEvent"][];
         };
         Health: {
             /** @constant */
@@ -287,6 +493,53 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description A parameter is malformed, missing or not one this operation takes, or the lookup does not
+         *     name exactly one key (`invalid_request`, naming the parameters). Nothing was changed.
+         */
+        AdminBadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The token is valid, but not an application's own token (`admin_app_token_required`), or
+         *     the application was not granted the admin app role (`admin_role_required`).
+         */
+        AdminForbidden: {
+            headers: {
+                "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No user with that key has an identity (`admin_identity_not_found`). */
+        AdminIdentityNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No erasure receipt has that id (never made, or deleted after the retention period) (`erasure_receipt_not_found`). */
+        ErasureReceiptNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The caller has no ACS identity yet. */
         IdentityNotFound: {
             headers: {
@@ -372,6 +625,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The user's ACS user id (percent-encoded in the URL), as `adminFindIdentity` gives it. */
+        acsUserIdPath: components["schemas"]["CommunicationUserId"];
         /**
          * @description Comma-separated ACS scopes for the token. Default: the service's `ACS_TOKEN_SCOPES`.
          *     Each must be in the service's `ACS_ALLOWED_SCOPES`.
@@ -648,6 +903,221 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminFindIdentity: {
+        parameters: {
+            query?: {
+                /** @description The user's Entra ID tenant, with `objectId`. */
+                tenantId?: components["schemas"]["Guid"];
+                /** @description The user's Entra ID object id (`oid`), with `tenantId`. */
+                objectId?: components["schemas"]["Guid"];
+                /** @description The user's issuer (`iss`, exactly as in their tokens), with `subject`. */
+                issuer?: string;
+                /** @description The user's subject (`sub`) at that issuer, with `issuer`. */
+                subject?: string;
+                /** @description The user's ACS user id. */
+                acsUserId?: components["schemas"]["CommunicationUserId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's identity. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminIdentity"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminIdentityNotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminDeleteIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's ACS user id (percent-encoded in the URL), as `adminFindIdentity` gives it. */
+                acsUserId: components["parameters"]["acsUserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; ACS confirmed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReceipt"];
+                };
+            };
+            /** @description The mapping is gone; deleting the ACS identity is queued and will be retried. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReceipt"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminIdentityNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminExportIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's ACS user id (percent-encoded in the URL), as `adminFindIdentity` gives it. */
+                acsUserId: components["parameters"]["acsUserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the service holds about the user. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminExport"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminIdentityNotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminRevokeTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's ACS user id (percent-encoded in the URL), as `adminFindIdentity` gives it. */
+                acsUserId: components["parameters"]["acsUserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tokens revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminIdentityNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminListTenantIdentities: {
+        parameters: {
+            query?: {
+                /** @description Users per page, 1 to 200. Default: 50. */
+                limit?: number;
+                /** @description The cursor of the page to read, from the previous page's `next`. */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The Entra ID tenant. */
+                tenantId: components["schemas"]["Guid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the tenant's users. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminIdentityPage"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminGetErasureReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The receipt's id, from the deletion's answer. */
+                id: components["schemas"]["Guid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The receipt. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReceipt"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["ErasureReceiptNotFound"];
             414: components["responses"]["UriTooLong"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
