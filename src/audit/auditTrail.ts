@@ -14,7 +14,11 @@ export type AuditEventName =
   | 'deletion_requested'
   | 'deletion_completed'
   | 'teams_exchange'
-  | 'request_refused';
+  | 'request_refused'
+  | 'admin_deletion'
+  | 'admin_revocation'
+  | 'tenant_offboarding_started'
+  | 'tenant_offboarding_completed';
 
 interface PendingEvent {
   at: Date;
