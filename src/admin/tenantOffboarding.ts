@@ -183,7 +183,7 @@ export interface RunOptions {
 export class TenantOffboardings {
   private readonly resources: string[];
 
-  constructor(private readonly use: AdminCollaborators, private readonly deleter: AdminIdentityDeleter) {
+  constructor(private readonly use: AdminCollaborators, private readonly deleter: AdminIdentityDeleter, private readonly batchSize = BATCH_SIZE) {
     this.resources = resourcesOf(use.scope);
   }
 
@@ -284,7 +284,7 @@ export class TenantOffboardings {
   private async claim(id: string): Promise<Item[]> {
     const { deletions, pacer } = this.use;
     // One batch's calls at the pace, and a whole ACS call's bound for the slowest.
-    const leaseSeconds = deletions.leaseSeconds + Math.ceil(pacer.secondsFor(BATCH_SIZE));
+    const leaseSeconds = deletions.leaseSeconds + Math.ceil(pacer.secondsFor(this.batchSize));
     const { rows } = await this.use.pool.query<{ object_id: string; acs_user_id: string; attempts: number }>(
       `UPDATE tenant_offboarding_items SET next_attempt_at = now() + make_interval(secs => $3)
         WHERE job_id = $1 AND object_id IN (
@@ -292,7 +292,7 @@ export class TenantOffboardings {
            WHERE job_id = $1 AND state = 'pending' AND next_attempt_at <= now()
            ORDER BY next_attempt_at LIMIT $2
            FOR UPDATE SKIP LOCKED)
-        RETURNING object_id, acs_user_id, attempts`, [id, BATCH_SIZE, leaseSeconds]);
+        RETURNING object_id, acs_user_id, attempts`, [id, this.batchSize, leaseSeconds]);
     return rows.map((row) => ({ objectId: row.object_id, acsUserId: row.acs_user_id, attempts: row.attempts }));
   }
 
