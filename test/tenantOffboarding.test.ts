@@ -14,6 +14,7 @@ import { DurableAdminDeletions, TenantOffboardings, type AdminCollaborators } fr
 import { entraCaller } from '../src/auth/caller.js';
 import { deletionSettings } from '../src/identities/deletionSettings.js';
 import { projectFile } from '../src/projectFiles.js';
+import { acsIdPrefix, seedIdentities } from './helpers/seedIdentities.js';
 import { createTestDatabase, TEST_DATABASE } from './helpers/testDatabase.js';
 import { startTestService, type TestService } from './helpers/testService.js';
 import { testServiceEnv } from './helpers/testServiceEnv.js';
@@ -23,15 +24,9 @@ t.setTimeout(240_000);
 
 const LONG = process.env.LONG_TESTS === '1';
 
-/** Maps `count` users of `tenantId` to ACS identities that exist in the emulator, as the service would have. */
+/** `count` users of `tenantId` with identities, as the service would have made them; their ACS ids. */
 async function seed(db: pg.Pool, acs: AcsEmulator, prefix: string, tenantId: string, count: number): Promise<string[]> {
-  const objectIds = Array.from({ length: count }, () => randomUUID());
-  const acsUserIds = objectIds.map(() => `${prefix}${randomUUID()}`);
-  await db.query(
-    `INSERT INTO acs_identities (tenant_id, object_id, acs_user_id, acs_resource)
-     SELECT $1, o, a, $4 FROM unnest($2::text[], $3::text[]) AS u(o, a)`, [tenantId, objectIds, acsUserIds, new URL(acs.endpoint).hostname]);
-  acs.adoptIdentities(acsUserIds);
-  return acsUserIds;
+  return (await seedIdentities(db, acs, prefix, tenantId, count)).acsUserIds;
 }
 
 /**
@@ -203,7 +198,7 @@ t.test('5,000 identities, the CLI killed midway (SIGKILL) and run again: complet
   const db = new pg.Pool({ connectionString: database.url, max: 2 });
   db.on('error', () => undefined);
   t.teardown(async () => { await db.end(); await acs.close(); await database.drop(); });
-  const prefix = `8:acs:${resourceName}_`;
+  const prefix = acsIdPrefix(resourceName);
   const tenant = randomUUID();
   const ids = await seed(db, acs, prefix, tenant, 5000);
   const env = {

@@ -121,7 +121,7 @@ function collaborators(): AdminCollaborators & { close(): Promise<void> } {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const pool = createPool({
-    connectionString: config.databaseUrl, auth: config.databaseAuth, max: 2, timeoutMs: config.databaseTimeoutMs,
+    connectionString: config.databaseUrl, auth: config.databaseAuth, max: Math.min(2, config.databasePoolMax), timeoutMs: config.databaseTimeoutMs,
     idleInTransactionTimeoutMs: config.acs.requestTimeoutMs + config.databaseTimeoutMs, singleSession: config.databaseSingleSession,
   });
   const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };

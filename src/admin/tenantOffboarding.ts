@@ -85,7 +85,8 @@ export class DurableAdminDeletions implements AdminIdentityDeleter {
   }
 
   async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
-    const outcome = await this.deletions.deleteFor(user, this.use.log);
+    // A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each.
+    const outcome = await this.deletions.deleteFor(user, { ...this.use.log, warn: this.use.log.info });
     if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_deletion', this.use.hashUser(user), { ...request, outcome });
     return outcome;
   }
