@@ -78,15 +78,18 @@ const resourcesOf = (scope: AdminCollaborators['scope']) => (scope.adoptUnknown 
 /** The durable deletion of DELETE /api/user, paced as administrators' work. */
 export class DurableAdminDeletions implements AdminIdentityDeleter {
   private readonly deletions: IdentityDeletions;
+  /** A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each. */
+  private readonly quietLog: Logger;
 
   constructor(private readonly use: AdminCollaborators) {
+    const { log } = use;
+    this.quietLog = { info: (details, message) => log.info(details, message), warn: (details, message) => log.info(details, message), error: (details, message) => log.error(details, message) };
     // The pacer stands where the user's budget stands for the user's own requests.
     this.deletions = new IdentityDeletions({ ...use, budget: use.pacer }, use.deletions);
   }
 
   async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
-    // A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each.
-    const outcome = await this.deletions.deleteFor(user, { ...this.use.log, warn: this.use.log.info });
+    const outcome = await this.deletions.deleteFor(user, this.quietLog);
     if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_deletion', this.use.hashUser(user), { ...request, outcome });
     return outcome;
   }
