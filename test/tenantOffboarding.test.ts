@@ -86,6 +86,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
   t.notOk(again.created, 'started twice: the same job');
   t.equal(again.job.id, first.job.id);
   t.equal(again.job.requestedBy, 'ops:ticket-1');
+  t.same(await offboardings.running(), [first.job.id], 'under way: a replica that starts would resume it');
 
   const stopFaults = flakyDeletions(svc.acs, 4);
   t.teardown(stopFaults);
@@ -108,6 +109,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
   t.same(others.filter((id) => svc.acs.hasIdentity(id)).length, 3, "another tenant's identities stay");
   t.equal((await remaining(svc.db, other, others)).mapped, 3);
 
+  t.same(await offboardings.running(), [], 'none under way once completed');
   const after = await offboardings.start(tenant, 'ops:ticket-2');
   t.notOk(after.created, 'started again once done: the same job, completed');
   t.equal(after.job.id, first.job.id);
