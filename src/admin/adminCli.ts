@@ -137,7 +137,7 @@ function collaborators(): AdminCollaborators & { close(): Promise<void> } {
     store: new IdentityStore(pool, scope),
     acs: new AcsIdentityClient(config.acs),
     hashUser: userHasher(config.audit.hashKey),
-    pacer: new AdminPacer(config.admin.acsCallsPerSecond),
+    pacer: new AdminPacer(config.adminPacing.acsCallsPerSecond),
     deletions: config.deletions,
     close: async () => {
       await audit.flush();
@@ -179,7 +179,7 @@ async function revokeUsers(use: AdminCollaborators, users: EntraCaller[], who: s
     // As the user's own revocation: no replica serves an older token again.
     await use.store.markTokensRevoked(user);
     use.audit.record('tokens_revoked', use.hashUser(user));
-    use.audit.record('admin_revocation', use.hashUser(user), { requestedBy: who });
+    use.audit.record('admin_operation', use.hashUser(user), { operation: 'revoke', by: who });
     out(`${userOf(user)}: revoked`);
   }
   out(`${users.length} user(s): ${users.length - failed} done${failed ? `, ${failed} failed` : ''}.`);

@@ -5,16 +5,16 @@
 import { Type, type Static } from 'typebox';
 import type { AcsCallBudget } from '../identities/acsCallBudget.js';
 
-export interface AdminSettings {
+export interface AdminPacingSettings {
   /** ACS calls per second that administrators' work may make, per process. */
   acsCallsPerSecond: number;
 }
 
-export const adminSettingsSchema = Type.Object({
+export const adminPacingSchema = Type.Object({
   ADMIN_ACS_CALLS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
 });
 
-export function adminSettings(raw: Static<typeof adminSettingsSchema>): AdminSettings {
+export function adminPacingSettings(raw: Static<typeof adminPacingSchema>): AdminPacingSettings {
   return Object.freeze({ acsCallsPerSecond: raw.ADMIN_ACS_CALLS_PER_SECOND });
 }
 

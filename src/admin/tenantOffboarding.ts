@@ -46,6 +46,9 @@ export interface DeletionRequest {
   offboardingId?: string;
 }
 
+/** A request as the audit trail records it (as the admin API does: `by`). */
+const detailsOf = ({ requestedBy, offboardingId }: DeletionRequest) => ({ by: requestedBy, ...(offboardingId ? { offboardingId } : {}) });
+
 /**
  * Deletes identities for an administrator and records who asked. The admin HTTP API's deletion
  * (with its erasure receipts) can stand in for this one: offboarding needs only these two calls.
@@ -90,7 +93,7 @@ export class DurableAdminDeletions implements AdminIdentityDeleter {
 
   async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
     const outcome = await this.deletions.deleteFor(user, this.quietLog);
-    if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_deletion', this.use.hashUser(user), { ...request, outcome });
+    if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_operation', this.use.hashUser(user), { operation: 'delete', ...detailsOf(request), queued: outcome === 'queued' });
     return outcome;
   }
 
@@ -108,7 +111,7 @@ export class DurableAdminDeletions implements AdminIdentityDeleter {
       throw error;
     }
     await store.completeDeletion(acsUserId);
-    audit.record('deletion_completed', undefined, { attempts: rows[0].attempts + 1, ...request });
+    audit.record('deletion_completed', undefined, { attempts: rows[0].attempts + 1, ...detailsOf(request) });
   }
 
   backoff(attempts: number, error: unknown): number {
@@ -215,7 +218,7 @@ export class TenantOffboardings {
         return { job: toStatus(raced.rows[0]!), created: false };
       }
       await this.listIdentities(client, id, tenantId);
-      this.use.audit.record('tenant_offboarding_started', undefined, { offboardingId: id, tenantId, requestedBy });
+      this.use.audit.record('admin_operation', undefined, { operation: 'offboard_started', by: requestedBy, offboardingId: id, tenantId });
       const { rows } = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
       return { job: toStatus(rows[0]!), created: true };
     });
@@ -379,7 +382,7 @@ export class TenantOffboardings {
       const { rowCount } = await client.query(
         `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
           WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
-      if (rowCount) this.use.audit.record('tenant_offboarding_completed', undefined, { offboardingId: job.id, tenantId: job.tenantId, requestedBy: job.requestedBy, deleted: job.deleted });
+      if (rowCount) this.use.audit.record('admin_operation', undefined, { operation: 'offboard_completed', by: job.requestedBy, offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
     });
     return (await this.status(job.id))!;
   }

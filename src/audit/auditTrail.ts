@@ -15,10 +15,7 @@ export type AuditEventName =
   | 'deletion_completed'
   | 'teams_exchange'
   | 'request_refused'
-  | 'admin_deletion'
-  | 'admin_revocation'
-  | 'tenant_offboarding_started'
-  | 'tenant_offboarding_completed';
+  | 'admin_operation';
 
 interface PendingEvent {
   at: Date;

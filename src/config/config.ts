@@ -1,6 +1,6 @@
 // The configuration as the service uses it: one frozen object made of the modules' sections.
 import type { AcsConfig } from '../acs/acsSettings.js';
-import type { AdminSettings } from '../admin/adminPacing.js';
+import type { AdminPacingSettings } from '../admin/adminPacing.js';
 import type { AuditSettings } from '../audit/auditSettings.js';
 import type { AuthConfig } from '../auth/authSettings.js';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
@@ -18,7 +18,7 @@ export interface Config extends ServerSettings, DatabaseSettings, PageSettings {
   http: HttpServerLimits;
   deletions: DeletionSettings;
   /** Administrators' work (deletions, offboardings): its pace of ACS calls. */
-  admin: AdminSettings;
+  adminPacing: AdminPacingSettings;
   acs: AcsConfig;
   auth: AuthConfig;
   audit: AuditSettings;

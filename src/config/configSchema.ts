@@ -2,7 +2,7 @@
 // sections: checked at once, so that every problem is named together.
 import { Type, type Static } from 'typebox';
 import { acsSettingsSchema } from '../acs/acsSettings.js';
-import { adminSettingsSchema } from '../admin/adminPacing.js';
+import { adminPacingSchema } from '../admin/adminPacing.js';
 import { auditSettingsSchema } from '../audit/auditSettings.js';
 import { authSettingsSchema } from '../auth/authSettings.js';
 import { databaseSettingsSchema } from '../db/databaseSettings.js';
@@ -28,7 +28,7 @@ export const configSchema = Type.Object({
   ...auditSettingsSchema.properties,
   ...acsSettingsSchema.properties,
   ...deletionSettingsSchema.properties,
-  ...adminSettingsSchema.properties,
+  ...adminPacingSchema.properties,
   ...authSettingsSchema.properties,
 });
 

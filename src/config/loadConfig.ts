@@ -3,7 +3,7 @@
 // (schema, type, parsing); this reads the environment and the NAME_FILE files, checks the
 // whole schema at once and assembles the sections, so that every problem is named together.
 import { acsSettings, missingAcsProblem } from '../acs/acsSettings.js';
-import { adminSettings } from '../admin/adminPacing.js';
+import { adminPacingSettings } from '../admin/adminPacing.js';
 import { auditSettings } from '../audit/auditSettings.js';
 import { allowedTenantsOf, authSettings } from '../auth/authSettings.js';
 import { databaseSettings } from '../db/databaseSettings.js';
@@ -61,7 +61,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
     ...pages,
     audit,
     deletions: deletionSettings(raw, acs.requestTimeoutMs),
-    admin: adminSettings(raw),
+    adminPacing: adminPacingSettings(raw),
     acs,
     auth,
   });

@@ -19,11 +19,11 @@ const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
   ['acs_identity_deletions', 'SELECT, INSERT, UPDATE, DELETE'],
   // Written in batches; rows past the retention deleted.
   ['audit_events', 'SELECT, INSERT, DELETE'],
+  // /readyz compares the applied migrations with the code's.
+  ['schema_migrations', 'SELECT'],
   // Tenant offboardings: started, claimed (FOR UPDATE), their progress updated.
   ['tenant_offboardings', 'SELECT, INSERT, UPDATE'],
   ['tenant_offboarding_items', 'SELECT, INSERT, UPDATE'],
-  // /readyz compares the applied migrations with the code's.
-  ['schema_migrations', 'SELECT'],
 ];
 const SEQUENCES = ['audit_events_id_seq'];
 
