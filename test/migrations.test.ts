@@ -21,7 +21,7 @@ t.test('from an empty database, then nothing to do', async (t) => {
   t.same(await pendingMigrations(pool), []);
   t.same(await migrate(pool), [], 'a second run applies nothing');
   const tables = await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
-  t.same(tables.rows.map((r) => r.tablename), ['acs_identities', 'acs_identity_deletions', 'audit_events', 'erasure_receipts', 'schema_migrations']);
+  t.same(tables.rows.map((r) => r.tablename), ['acs_identities', 'acs_identity_deletions', 'audit_events', 'erasure_receipts', 'schema_migrations', 'tenant_offboarding_items', 'tenant_offboardings']);
 });
 
 // Several sessions racing for the lock need a server; PGlite is one session.

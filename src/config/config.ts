@@ -1,6 +1,7 @@
 // The configuration as the service uses it: one frozen object made of the modules' sections.
 import type { AcsConfig } from '../acs/acsSettings.js';
 import type { AdminSettings } from '../admin/adminSettings.js';
+import type { AdminPacingSettings } from '../admin/adminPacing.js';
 import type { AuditSettings } from '../audit/auditSettings.js';
 import type { AuthConfig } from '../auth/authSettings.js';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
@@ -17,6 +18,8 @@ export interface Config extends ServerSettings, DatabaseSettings, PageSettings {
   /** Limits of the HTTP server: how many connections, and how long a client may take. */
   http: HttpServerLimits;
   deletions: DeletionSettings;
+  /** Administrators' work (deletions, offboardings): its pace of ACS calls. */
+  adminPacing: AdminPacingSettings;
   acs: AcsConfig;
   auth: AuthConfig;
   /** The admin API: its app role, rate limit and erasure receipts' retention. */

@@ -3,6 +3,7 @@
 import { Type, type Static } from 'typebox';
 import { acsSettingsSchema } from '../acs/acsSettings.js';
 import { adminSettingsSchema } from '../admin/adminSettings.js';
+import { adminPacingSchema } from '../admin/adminPacing.js';
 import { auditSettingsSchema } from '../audit/auditSettings.js';
 import { authSettingsSchema } from '../auth/authSettings.js';
 import { databaseSettingsSchema } from '../db/databaseSettings.js';
@@ -28,6 +29,7 @@ export const configSchema = Type.Object({
   ...auditSettingsSchema.properties,
   ...acsSettingsSchema.properties,
   ...deletionSettingsSchema.properties,
+  ...adminPacingSchema.properties,
   ...authSettingsSchema.properties,
   ...adminSettingsSchema.properties,
 });

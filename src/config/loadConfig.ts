@@ -4,6 +4,7 @@
 // whole schema at once and assembles the sections, so that every problem is named together.
 import { acsSettings, missingAcsProblem } from '../acs/acsSettings.js';
 import { adminSettings } from '../admin/adminSettings.js';
+import { adminPacingSettings } from '../admin/adminPacing.js';
 import { auditSettings } from '../audit/auditSettings.js';
 import { allowedTenantsOf, authSettings } from '../auth/authSettings.js';
 import { databaseSettings } from '../db/databaseSettings.js';
@@ -85,6 +86,7 @@ function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allow
     ...pages,
     audit,
     deletions: deletionSettings(raw, acs.requestTimeoutMs),
+    adminPacing: adminPacingSettings(raw),
     acs,
     auth,
     admin: adminSettings(raw, allowedTenants),

@@ -23,6 +23,9 @@ const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
   ['erasure_receipts', 'SELECT, INSERT, UPDATE, DELETE'],
   // /readyz compares the applied migrations with the code's.
   ['schema_migrations', 'SELECT'],
+  // Tenant offboardings: started, claimed (FOR UPDATE), their progress updated.
+  ['tenant_offboardings', 'SELECT, INSERT, UPDATE'],
+  ['tenant_offboarding_items', 'SELECT, INSERT, UPDATE'],
 ];
 const SEQUENCES = ['audit_events_id_seq'];
 

@@ -15,7 +15,7 @@ const MAX_BACKOFF_SECONDS = 3600;
  * failures: the retry interval, doubling with each failure up to an hour, and never sooner than
  * ACS asked (Retry-After).
  */
-function deletionBackoffSeconds(intervalSeconds: number, attempts: number, retryAfterSeconds: number | undefined): number {
+export function deletionBackoffSeconds(intervalSeconds: number, attempts: number, retryAfterSeconds: number | undefined): number {
   return Math.max(Math.min(MAX_BACKOFF_SECONDS, intervalSeconds * 2 ** Math.min(attempts, 12)), retryAfterSeconds ?? 0);
 }
 

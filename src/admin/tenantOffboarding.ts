@@ -1,0 +1,389 @@
+// Administrators' deletions: one user's identity, or every identity of a tenant (offboarding).
+// Each identity goes the way DELETE /api/user deletes it (IdentityDeletions: the mapping and a
+// queued deletion in one transaction, then ACS; a failed ACS call leaves it queued), paced by the
+// administrators' own limiter rather than the user's budget. An offboarding is a job in the
+// database: its identities are listed as items, claimed in batches under a lease (FOR UPDATE
+// SKIP LOCKED, so several workers can share one job), and each batch's progress is committed, so
+// a worker that dies loses at most its batch's lease. Starting a tenant's offboarding again
+// returns the job under way.
+import { createHmac, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { AcsError, isTransient } from '../acs/acsErrors.js';
+import type { AcsIdentityClient } from '../acs/acsIdentityClient.js';
+import type { AuditTrail } from '../audit/auditTrail.js';
+import { entraCaller, type Caller, type EntraCaller } from '../auth/caller.js';
+import type { IdentityStore } from '../db/identityStore.js';
+import { withTransaction } from '../db/pool.js';
+import type { Logger } from '../identities/collaborators.js';
+import type { DeletionSettings } from '../identities/deletionSettings.js';
+import { deletionBackoffSeconds, IdentityDeletions, type DeletionOutcome } from '../identities/identityDeletions.js';
+import { GUID } from '../shared/guid.js';
+import type { AdminPacer } from './adminPacing.js';
+
+/** Identities one claim takes; their progress is committed together. */
+const BATCH_SIZE = 50;
+/** Identities of a batch deleted at once (the pacer sets the rate; this hides round trips). */
+const CONCURRENCY = 8;
+/** Longest wait between two looks at a job whose identities all wait for a retry. */
+const MAX_IDLE_WAIT_MS = 1000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : 'failed').slice(0, 500);
+
+/** An Entra tenant or object id as the database stores it (lower case), or undefined if it is none. */
+export function entraId(value: string): string | undefined {
+  return GUID.test(value) ? value.toLowerCase() : undefined;
+}
+
+/** The keyed hash that stands for a user in the audit trail (as the audit plugin makes it). */
+export function userHasher(hashKey: string): (user: Caller) => string {
+  return (user) => createHmac('sha256', hashKey).update(user.userKey).digest('base64url');
+}
+
+/** Who asked, and for which job: kept with each deletion. */
+export interface DeletionRequest {
+  requestedBy: string;
+  offboardingId?: string;
+}
+
+/** A request as the audit trail records it (as the admin API does: `by`). */
+const detailsOf = ({ requestedBy, offboardingId }: DeletionRequest) => ({ by: requestedBy, ...(offboardingId ? { offboardingId } : {}) });
+
+/**
+ * Deletes identities for an administrator and records who asked. The admin HTTP API's deletion
+ * (with its erasure receipts) can stand in for this one: offboarding needs only these two calls.
+ */
+export interface AdminIdentityDeleter {
+  /** Deletes the user's identity as DELETE /api/user does; 'queued': ACS failed, the deletion waits in the queue. */
+  deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome>;
+  /**
+   * Retries the queued ACS deletion of `acsUserId` (its mapping already gone), if it is still
+   * queued; throws the ACS error when the attempt failed.
+   */
+  finishQueued(acsUserId: string, request: DeletionRequest): Promise<void>;
+}
+
+export interface AdminCollaborators {
+  pool: pg.Pool;
+  store: IdentityStore;
+  acs: AcsIdentityClient;
+  audit: AuditTrail;
+  hashUser: (user: Caller) => string;
+  log: Logger;
+  pacer: AdminPacer;
+  deletions: DeletionSettings;
+  /** The ACS resource whose rows are acted on, and whether rows of unknown resource ('') count as its own. */
+  scope: { resource: string; adoptUnknown: boolean };
+}
+
+const resourcesOf = (scope: AdminCollaborators['scope']) => (scope.adoptUnknown ? [scope.resource, ''] : [scope.resource]);
+
+/** The durable deletion of DELETE /api/user, paced as administrators' work. */
+export class DurableAdminDeletions implements AdminIdentityDeleter {
+  private readonly deletions: IdentityDeletions;
+  /** A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each. */
+  private readonly quietLog: Logger;
+
+  constructor(private readonly use: AdminCollaborators) {
+    const { log } = use;
+    this.quietLog = { info: (details, message) => log.info(details, message), warn: (details, message) => log.info(details, message), error: (details, message) => log.error(details, message) };
+    // The pacer stands where the user's budget stands for the user's own requests.
+    this.deletions = new IdentityDeletions({ ...use, budget: use.pacer }, use.deletions);
+  }
+
+  async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
+    const outcome = await this.deletions.deleteFor(user, this.quietLog);
+    if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_operation', this.use.hashUser(user), { operation: 'delete', ...detailsOf(request), queued: outcome === 'queued' });
+    return outcome;
+  }
+
+  async finishQueued(acsUserId: string, request: DeletionRequest): Promise<void> {
+    const { pool, store, acs, audit, pacer, scope } = this.use;
+    const { rows } = await pool.query<{ attempts: number }>(
+      'SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, resourcesOf(scope)]);
+    if (!rows[0]) return;
+    await pacer.spend();
+    try {
+      await acs.deleteIdentity(acsUserId);
+    } catch (error) {
+      // Recorded on the queued deletion too, so that the service's retries wait as long.
+      await store.deferDeletion(acsUserId, reasonOf(error), this.backoff(rows[0].attempts, error));
+      throw error;
+    }
+    await store.completeDeletion(acsUserId);
+    audit.record('deletion_completed', undefined, { attempts: rows[0].attempts + 1, ...detailsOf(request) });
+  }
+
+  backoff(attempts: number, error: unknown): number {
+    return deletionBackoffSeconds(this.use.deletions.retryIntervalSeconds, attempts, error instanceof AcsError ? error.retryAfterSeconds : undefined);
+  }
+}
+
+export type OffboardingState = 'running' | 'completed';
+
+export interface OffboardingStatus {
+  id: string;
+  tenantId: string;
+  state: OffboardingState;
+  requestedBy: string;
+  /** Identities listed for deletion so far (those created while it runs are added). */
+  total: number;
+  deleted: number;
+  /** Identities whose last attempt failed, waiting for a retry. */
+  failed: number;
+  /** The last failure's reason, if any. */
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+  /** What the operator is to do next. */
+  message: string;
+}
+
+interface JobRow {
+  id: string;
+  tenant_id: string;
+  state: OffboardingState;
+  requested_by: string;
+  total: number;
+  deleted: number;
+  failed: number;
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+interface Item {
+  objectId: string;
+  acsUserId: string;
+  attempts: number;
+}
+
+type ItemResult = { objectId: string; done: true } | { objectId: string; done: false; error: string; retryAfterSeconds: number };
+
+const JOB_COLUMNS = 'id, tenant_id, state, requested_by, total, deleted, failed, last_error, created_at, updated_at, completed_at';
+
+function messageOf(row: JobRow): string {
+  if (row.state === 'completed') {
+    return `Tenant ${row.tenant_id} is offboarded: ${row.deleted} identities deleted. Now remove ${row.tenant_id} from AUTH_ALLOWED_TENANTS `
+      + '(or AZURE_TENANT_ID) and restart the service, or its users get new identities when they sign in again.';
+  }
+  const waiting = row.failed > 0 ? `; ${row.failed} failed and wait for a retry${row.last_error ? ` (last error: ${row.last_error})` : ''}` : '';
+  return `Offboarding tenant ${row.tenant_id}: ${row.deleted} of ${row.total} identities deleted${waiting}.`;
+}
+
+const toStatus = (row: JobRow): OffboardingStatus => ({
+  id: row.id, tenantId: row.tenant_id, state: row.state, requestedBy: row.requested_by, total: row.total, deleted: row.deleted,
+  failed: row.failed, lastError: row.last_error, createdAt: row.created_at, updatedAt: row.updated_at, completedAt: row.completed_at,
+  message: messageOf(row),
+});
+
+export interface RunOptions {
+  /** Stops after the batch under way (its progress committed). */
+  signal?: AbortSignal;
+  /** Told the job's status after each committed batch. */
+  onProgress?: (status: OffboardingStatus) => void;
+}
+
+/** Tenant offboardings: start (or find) a tenant's job, run it, read its status. */
+export class TenantOffboardings {
+  private readonly resources: string[];
+
+  constructor(private readonly use: AdminCollaborators, private readonly deleter: AdminIdentityDeleter, private readonly batchSize = BATCH_SIZE) {
+    this.resources = resourcesOf(use.scope);
+  }
+
+  /**
+   * The tenant's offboarding: the one under way; else the last one if the tenant has no
+   * identity left; else a new one, its identities listed. `created` says which.
+   */
+  async start(tenantId: string, requestedBy: string): Promise<{ job: OffboardingStatus; created: boolean }> {
+    const { resource } = this.use.scope;
+    return withTransaction(this.use.pool, async (client) => {
+      const open = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE tenant_id = $1 AND acs_resource = $2 AND state = 'running'`, [tenantId, resource]);
+      if (open.rows[0]) return { job: toStatus(open.rows[0]), created: false };
+      const left = await client.query('SELECT 1 FROM acs_identities WHERE tenant_id = $1 AND acs_resource = ANY($2::text[]) LIMIT 1', [tenantId, this.resources]);
+      if (left.rowCount === 0) {
+        const last = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE tenant_id = $1 AND acs_resource = $2 ORDER BY created_at DESC LIMIT 1`, [tenantId, resource]);
+        if (last.rows[0]) return { job: toStatus(last.rows[0]), created: false };
+      }
+      const inserted = await client.query<{ id: string }>(
+        `INSERT INTO tenant_offboardings (id, tenant_id, acs_resource, requested_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, acs_resource) WHERE state = 'running' DO NOTHING RETURNING id`, [randomUUID(), tenantId, resource, requestedBy]);
+      const id = inserted.rows[0]?.id;
+      if (!id) {
+        // Another start won the race (the unique index waited for it to commit).
+        const raced = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE tenant_id = $1 AND acs_resource = $2 AND state = 'running'`, [tenantId, resource]);
+        return { job: toStatus(raced.rows[0]!), created: false };
+      }
+      await this.listIdentities(client, id, tenantId);
+      this.use.audit.record('admin_operation', undefined, { operation: 'offboard_started', by: requestedBy, offboardingId: id, tenantId });
+      const { rows } = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
+      return { job: toStatus(rows[0]!), created: true };
+    });
+  }
+
+  /** The job's status, or undefined if there is no such job. */
+  async status(id: string): Promise<OffboardingStatus | undefined> {
+    if (!GUID.test(id)) return undefined;
+    const { rows } = await this.use.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
+    return rows[0] && toStatus(rows[0]);
+  }
+
+  /** The jobs under way, then the latest others (of a tenant, if given), newest first. */
+  async list(tenantId?: string, limit = 20): Promise<OffboardingStatus[]> {
+    const { rows } = await this.use.pool.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE acs_resource = $1 AND ($2::text IS NULL OR tenant_id = $2)
+        ORDER BY state = 'running' DESC, created_at DESC LIMIT $3`, [this.use.scope.resource, tenantId ?? null, limit]);
+    return rows.map(toStatus);
+  }
+
+  /** The ids of the jobs under way (a replica that starts resumes them). */
+  async running(): Promise<string[]> {
+    const { rows } = await this.use.pool.query<{ id: string }>("SELECT id FROM tenant_offboardings WHERE acs_resource = $1 AND state = 'running'", [this.use.scope.resource]);
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Works on the job until it is completed (or `signal` stops it): batch after batch of due
+   * identities, waiting for those that failed to be due again. Several workers may run one job.
+   */
+  async run(id: string, { signal, onProgress }: RunOptions = {}): Promise<OffboardingStatus> {
+    let job = await this.status(id);
+    if (!job) throw new Error(`no offboarding ${id}`);
+    while (job.state === 'running' && !signal?.aborted) {
+      const batch = await this.claim(id);
+      if (batch.length > 0) {
+        const results = await this.deleteBatch(job, batch, signal);
+        await this.commit(id, batch, results);
+        await this.use.audit.flush();
+        job = (await this.status(id))!;
+        onProgress?.(job);
+        continue;
+      }
+      const waitMs = await this.nextDueInMs(id);
+      if (waitMs !== undefined) {
+        await sleep(Math.min(MAX_IDLE_WAIT_MS, Math.max(10, waitMs)));
+        continue;
+      }
+      job = await this.topUpOrComplete(job);
+      if (job.state === 'completed') {
+        await this.use.audit.flush();
+        onProgress?.(job);
+      }
+    }
+    return job;
+  }
+
+  /** Lists the tenant's mappings as items: new ones, and those re-created since their item was deleted. */
+  private async listIdentities(client: pg.ClientBase, id: string, tenantId: string): Promise<number> {
+    const { rowCount } = await client.query(
+      `INSERT INTO tenant_offboarding_items (job_id, object_id, acs_user_id)
+       SELECT $1, object_id, acs_user_id FROM acs_identities WHERE tenant_id = $2 AND acs_resource = ANY($3::text[])
+       ON CONFLICT (job_id, object_id) DO UPDATE SET acs_user_id = EXCLUDED.acs_user_id, state = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+         WHERE tenant_offboarding_items.acs_user_id <> EXCLUDED.acs_user_id`, [id, tenantId, this.resources]);
+    await client.query('UPDATE tenant_offboardings SET total = (SELECT count(*) FROM tenant_offboarding_items WHERE job_id = $1), updated_at = now() WHERE id = $1', [id]);
+    return rowCount ?? 0;
+  }
+
+  /** Claims due items, pushing them a lease ahead: a worker that dies holds them no longer. */
+  private async claim(id: string): Promise<Item[]> {
+    const { deletions, pacer } = this.use;
+    // One batch's calls at the pace, and a whole ACS call's bound for the slowest.
+    const leaseSeconds = deletions.leaseSeconds + Math.ceil(pacer.secondsFor(this.batchSize));
+    const { rows } = await this.use.pool.query<{ object_id: string; acs_user_id: string; attempts: number }>(
+      `UPDATE tenant_offboarding_items SET next_attempt_at = now() + make_interval(secs => $3)
+        WHERE job_id = $1 AND object_id IN (
+          SELECT object_id FROM tenant_offboarding_items
+           WHERE job_id = $1 AND state = 'pending' AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+        RETURNING object_id, acs_user_id, attempts`, [id, this.batchSize, leaseSeconds]);
+    return rows.map((row) => ({ objectId: row.object_id, acsUserId: row.acs_user_id, attempts: row.attempts }));
+  }
+
+  private async deleteBatch(job: OffboardingStatus, batch: Item[], signal: AbortSignal | undefined): Promise<ItemResult[]> {
+    const results: ItemResult[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length && !signal?.aborted) {
+        const item = batch[next++]!;
+        results.push(await this.deleteItem(job, item));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, batch.length) }, worker));
+    return results;
+  }
+
+  private async deleteItem(job: OffboardingStatus, item: Item): Promise<ItemResult> {
+    const request = { requestedBy: job.requestedBy, offboardingId: job.id };
+    try {
+      const outcome = await this.deleter.deleteUser(entraCaller(job.tenantId, item.objectId), request);
+      if (outcome === 'queued') throw new AcsError('unavailable', 'deleteIdentity', undefined, undefined, new Error('ACS deletion queued'));
+      // Already detached (by an earlier attempt): its queued ACS deletion, if any, is retried here.
+      if (outcome === 'nothing_to_delete') await this.deleter.finishQueued(item.acsUserId, request);
+      return { objectId: item.objectId, done: true };
+    } catch (error) {
+      // A bug or the database: logged, and retried like an ACS failure.
+      if (!(error instanceof AcsError)) this.use.log.error({ err: error }, 'tenant offboarding: deleting an identity failed');
+      else if (!isTransient(error)) this.use.log.error({ kind: error.kind }, 'tenant offboarding: ACS refused a deletion');
+      const retryAfter = error instanceof AcsError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds : undefined;
+      return {
+        objectId: item.objectId, done: false, error: reasonOf(error),
+        retryAfterSeconds: deletionBackoffSeconds(this.use.deletions.retryIntervalSeconds, item.attempts, retryAfter),
+      };
+    }
+  }
+
+  /** Records a batch's outcomes and the job's counts in one transaction. Items not tried are due again at once. */
+  private async commit(id: string, batch: Item[], results: ItemResult[]): Promise<void> {
+    const done = results.filter((r) => r.done).map((r) => r.objectId);
+    const failed = results.filter((r): r is Extract<ItemResult, { done: false }> => !r.done);
+    const tried = new Set(results.map((r) => r.objectId));
+    const untried = batch.filter((item) => !tried.has(item.objectId)).map((item) => item.objectId);
+    await withTransaction(this.use.pool, async (client) => {
+      if (done.length > 0) {
+        await client.query("UPDATE tenant_offboarding_items SET state = 'deleted', last_error = NULL WHERE job_id = $1 AND object_id = ANY($2::text[])", [id, done]);
+      }
+      if (failed.length > 0) {
+        await client.query(
+          `UPDATE tenant_offboarding_items i SET attempts = i.attempts + 1, last_error = f.error, next_attempt_at = now() + make_interval(secs => f.seconds)
+             FROM unnest($2::text[], $3::text[], $4::float8[]) AS f(object_id, error, seconds)
+            WHERE i.job_id = $1 AND i.object_id = f.object_id`,
+          [id, failed.map((f) => f.objectId), failed.map((f) => f.error), failed.map((f) => f.retryAfterSeconds)]);
+      }
+      if (untried.length > 0) {
+        await client.query('UPDATE tenant_offboarding_items SET next_attempt_at = now() WHERE job_id = $1 AND object_id = ANY($2::text[])', [id, untried]);
+      }
+      await client.query(
+        `UPDATE tenant_offboardings SET
+           deleted = (SELECT count(*) FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'deleted'),
+           failed = (SELECT count(*) FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending' AND attempts > 0),
+           last_error = COALESCE($2, last_error), updated_at = now()
+         WHERE id = $1`, [id, failed.at(-1)?.error ?? null]);
+    });
+  }
+
+  /** Milliseconds until the job's next pending item is due (0: due now), or undefined if none is pending. */
+  private async nextDueInMs(id: string): Promise<number | undefined> {
+    const { rows } = await this.use.pool.query<{ ms: number | null }>(
+      "SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending'", [id]);
+    const ms = rows[0]?.ms;
+    return ms === null || ms === undefined ? undefined : Math.max(0, ms);
+  }
+
+  /** Nothing pending: lists identities created meanwhile, or, if there are none, completes the job. */
+  private async topUpOrComplete(job: OffboardingStatus): Promise<OffboardingStatus> {
+    await withTransaction(this.use.pool, async (client) => {
+      // One worker at a time decides; the others find it decided.
+      await client.query('SELECT 1 FROM tenant_offboardings WHERE id = $1 FOR UPDATE', [job.id]);
+      if (await this.listIdentities(client, job.id, job.tenantId) > 0) return;
+      const { rowCount } = await client.query(
+        `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
+          WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
+      if (rowCount) this.use.audit.record('admin_operation', undefined, { operation: 'offboard_completed', by: job.requestedBy, offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
+    });
+    return (await this.status(job.id))!;
+  }
+}

@@ -1,0 +1,175 @@
+// `npm run admin`: administrators' deletions, revocations and tenant offboardings from a shell,
+// on the database and ACS directly with the service's settings (no HTTP service runs here).
+// Usage errors exit 2 and change nothing; work not all done exits 1.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import t from 'tap';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { acsIdPrefix, seedIdentities } from './helpers/seedIdentities.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+import { createTestDatabase } from './helpers/testDatabase.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
+
+// Each subtest starts the CLI as a process of its own (tsx): a time budget of its own (README, Tests).
+t.setTimeout(240_000);
+
+const resourceName = randomUUID();
+const [acs, database] = await Promise.all([startAcsEmulator({ resourceName }), createTestDatabase()]);
+const db = new pg.Pool({ connectionString: database.url, max: 2 });
+db.on('error', () => undefined);
+const folder = mkdtempSync(join(tmpdir(), 'acs-admin-cli-'));
+t.teardown(async () => { await db.end(); await acs.close(); await database.drop(); rmSync(folder, { recursive: true, force: true }); });
+t.afterEach(() => acs.clearFaults());
+
+const env = {
+  ...testServiceEnv({ entra: { tenantId: randomUUID(), clientId: randomUUID(), authorityHost: 'https://login.microsoftonline.com' }, acs, database }),
+  ACS_REQUEST_TIMEOUT_MS: '1000', ACS_MAX_RETRIES: '0', ADMIN_ACS_CALLS_PER_SECOND: '100',
+};
+const prefix = acsIdPrefix(resourceName);
+
+type Tap = Parameters<typeof startServiceProcess>[0];
+
+async function admin(t: Tap, args: string[], environment: Record<string, string> = env) {
+  const run = await startServiceProcess(t, environment, 'src/admin/adminCli.ts', undefined, args);
+  return { code: await run.exited, ...run.output() };
+}
+
+async function users(count: number, tenantId = randomUUID()) {
+  const { objectIds, acsUserIds } = await seedIdentities(db, acs, prefix, tenantId, count);
+  return { tenantId, objectIds, acsUserIds };
+}
+
+const mapped = async (acsUserIds: string[]) =>
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identities WHERE acs_user_id = ANY($1::text[])', [acsUserIds])).rows[0]!.n;
+const queued = async (acsUserIds: string[]) =>
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identity_deletions WHERE acs_user_id = ANY($1::text[])', [acsUserIds])).rows[0]!.n;
+const adminEvents = async (operation: string) =>
+  (await db.query<{ by: string }>("SELECT details->>'by' AS by FROM audit_events WHERE event = 'admin_operation' AND details->>'operation' = $1 ORDER BY id", [operation])).rows.map((row) => row.by);
+
+t.test('usage errors: exit 2, the problem and the usage on stderr, nothing changed', async (t) => {
+  const { tenantId, objectIds, acsUserIds } = await users(1);
+  const file = join(folder, 'bad.csv');
+  writeFileSync(file, `# users\n${tenantId},${objectIds[0]}\n${tenantId};not-a-guid\n`);
+  const cases: Array<[string[], RegExp]> = [
+    [[], /no command given/],
+    [['erase'], /unknown command "erase"/],
+    [['delete', '--tenant', tenantId, '--oid', objectIds[0]!], /--requested-by is required/],
+    [['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', '  '], /--requested-by is required/],
+    [['delete', '--tenant', tenantId, '--oid', 'nobody', '--requested-by', 'ops'], /--oid "nobody" is not an object id/],
+    [['delete', '--tenant', tenantId, '--requested-by', 'ops'], /--oid is required/],
+    [['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--from-file', file, '--requested-by', 'ops'], /either --from-file or --tenant and --oid/],
+    [['delete', '--from-file', file, '--requested-by', 'ops'], new RegExp(`bad\\.csv:3: expected "tenant,oid" \\(two GUIDs\\), found "${tenantId};not-a-guid"`)],
+    [['delete', '--from-file', join(folder, 'missing.csv'), '--requested-by', 'ops'], /cannot read .*missing\.csv/],
+    [['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops', '--force'], /Unknown option '--force'/],
+    [['offboard-tenant', '--requested-by', 'ops'], /--tenant is required/],
+    [['offboard-tenant', '--tenant', 'contoso', '--requested-by', 'ops'], /--tenant "contoso" is not a tenant id/],
+    [['revoke', '--tenant', tenantId, '--oid', objectIds[0]!], /--requested-by is required/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await admin(t, args);
+    t.equal(run.code, 2, `${args.join(' ')}: exit 2`);
+    t.match(run.stderr, message, `${args.join(' ')}: says why`);
+    t.match(run.stderr, /Usage: npm run admin -- <command>/);
+  }
+  t.equal(await mapped(acsUserIds), 1, 'the user is still mapped');
+  t.ok(acs.hasIdentity(acsUserIds[0]!), 'and in ACS');
+  const help = await admin(t, ['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /offboard-tenant --tenant T --requested-by WHO/);
+});
+
+t.test('delete one user: identity and mapping gone, who asked recorded; a user without one: said so', async (t) => {
+  const { tenantId, objectIds, acsUserIds } = await users(1);
+  const run = await admin(t, ['delete', '--tenant', tenantId.toUpperCase(), '--oid', objectIds[0]!, '--requested-by', 'ops:ticket-7']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, `${tenantId},${objectIds[0]}: deleted`);
+  t.equal(await mapped(acsUserIds), 0);
+  t.equal(await queued(acsUserIds), 0);
+  t.notOk(acs.hasIdentity(acsUserIds[0]!), 'gone from ACS');
+  t.ok((await adminEvents('delete')).includes('ops:ticket-7'), 'the audit trail names who asked');
+
+  const again = await admin(t, ['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops:ticket-7']);
+  t.equal(again.code, 0);
+  t.match(again.stdout, `${tenantId},${objectIds[0]}: no identity`);
+});
+
+t.test('delete --from-file: every listed user; comments and blank lines skipped', async (t) => {
+  const first = await users(2);
+  const second = await users(1);
+  const file = join(folder, 'users.csv');
+  writeFileSync(file, [
+    '# tenant,oid', '', ...first.objectIds.map((oid) => `${first.tenantId},${oid}`), ` ${second.tenantId} , ${second.objectIds[0]} `, `${second.tenantId},${randomUUID()}`, '',
+  ].join('\n'));
+  const run = await admin(t, ['delete', '--from-file', file, '--requested-by', 'ops:bulk']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /4 user\(s\): 4 done\./);
+  t.match(run.stdout, /: no identity/);
+  const all = [...first.acsUserIds, ...second.acsUserIds];
+  t.equal(await mapped(all), 0);
+  t.same(all.filter((id) => acs.hasIdentity(id)), []);
+});
+
+t.test('delete while ACS fails: the mapping goes, the ACS deletion stays queued, exit 1', async (t) => {
+  const { tenantId, objectIds, acsUserIds } = await users(1);
+  acs.injectFault({ status: 503, times: Infinity, operations: ['deleteIdentity'] });
+  const run = await admin(t, ['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, /mapping deleted; the ACS deletion failed and is queued \(the service retries it\)/);
+  t.equal(await mapped(acsUserIds), 0);
+  t.equal(await queued(acsUserIds), 1, 'queued for the service to retry');
+  t.ok(acs.hasIdentity(acsUserIds[0]!));
+});
+
+t.test('revoke: ACS revokes the tokens and the database records it; who asked recorded', async (t) => {
+  const { tenantId, objectIds, acsUserIds } = await users(1);
+  const revocations = acs.counters.revocations;
+  const run = await admin(t, ['revoke', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops:revoke']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /: revoked/);
+  t.equal(acs.counters.revocations, revocations + 1);
+  const { rows } = await db.query('SELECT tokens_revoked_at IS NOT NULL AS revoked FROM acs_identities WHERE acs_user_id = $1', [acsUserIds[0]]);
+  t.same(rows, [{ revoked: true }]);
+  t.ok((await adminEvents('revoke')).includes('ops:revoke'));
+
+  acs.injectFault({ status: 503, times: Infinity, operations: ['revokeTokens'] });
+  const failed = await admin(t, ['revoke', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops:revoke']);
+  t.equal(failed.code, 1);
+  t.match(failed.stdout, /: failed: .*unavailable/);
+});
+
+t.test('offboard-tenant: progress printed, the last line tells what to do; again: done already; status lists it', async (t) => {
+  const { tenantId, acsUserIds } = await users(60);
+  const run = await admin(t, ['offboard-tenant', '--tenant', tenantId, '--requested-by', 'ops:offboard']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, new RegExp(`Started offboarding job (\\S+) for tenant ${tenantId}: 60 identities\\.`));
+  t.match(run.stdout, /: 50 of 60 identities deleted\./, 'progress after each batch');
+  t.match(run.stdout, new RegExp(`Tenant ${tenantId} is offboarded: 60 identities deleted\\. Now remove ${tenantId} from AUTH_ALLOWED_TENANTS`));
+  t.equal(await mapped(acsUserIds), 0);
+  t.same(acsUserIds.filter((id) => acs.hasIdentity(id)), []);
+  const jobId = /Started offboarding job (\S+)/.exec(run.stdout)![1]!;
+
+  const again = await admin(t, ['offboard-tenant', '--tenant', tenantId, '--requested-by', 'ops:other']);
+  t.equal(again.code, 0);
+  t.match(again.stdout, `Tenant ${tenantId} was offboarded already (job ${jobId}, requested by ops:offboard).`);
+
+  const status = await admin(t, ['status', '--tenant', tenantId]);
+  t.equal(status.code, 0);
+  t.match(status.stdout, new RegExp(`${jobId} completed requested by ops:offboard at \\S+: Tenant ${tenantId} is offboarded`));
+  const one = await admin(t, ['status', '--job', jobId]);
+  t.match(one.stdout, `${jobId} completed`);
+  const none = await admin(t, ['status', '--job', randomUUID()]);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /No offboarding job/);
+});
+
+t.test("the service's settings are required: a missing one is named, exit 1", async (t) => {
+  const missing: Record<string, string> = { ...env };
+  delete missing.DATABASE_URL;
+  const run = await admin(t, ['status'], missing);
+  t.equal(run.code, 1);
+  t.match(run.stderr, /DATABASE_URL/);
+  t.match(run.stderr, /See \.env\.example/);
+});
