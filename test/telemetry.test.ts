@@ -4,9 +4,10 @@
 // flag decides nothing; nothing secret or personal is exported; and without an exporter the
 // bootstrap loads no OpenTelemetry module.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate } from 'selfsigned';
 import t, { type Test } from 'tap';
 import { projectFile } from '../src/projectFiles.js';
 import { startAcsEmulator } from '../emulators/acsEmulator.js';
@@ -128,6 +129,36 @@ t.test('a sampled traceparent with a ratio of 0 is not exported', async (t) => {
   t.equal(await service.exited, 0);
   t.equal(receiver.spans().length, 0, 'no span of any trace');
   t.notOk(receiver.received().includes(traceId));
+});
+
+t.test('Azure Monitor: with a connection string, the same request is sent to its ingestion endpoint, redacted', async (t) => {
+  const { private: key, cert } = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  const caFile = join(mkdtempSync(join(tmpdir(), 'telemetry-ca-')), 'ca.pem');
+  writeFileSync(caFile, cert);
+  const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver({ key, cert })]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, {
+    ...testServiceEnv({ entra, acs, database }),
+    NODE_EXTRA_CA_CERTS: caFile,
+    APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${receiver.url}/;LiveEndpoint=${receiver.url}/`,
+    APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true',
+  });
+  t.ok(service.url, `listening ${service.output().stderr}`);
+  const oid = randomUUID();
+  const bearer = entra.mintAccessToken({ objectId: oid });
+  const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${bearer}` } });
+  t.equal(answer.status, 200);
+  const { token, user } = (await answer.json()) as { token: string; user: { communicationUserId: string } };
+  t.equal((await fetch(`${service.url}/api/token/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } })).status, 204);
+  // Stopping flushes what waits.
+  service.kill('SIGTERM');
+  await service.exited;
+  const sent = receiver.received();
+  t.match(sent, /GET \/api\/token/, 'the request is exported');
+  t.match(sent, /identity create/);
+  for (const [what, secret] of Object.entries({ token, bearer, oid, acsGuid: user.communicationUserId.split('_').at(-1)! })) {
+    t.notOk(sent.includes(secret), `no ${what} in anything exported`);
+  }
 });
 
 t.test('without an exporter configured, the bootstrap loads no OpenTelemetry module', async (t) => {

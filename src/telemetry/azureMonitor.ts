@@ -4,14 +4,24 @@
 // spans. The Prometheus series stay on /metrics; Azure Monitor gets the distribution's own
 // standard metrics.
 import { useAzureMonitor } from '@azure/monitor-opentelemetry';
+import { metrics, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { fastifyInstrumentation } from './fastifySpans.js';
+import { fastifyInstrumentation, onEveryFastify } from './fastifySpans.js';
 import { installTelemetryHooks } from './hooks.js';
 import { RedactingSpanProcessor } from './redaction.js';
 import { samplingRatio } from './sampling.js';
 import { loadInstrumentedModules, serviceResource, stepSpans } from './serviceTracing.js';
 
 type Env = Record<string, string | undefined>;
+
+type Flushable = { forceFlush?(): Promise<void> };
+
+/** Sends what the distribution's providers hold (they are the global ones). */
+async function flushGlobalProviders(): Promise<void> {
+  const tracerProvider = trace.getTracerProvider() as Flushable & { getDelegate?(): Flushable };
+  await (tracerProvider.getDelegate?.() ?? tracerProvider).forceFlush?.();
+  await (metrics.getMeterProvider() as Flushable).forceFlush?.();
+}
 
 export function startAzureMonitor(env: Env): Promise<void> {
   useAzureMonitor({
@@ -25,6 +35,7 @@ export function startAzureMonitor(env: Env): Promise<void> {
   });
   registerInstrumentations({ instrumentations: [fastifyInstrumentation()] });
   loadInstrumentedModules();
+  onEveryFastify(flushGlobalProviders);
   installTelemetryHooks({ inSpan: stepSpans(), observeRegistry: () => {} });
   return Promise.resolve();
 }

@@ -45,7 +45,8 @@ export function onEveryFastify(onClose: () => Promise<void>): void {
       if (code) request.opentelemetry().span?.setAttribute('error.type', code);
       done(null, payload);
     });
-    // Spans and metrics still waiting are sent before the process exits.
-    fastify.addHook('onClose', onClose);
+    // Spans and metrics still waiting are sent before the process exits; an exporter that
+    // cannot send must not fail the close (nor, unhandled, the process).
+    fastify.addHook('onClose', () => onClose().catch(() => undefined));
   });
 }

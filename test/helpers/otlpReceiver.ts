@@ -1,6 +1,9 @@
 // A small OTLP/HTTP receiver for tests: takes what an exporter sends as http/json to
-// /v1/traces and /v1/metrics, keeps every byte received, and decodes the spans.
-import { createServer } from 'node:http';
+// /v1/traces and /v1/metrics, keeps every byte received (on any path: Azure Monitor's
+// exporter can be pointed here too), and decodes the spans.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 
@@ -38,15 +41,18 @@ interface MetricsBody {
   resourceMetrics?: { scopeMetrics?: { metrics?: { name: string }[] }[] }[];
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS). */
+export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
   const bodies: string[] = [];
   const spans: ReceivedSpan[] = [];
   const metricNames = new Set<string>();
-  const server = createServer((request, response) => {
+  const receive = (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
+      // Azure Monitor's exporter sends gzip; OTLP's sends plain bodies here.
+      const body = Buffer.concat(chunks);
+      const text = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
       bodies.push(text);
       try {
         if (request.url === '/v1/traces') {
@@ -67,11 +73,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-  });
+  };
+  const server = tls ? createHttpsServer(tls, receive) : createServer(receive);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => bodies.join('\n'),
     spans: () => [...spans],
     metricNames: () => metricNames,
