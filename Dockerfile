@@ -51,5 +51,6 @@ USER 65532:65532
 EXPOSE 3000
 # The probes' port when PROBE_PORT=8081, as the Kubernetes manifests set it.
 EXPOSE 8081
-# The distroless image's entrypoint is node: the command is the script and its arguments.
-CMD ["dist/src/server.js"]
+# The distroless image's entrypoint is node: the command is the script and its arguments. The
+# telemetry bootstrap comes first; without OTEL_* or Application Insights settings it loads nothing.
+CMD ["--import", "./dist/src/telemetry/bootstrap.js", "dist/src/server.js"]

@@ -50,7 +50,7 @@ export async function runColdStarts(serviceEnv: Record<string, string>, starts: 
   const service: Start[] = [];
   for (let i = 0; i < starts; i++) {
     bare.push(await startOnce('cold-bare-fastify', ['--input-type=module', '-e', BARE_FASTIFY], {}));
-    service.push(await startOnce('cold-service', [projectFile('dist', 'src', 'server.js')], serviceEnv));
+    service.push(await startOnce('cold-service', ['--import', projectFile('dist', 'src', 'telemetry', 'bootstrap.js'), projectFile('dist', 'src', 'server.js')], serviceEnv));
     process.stdout.write(`cold start ${i + 1}: bare ${Math.round(bare.at(-1)!.ms)} ms ${bare.at(-1)!.idleRssMb} MB, service ${Math.round(service.at(-1)!.ms)} ms ${service.at(-1)!.idleRssMb} MB\n`);
   }
   const medians = (list: Start[]) => ({ ms: Math.round(median(list.map((s) => s.ms))!), rssMb: median(list.map((s) => s.idleRssMb))! });

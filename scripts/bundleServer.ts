@@ -17,8 +17,9 @@ import { projectFile } from '../src/projectFiles.js';
 // undefined when imported dynamically), Swagger UI's static files, the OpenAPI meta-schemas of
 // fastify-openapi-glue's validator (only used when dist/src/openapi-routes.json is missing), the
 // worker files of pino's transports, ioredis (its error stacks name its own folder), pg's
-// optional native binding.
-const EXTERNAL = ['@azure/*', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-openapi-glue', 'ioredis', 'pg-native', 'pino'];
+// optional native binding; pg and pg-pool, which OpenTelemetry's instrumentation patches as
+// Node loads them from node_modules (src/telemetry/bootstrap.ts): a bundled copy would escape it.
+const EXTERNAL = ['@azure/*', '@fastify/swagger', '@fastify/swagger-ui', 'fastify-openapi-glue', 'ioredis', 'pg', 'pg-pool', 'pg-native', 'pino'];
 
 // Local mode's code, which a configured service never loads (it is imported dynamically).
 const LOCAL_MODE_CODE = /^(src\/local|emulators)\//;

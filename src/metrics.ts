@@ -1,6 +1,7 @@
 // What operators watch, in Prometheus terms. One registry per app (not prom-client's global
 // one), so that several apps in one process (tests) keep their own counts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { observeRegistry } from './telemetry/hooks.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -73,5 +74,7 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Exported over OTLP too, when configured (src/telemetry/prometheusBridge.ts).
+    observeRegistry(this.registry);
   }
 }

@@ -49,7 +49,7 @@ if (process.env.CONTAINER_TEST === 'skip') {
     t.equal(inspected!.Config.User, '65532:65532', 'the image\'s user is 65532');
     t.ok(inspected!.Config.Env.includes('NODE_ENV=production'), 'NODE_ENV=production');
     t.same(Object.keys(inspected!.Config.ExposedPorts).sort(), ['3000/tcp', '8081/tcp'], 'the API port and the probe port');
-    t.same(inspected!.Config.Cmd, ['dist/src/server.js']);
+    t.same(inspected!.Config.Cmd, ['--import', './dist/src/telemetry/bootstrap.js', 'dist/src/server.js']);
 
     // What is inside /app, read by the image's own node (it has no shell).
     const inside = JSON.parse((await docker('run', '--rm', '--network', 'none', tag, '-e', `

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcsError } from '../acs/acsErrors.js';
 import type { Caller } from '../auth/caller.js';
+import { inSpan } from '../telemetry/hooks.js';
 import type { StoredIdentity } from '../db/identityStore.js';
 import type { IdentityCollaborators } from './collaborators.js';
 import type { IdentityDeletions } from './identityDeletions.js';
@@ -53,27 +54,29 @@ export class IdentityCreation {
     // Reported as ACS would report another resource's identity; never replaced or used.
     if (claim.state === 'foreign') throw new AcsError('identity_not_owned', 'createUser', undefined, undefined, undefined);
     if (claim.state === 'exists') return { identity: claim.identity };
-
-    let created: T;
-    try {
-      await budget.spend(caller, 'createIdentity');
-      created = await create();
-    } catch (error) {
-      await claim.abandon();
-      throw error;
-    }
-    let identity: StoredIdentity;
-    try {
-      identity = await claim.insert(created.acsUserId);
-    } catch (error) {
-      // A COMMIT whose answer was lost may still have stored it: discard only what is not.
-      // When the database cannot even say, the identity is discarded: a user who then finds
-      // a mapping to a deleted identity is told so (502), an orphan would go unnoticed.
-      if (!(await store.isMapped(created.acsUserId))) await this.deletions.discard(created.acsUserId);
-      throw error;
-    }
-    metrics.identitiesCreated.inc();
-    audit.record('identity_created', hashUser(caller));
-    return { identity, created };
+    // The creation under the caller's lock: the ACS call and the INSERT are its children.
+    return inSpan('identity create', { 'enduser.pseudo.id': hashUser(caller) }, async () => {
+      let created: T;
+      try {
+        await budget.spend(caller, 'createIdentity');
+        created = await create();
+      } catch (error) {
+        await claim.abandon();
+        throw error;
+      }
+      let identity: StoredIdentity;
+      try {
+        identity = await claim.insert(created.acsUserId);
+      } catch (error) {
+        // A COMMIT whose answer was lost may still have stored it: discard only what is not.
+        // When the database cannot even say, the identity is discarded: a user who then finds
+        // a mapping to a deleted identity is told so (502), an orphan would go unnoticed.
+        if (!(await store.isMapped(created.acsUserId))) await this.deletions.discard(created.acsUserId);
+        throw error;
+      }
+      metrics.identitiesCreated.inc();
+      audit.record('identity_created', hashUser(caller));
+      return { identity, created };
+    });
   }
 }

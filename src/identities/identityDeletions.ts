@@ -5,6 +5,7 @@
 // same rule.
 import { AcsError, isTransient } from '../acs/acsErrors.js';
 import type { Caller } from '../auth/caller.js';
+import { inSpan, type StepSpan } from '../telemetry/hooks.js';
 import type { IdentityCollaborators, Logger } from './collaborators.js';
 import type { DeletionSettings } from './deletionSettings.js';
 
@@ -80,24 +81,32 @@ export class IdentityDeletions {
 
   /** One pass over the queued deletions that are due (at most a batch). */
   async retryDue(): Promise<void> {
-    const { store, acs, audit, log } = this.use;
+    const { store } = this.use;
     for (let tried = 0; tried < this.settings.batchSize; tried++) {
       const due = await store.claimDueDeletion(this.settings.leaseSeconds);
       if (!due) return;
       const { acsUserId, attempts } = due;
-      try {
-        await acs.deleteIdentity(acsUserId);
-        await store.completeDeletion(acsUserId);
-        // Whose it was is no longer known here (the mapping went with the request): no user.
-        audit.record('deletion_completed', undefined, { attempts: attempts + 1 });
-        log.info({ attempts: attempts + 1 }, 'queued ACS identity deletion completed');
-      } catch (error) {
-        const retryAfter = this.backoff(attempts, error);
-        await store.deferDeletion(acsUserId, reasonOf(error), retryAfter);
-        // Throttling and outages pass; a refusal (wrong key, foreign identity) needs an operator.
-        const transient = error instanceof AcsError && isTransient(error);
-        log[transient ? 'warn' : 'error']({ attempts: attempts + 1, retryAfter, err: error }, 'queued ACS identity deletion failed again');
-      }
+      await inSpan('identity deletion retry', { 'acs.deletion.attempt': attempts + 1 }, (span) => this.retryOne(acsUserId, attempts, span));
+    }
+  }
+
+  /** One more attempt at a queued deletion; a failure defers it again. */
+  private async retryOne(acsUserId: string, attempts: number, span: StepSpan): Promise<void> {
+    const { store, acs, audit, log } = this.use;
+    try {
+      await acs.deleteIdentity(acsUserId);
+      await store.completeDeletion(acsUserId);
+      // Whose it was is no longer known here (the mapping went with the request): no user.
+      audit.record('deletion_completed', undefined, { attempts: attempts + 1 });
+      log.info({ attempts: attempts + 1 }, 'queued ACS identity deletion completed');
+      span.setAttributes({ 'acs.deletion.outcome': 'deleted' });
+    } catch (error) {
+      const retryAfter = this.backoff(attempts, error);
+      await store.deferDeletion(acsUserId, reasonOf(error), retryAfter);
+      // Throttling and outages pass; a refusal (wrong key, foreign identity) needs an operator.
+      const transient = error instanceof AcsError && isTransient(error);
+      log[transient ? 'warn' : 'error']({ attempts: attempts + 1, retryAfter, err: error }, 'queued ACS identity deletion failed again');
+      span.setAttributes({ 'acs.deletion.outcome': 'deferred', 'error.type': error instanceof AcsError ? error.kind : 'error' });
     }
   }
 

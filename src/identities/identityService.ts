@@ -3,6 +3,7 @@
 import type { AcsScope } from '../acs/acsScopes.js';
 import type { IssuedToken } from '../acs/acsIdentityClient.js';
 import type { Caller } from '../auth/caller.js';
+import { inSpan, type StepSpan } from '../telemetry/hooks.js';
 import type { StoredIdentity } from '../db/identityStore.js';
 import type { IdentityCollaborators } from './collaborators.js';
 import type { IdentityCreation } from './identityCreation.js';
@@ -48,7 +49,12 @@ export class IdentityService {
    * A token for the caller's identity: served again when a recent one may be, else issued by
    * ACS. Undefined when the caller has no identity and token requests do not create one.
    */
-  async issueToken(caller: Caller, { scopes, expiresInMinutes }: TokenRequest): Promise<IdentityToken | undefined> {
+  issueToken(caller: Caller, request: TokenRequest): Promise<IdentityToken | undefined> {
+    return inSpan('token issue', {}, (span) => this.issue(caller, request, span));
+  }
+
+  /** `span` says where the token came from (acs.token.source): reused, shared, issued or created. */
+  private async issue(caller: Caller, { scopes, expiresInMinutes }: TokenRequest, span: StepSpan): Promise<IdentityToken | undefined> {
     const { store, acs, budget } = this.use;
     const { recentTokens } = this;
     const issueMinutes = recentTokens.lifetimeToIssue(expiresInMinutes);
@@ -61,6 +67,7 @@ export class IdentityService {
       const result = await this.creation.createOnce(caller, () => acs.createIdentityWithToken(scopes, issueMinutes));
       identity = result.identity;
       issued = result.created;
+      if (issued) span.setAttributes({ 'acs.token.source': 'created' });
       if (issued) recentTokens.set(identity.acsUserId, scopes, issueMinutes, issued, identity.readAt);
     }
     const known = identity;
@@ -68,6 +75,7 @@ export class IdentityService {
     if (!issued) {
       const again = recentTokens.get(known.acsUserId, scopes, expiresInMinutes, known.tokensRevokedAt);
       if (again) {
+        span.setAttributes({ 'acs.token.source': 'reused' });
         this.countIssued(caller, scopes, expiresInMinutes, true);
         return { token: again.token, expiresOn: again.expiresOnIso, acsUserId: known.acsUserId };
       }
@@ -75,6 +83,7 @@ export class IdentityService {
         await budget.spend(caller, 'issueToken');
         return acs.issueToken(known.acsUserId, scopes, issueMinutes);
       }));
+      span.setAttributes({ 'acs.token.source': reused ? 'shared' : 'issued' });
     }
     this.countIssued(caller, scopes, expiresInMinutes, reused);
     return { token: issued.token, expiresOn: issued.expiresOn.toISOString(), acsUserId: known.acsUserId };

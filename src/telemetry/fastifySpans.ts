@@ -1,0 +1,52 @@
+// The server span of each request, made by @fastify/otel: named by the route's path template,
+// with the contract's operationId, and, for a refusal, its problem code as error.type (the
+// body's code; never anything else of the body). Probes and /metrics are not traced.
+import { subscribe } from 'node:diagnostics_channel';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
+export const OPERATION_ID = 'openapi.operation_id';
+
+export function fastifyInstrumentation(): FastifyOtelInstrumentation {
+  return new FastifyOtelInstrumentation({
+    registerOnInitialization: true,
+    // One server span a request: its children are the statements and outbound calls it made,
+    // not a span for each of Fastify's hooks.
+    instrumentHooks: false,
+    instrumentHandler: false,
+    ignorePaths: ({ url }) => UNTRACED.has(url),
+    requestHook: (span, request) => {
+      const { url, schema } = request.routeOptions;
+      if (url) span.updateName(`${request.method} ${url}`);
+      const operationId = (schema as { operationId?: unknown } | undefined)?.operationId;
+      if (typeof operationId === 'string') span.setAttribute(OPERATION_ID, operationId);
+    },
+  });
+}
+
+function problemCode(reply: FastifyReply, payload: unknown): string | undefined {
+  if (typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('application/problem+json')) return undefined;
+  try {
+    const { code } = JSON.parse(payload) as { code?: unknown };
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds, to every Fastify instance made from now on, the problem code hook and `onClose`. */
+export function onEveryFastify(onClose: () => Promise<void>): void {
+  subscribe('fastify.initialization', (message) => {
+    const { fastify } = message as { fastify: FastifyInstance };
+    fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
+      const code = problemCode(reply, payload);
+      if (code) request.opentelemetry().span?.setAttribute('error.type', code);
+      done(null, payload);
+    });
+    // Spans and metrics still waiting are sent before the process exits; an exporter that
+    // cannot send must not fail the close (nor, unhandled, the process).
+    fastify.addHook('onClose', () => onClose().catch(() => undefined));
+  });
+}

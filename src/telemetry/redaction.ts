@@ -1,0 +1,54 @@
+// What never leaves the process in a span: tokens (JWTs, ours and ACS's), Authorization and
+// Teams token headers, and ACS user ids, which are personal data and appear in the paths of
+// ACS's URLs (url.full, url.path, http.target…) and in error messages. Every string attribute,
+// event attribute, span name and status message is rewritten before export; a user is named
+// only by the audit trail's keyed hash, set by the service itself.
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+const ACS_USER_ID = /8(?::|%3a)acs(?::|%3a)[\w.~%-]+/gi;
+const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+const CREDENTIAL = /\b(bearer|hmac-sha256)\s+\S+/gi;
+const SECRET_KEY = /authorization|teams-user-aad-token|cookie|x-ms-content-sha256|signature|password|secret/i;
+
+export const REDACTED = '[redacted]';
+
+export function redactText(text: string): string {
+  return text.replace(ACS_USER_ID, '8:acs:{id}').replace(JWT, REDACTED).replace(CREDENTIAL, `$1 ${REDACTED}`);
+}
+
+type Attributes = Record<string, unknown>;
+
+function redactAttributes(attributes: Attributes): void {
+  for (const [key, value] of Object.entries(attributes)) {
+    if (SECRET_KEY.test(key)) attributes[key] = REDACTED;
+    else if (typeof value === 'string') attributes[key] = redactText(value);
+    else if (Array.isArray(value)) attributes[key] = value.map((item) => (typeof item === 'string' ? redactText(item) : item) as unknown);
+  }
+}
+
+/**
+ * Rewrites each span as it ends, before the exporting processor (registered after this one)
+ * sees it. The SDK's ended span is still a plain object, so it is changed in place.
+ */
+export class RedactingSpanProcessor implements SpanProcessor {
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const writable = span as { -readonly [K in keyof ReadableSpan]: ReadableSpan[K] };
+    writable.name = redactText(span.name);
+    redactAttributes(span.attributes);
+    for (const event of span.events) {
+      event.name = redactText(event.name);
+      if (event.attributes) redactAttributes(event.attributes);
+    }
+    if (span.status.message) writable.status = { ...span.status, message: redactText(span.status.message) };
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

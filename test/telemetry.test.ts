@@ -1,0 +1,184 @@
+// OpenTelemetry as operators get it: the service as a real process with the telemetry bootstrap
+// (as npm start and the image run it), exporting OTLP http/json to a receiver of the test's.
+// One first-token request is one trace continuing the caller's traceparent; a client's sampled
+// flag decides nothing; nothing secret or personal is exported; and without an exporter the
+// bootstrap loads no OpenTelemetry module.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import t, { type Test } from 'tap';
+import { projectFile } from '../src/projectFiles.js';
+import { startAcsEmulator } from '../emulators/acsEmulator.js';
+import { startEntraEmulator } from '../emulators/entraEmulator.js';
+import { moduleHooksNodeOptions } from './helpers/moduleHooks.js';
+import { startOtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver.js';
+import { startServiceProcess } from './helpers/serviceProcess.js';
+import { createTestDatabase } from './helpers/testDatabase.js';
+import { testServiceEnv } from './helpers/testServiceEnv.js';
+
+// Starts service processes, each transpiling src/ with tsx before it listens.
+t.setTimeout(240_000);
+
+const SERVER_KIND = 2;
+const CLIENT_KIND = 3;
+// `node --import tsx --import src/telemetry/bootstrap.ts src/server.ts`: the bootstrap on the
+// command line, as npm start gives it (through NODE_OPTIONS, worker threads would load it too).
+const startWithBootstrap = (t: Test, env: Record<string, string>) =>
+  startServiceProcess(t, env, '--import', { cwd: tmpdir() }, [import.meta.resolve('tsx'), '--import', import.meta.resolve('../src/telemetry/bootstrap.ts'), projectFile('src', 'server.ts')]);
+const traceparent = (traceId: string, sampled: boolean) => `00-${traceId}-${randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}`;
+
+t.test('traces and metrics over OTLP', async (t) => {
+  const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, {
+    ...testServiceEnv({ entra, acs, database }),
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'token-service-under-test',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_METRIC_EXPORT_INTERVAL: '500',
+  });
+  t.ok(service.url, `listening ${service.output().stderr}`);
+
+  const oid = randomUUID();
+  const bearer = entra.mintAccessToken({ objectId: oid });
+  const sub = (JSON.parse(Buffer.from(bearer.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+  const traceId = randomBytes(16).toString('hex');
+  const first = await fetch(`${service.url}/api/token?scopes=chat`, { headers: { authorization: `Bearer ${bearer}`, traceparent: traceparent(traceId, false) } });
+  t.equal(first.status, 200);
+  const { token, user } = (await first.json()) as { token: string; user: { communicationUserId: string } };
+
+  const inTrace = () => receiver.spans().filter((span) => span.traceId === traceId);
+  const server = () => inTrace().find((span) => span.kind === SERVER_KIND);
+  t.ok(await receiver.waitFor(() => server() !== undefined && inTrace().some((span) => span.kind === CLIENT_KIND)), 'the trace is exported');
+  const root = server()!;
+  t.equal(root.name, 'GET /api/token', 'named by the route template');
+  t.equal(root.attributes['openapi.operation_id'], 'getToken');
+  t.equal(root.attributes['http.route'], '/api/token');
+  t.ok(root.parentSpanId, 'the server span continues the incoming traceparent');
+  const descendants = (span: ReceivedSpan): ReceivedSpan[] =>
+    inTrace().filter((child) => child.parentSpanId === span.spanId).flatMap((child) => [child, ...descendants(child)]);
+  const under = descendants(root);
+  t.equal(under.length, inTrace().length - 1, 'every span of the trace is under the server span');
+  const statements = under.filter((span) => span.attributes['db.system.name'] === 'postgresql' && typeof span.attributes['db.query.text'] === 'string');
+  t.ok(statements.length >= 4, `a span per PostgreSQL statement (${statements.length})`);
+  t.ok(statements.some((span) => /^INSERT INTO acs_identities/.test(String(span.attributes['db.query.text']))), "the identity's INSERT among them");
+  const acsCalls = under.filter((span) => span.kind === CLIENT_KIND && String(span.attributes['url.full'] ?? span.attributes['http.url'] ?? '').startsWith(new URL(acs.connectionString.split(';')[0]!.replace('endpoint=', '')).origin));
+  t.equal(acsCalls.length, 1, 'one span for the ACS call');
+  t.match(acsCalls[0]!.attributes['url.full'] ?? acsCalls[0]!.attributes['http.url'], /\/identities/);
+  const creation = under.find((span) => span.name === 'identity create');
+  t.ok(creation, "the identity's creation under its lock");
+  t.ok(descendants(creation!).some((span) => span.spanId === acsCalls[0]!.spanId), 'the ACS call is within it');
+  t.match(creation!.attributes['enduser.pseudo.id'], /^[\w+/=-]{16,}$/, 'the user as the keyed hash');
+  t.equal(under.find((span) => span.name === 'token issue')?.attributes['acs.token.source'], 'created');
+
+  // The next request is served the same token again, and its span says so.
+  const again = await fetch(`${service.url}/api/token?scopes=chat`, { headers: { authorization: `Bearer ${bearer}` } });
+  t.equal(again.status, 200);
+  t.ok(await receiver.waitFor(() => receiver.spans().some((span) => span.name === 'token issue' && span.attributes['acs.token.source'] === 'reused')), 'token reuse: a hit');
+
+  // A refused token: the span says why, and holds no token.
+  const forged = `${bearer.slice(0, bearer.lastIndexOf('.'))}.${randomBytes(256).toString('base64url')}`;
+  const refusedTrace = randomBytes(16).toString('hex');
+  const refused = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${forged}`, traceparent: traceparent(refusedTrace, true) } });
+  t.equal(refused.status, 401);
+  const { code } = (await refused.json()) as { code: string };
+  const refusedSpan = () => receiver.spans().find((span) => span.traceId === refusedTrace && span.kind === SERVER_KIND);
+  t.ok(await receiver.waitFor(() => refusedSpan() !== undefined));
+  t.equal(refusedSpan()!.attributes['error.type'], code, 'the problem code');
+  t.equal(refusedSpan()!.attributes['http.response.status_code'], 401);
+
+  t.ok(await receiver.waitFor(() => receiver.metricNames().has('acs_tokens_issued_total')), 'the Prometheus series are exported as OTLP metrics');
+  t.ok(receiver.metricNames().has('http_request_duration_seconds'));
+
+  // ACS's URLs name the identity: revoking calls /identities/{id}/:revokeAccessTokens.
+  const revoked = await fetch(`${service.url}/api/token/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+  t.equal(revoked.status, 204);
+  const revokeCall = () => receiver.spans().find((span) => /revokeAccessTokens/.test(String(span.attributes['url.full'])));
+  t.ok(await receiver.waitFor(() => revokeCall() !== undefined), 'the revocation is traced');
+  t.match(revokeCall()!.attributes['url.full'], /\/identities\/8:acs:\{id\}\/:revokeAccessTokens/, "the identity's id is redacted from the URL");
+
+  const sent = receiver.received();
+  for (const [what, secret] of Object.entries({ token, bearer, forged, signature: bearer.split('.')[2]!, oid, sub, acsUserId: user.communicationUserId, acsUserIdEncoded: encodeURIComponent(user.communicationUserId), acsGuid: user.communicationUserId.split('_').at(-1)! })) {
+    t.notOk(sent.includes(secret), `no ${what} in anything exported`);
+  }
+  t.match(sent, /token-service-under-test/, 'OTEL_SERVICE_NAME names the service');
+});
+
+t.test('a sampled traceparent with a ratio of 0 is not exported', async (t) => {
+  const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, {
+    ...testServiceEnv({ entra, acs, database }),
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+  t.ok(service.url, 'listening');
+  const traceId = randomBytes(16).toString('hex');
+  const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(traceId, true) } });
+  t.equal(answer.status, 200);
+  // Stopping flushes what waits: whatever was kept has been sent once the process has exited.
+  service.kill('SIGTERM');
+  t.equal(await service.exited, 0);
+  t.equal(receiver.spans().length, 0, 'no span of any trace');
+  t.notOk(receiver.received().includes(traceId));
+});
+
+t.test('Azure Monitor: with a connection string, the same request is sent to its ingestion endpoint, redacted', async (t) => {
+  const { private: key, cert } = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  const caFile = join(mkdtempSync(join(tmpdir(), 'telemetry-ca-')), 'ca.pem');
+  writeFileSync(caFile, cert);
+  const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver({ key, cert })]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, {
+    ...testServiceEnv({ entra, acs, database }),
+    NODE_EXTRA_CA_CERTS: caFile,
+    APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${receiver.url}/;LiveEndpoint=${receiver.url}/`,
+    APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true',
+  });
+  t.ok(service.url, `listening ${service.output().stderr}`);
+  const oid = randomUUID();
+  const bearer = entra.mintAccessToken({ objectId: oid });
+  const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${bearer}` } });
+  t.equal(answer.status, 200);
+  const { token, user } = (await answer.json()) as { token: string; user: { communicationUserId: string } };
+  t.equal((await fetch(`${service.url}/api/token/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } })).status, 204);
+  // Stopping flushes what waits.
+  service.kill('SIGTERM');
+  await service.exited;
+  const sent = receiver.received();
+  t.match(sent, /GET \/api\/token/, 'the request is exported');
+  t.match(sent, /identity create/);
+  for (const [what, secret] of Object.entries({ token, bearer, oid, acsGuid: user.communicationUserId.split('_').at(-1)! })) {
+    t.notOk(sent.includes(secret), `no ${what} in anything exported`);
+  }
+});
+
+t.test('without an exporter configured, the bootstrap loads no OpenTelemetry module', async (t) => {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
+  const folder = mkdtempSync(join(tmpdir(), 'telemetry-modules-'));
+  const loaded = async (env: Record<string, string>, name: string) => {
+    const logFile = join(folder, name);
+    const service = await startWithBootstrap(t, { ...testServiceEnv({ entra, acs, database }), ...env, NODE_OPTIONS: moduleHooksNodeOptions({ logFile }) });
+    t.ok(service.url, `listening (${name})`);
+    service.kill('SIGTERM');
+    await service.exited;
+    return readFileSync(logFile, 'utf8');
+  };
+  const telemetryPackages = /node_modules\/(@opentelemetry|@fastify\/otel|@azure\/monitor-opentelemetry)\//;
+  const off = await loaded({}, 'off');
+  t.match(off, /src\/telemetry\/bootstrap\.ts/, 'the bootstrap ran');
+  t.notMatch(off, telemetryPackages, 'no OpenTelemetry package');
+  t.notMatch(off, /src\/telemetry\/telemetrySdk\.ts/);
+  // The check can fail: with an exporter configured, the same log names them.
+  const on = await loaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'on');
+  t.match(on, telemetryPackages);
+});

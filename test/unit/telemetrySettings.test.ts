@@ -1,0 +1,58 @@
+// Telemetry's pure rules: which standard variables turn it on, the ratio of traces kept and how a
+// remote parent's sampled flag is treated, and what redaction rewrites.
+import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import t from 'tap';
+import { redactText } from '../../src/telemetry/redaction.js';
+import { samplingRatio, serviceSampler, TelemetrySettingError } from '../../src/telemetry/sampling.js';
+import { telemetryChoice } from '../../src/telemetry/telemetrySwitch.js';
+
+t.test('which variables turn telemetry on', async (t) => {
+  t.same(telemetryChoice({}), { traces: false, metrics: false, azureMonitor: false }, 'nothing set: off');
+  t.same(telemetryChoice({ OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER_ARG: '0.5' }), { traces: false, metrics: false, azureMonitor: false }, 'no exporter: off');
+  t.same(telemetryChoice({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), { traces: true, metrics: true, azureMonitor: false });
+  t.same(telemetryChoice({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_METRICS_EXPORTER: 'none' }), { traces: true, metrics: false, azureMonitor: false });
+  t.same(telemetryChoice({ OTEL_TRACES_EXPORTER: 'otlp' }), { traces: true, metrics: false, azureMonitor: false }, 'otlp named: on');
+  t.same(telemetryChoice({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics' }), { traces: false, metrics: true, azureMonitor: false });
+  t.same(telemetryChoice({ APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=k', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' }), { traces: false, metrics: false, azureMonitor: true }, 'Azure Monitor takes the place of OTLP');
+  t.same(telemetryChoice({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' }), { traces: false, metrics: false, azureMonitor: false });
+});
+
+t.test('the ratio of traces kept', async (t) => {
+  t.equal(samplingRatio({}), 1);
+  t.equal(samplingRatio({ OTEL_TRACES_SAMPLER_ARG: '0.25' }), 0.25);
+  t.equal(samplingRatio({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }), 0);
+  t.equal(samplingRatio({ OTEL_TRACES_SAMPLER: 'always_off' }), 0);
+  t.equal(samplingRatio({ OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_TRACES_SAMPLER_ARG: '0.1' }), 1);
+  t.throws(() => samplingRatio({ OTEL_TRACES_SAMPLER_ARG: '2' }), new TelemetrySettingError('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, not 2.'));
+  t.throws(() => samplingRatio({ OTEL_TRACES_SAMPLER_ARG: 'half' }), /OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/);
+  t.throws(() => samplingRatio({ OTEL_TRACES_SAMPLER: 'jaeger_remote' }), /not supported/);
+});
+
+t.test("a remote parent's sampled flag decides nothing", async (t) => {
+  const decide = (ratio: number, traceId: string, sampled: boolean, isRemote = true) => {
+    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: '0123456789abcdef', traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote });
+    return serviceSampler(ratio).shouldSample(parent, traceId, 'GET /api/token', SpanKind.SERVER, {}, []).decision;
+  };
+  const low = '00000000000000000000000000000001';
+  t.equal(decide(0, low, true), SamplingDecision.NOT_RECORD, 'ratio 0: a sampled remote parent is not kept');
+  t.equal(decide(1, low, false), SamplingDecision.RECORD_AND_SAMPLED, 'ratio 1: an unsampled remote parent is kept');
+  // At 0.5, some trace ids are kept and some not, each the same whatever the flag says.
+  const traceIds = Array.from({ length: 64 }, () => randomBytes(16).toString('hex'));
+  const kept = traceIds.filter((traceId) => decide(0.5, traceId, false) === SamplingDecision.RECORD_AND_SAMPLED);
+  t.ok(kept.length > 0 && kept.length < traceIds.length, `by the trace id (${kept.length} of ${traceIds.length} kept)`);
+  t.same(traceIds.map((traceId) => decide(0.5, traceId, true)), traceIds.map((traceId) => decide(0.5, traceId, false)), 'not by the flag');
+  t.equal(decide(0, low, true, false), SamplingDecision.RECORD_AND_SAMPLED, 'a local parent is followed');
+});
+
+t.test('redaction', async (t) => {
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJvaWQiOiJ4In0.c2lnbmF0dXJl';
+  t.equal(redactText(`https://res.communication.azure.com/identities/8:acs:1f2e_00000000-aaaa-bbbb-cccc-000000000001/:issueAccessToken?api-version=2025-06-30`),
+    'https://res.communication.azure.com/identities/8:acs:{id}/:issueAccessToken?api-version=2025-06-30');
+  t.equal(redactText('/identities/8%3Aacs%3A1f2e_00000000-aaaa-bbbb-cccc-000000000001'), '/identities/8:acs:{id}');
+  t.equal(redactText(`token ${jwt} refused`), 'token [redacted] refused');
+  t.equal(redactText(`Bearer ${jwt}`), 'Bearer [redacted]');
+  t.equal(redactText('HMAC-SHA256 SignedHeaders=x-ms-date;host&Signature=abc'), 'HMAC-SHA256 [redacted]');
+  t.equal(redactText('SELECT 1'), 'SELECT 1', 'the rest is left as it is');
+});
