@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config/index.js';
 import { SECRET_FILE_VARIABLES } from '../src/config/secretFiles.js';
 import { ROLE_NAME_PATTERN } from '../src/db/serviceRole.js';
+import { imageCommand } from './helpers/imageCommand.js';
 import { projectFile } from '../src/projectFiles.js';
 import { GUID_PATTERN } from '../src/shared/guid.js';
 import { stableGuid, TemplateEvaluator, typeOfResourceId, type ArmTemplate } from './helpers/armExpressions.js';
@@ -252,7 +253,7 @@ for (const variant of [
     t.same(jobContainer.args, ['dist/src/db/migrateCli.js', '--create-database'], 'the migration command the Dockerfile documents, creating its database (owned by the Entra administrator)');
     t.match(readFileSync(projectFile('Dockerfile'), 'utf8'), /the command dist\/src\/db\/migrateCli\.js/);
     t.ok(existsSync(projectFile('src', 'db', 'migrateCli.ts')), 'built from src/db/migrateCli.ts');
-    t.same(container.args, ['dist/src/server.js'], 'the app runs the server, as the image does');
+    t.same(container.args, imageCommand(), 'the app runs the image\'s command (the telemetry bootstrap, then the server)');
     t.equal(job.properties.configuration.triggerType, 'Manual');
     t.equal(jobEnv.NODE_ENV, 'production');
     t.equal(jobEnv.DATABASE_AUTH, 'entra');

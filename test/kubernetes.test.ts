@@ -17,6 +17,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config/index.js';
 import { ROLE_NAME_PATTERN } from '../src/db/serviceRole.js';
 import { IN_FLIGHT_GRACE_MS } from '../src/plugins/lifecycle.js';
+import { imageCommand } from './helpers/imageCommand.js';
 import { projectFile } from '../src/projectFiles.js';
 import { TELEMETRY_VARIABLES } from './helpers/telemetryVariables.js';
 
@@ -151,7 +152,7 @@ for (const folder of ['base', 'overlays/example']) {
     t.equal(job.spec.template.spec.containers[0].image, container.image, 'the Job runs the release\'s image');
     t.same(job.spec.template.spec.containers[0].args, ['dist/src/db/migrateCli.js']);
     t.ok(existsSync(projectFile('src', 'db', 'migrateCli.ts')), 'built from src/db/migrateCli.ts');
-    t.same(container.args, ['dist/src/server.js']);
+    t.same(container.args, imageCommand(), 'the service runs the image\'s command (the telemetry bootstrap, then the server)');
     t.equal(job.spec.template.spec.restartPolicy, 'Never');
     t.equal(job.metadata.labels['app.kubernetes.io/component'], 'migration', 'selectable on its own (kubectl apply -l)');
 
