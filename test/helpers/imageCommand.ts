@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { projectFile } from '../../src/projectFiles.js';
 
 export function imageCommand(): string[] {
-  const cmd = /^CMD (\[.*\])\s*$/m.exec(readFileSync(projectFile('Dockerfile'), 'utf8'));
-  if (!cmd) throw new Error('the Dockerfile has no CMD in JSON form');
-  return JSON.parse(cmd[1]) as string[];
+  const command = /^CMD (\[.*\])\s*$/m.exec(readFileSync(projectFile('Dockerfile'), 'utf8'))?.[1];
+  if (!command) throw new Error('the Dockerfile has no CMD in JSON form');
+  return JSON.parse(command) as string[];
 }
