@@ -81,6 +81,10 @@ function toAuthError(error: unknown): Error {
   return AuthError.invalidToken(description);
 }
 
+// The refusals a flood repeats most, made once: an expected refusal is never changed once made.
+const REFUSED_AS_FORGED = AuthError.invalidToken(BAD_SIGNATURE);
+const REFUSED_UNKNOWN_KEY = AuthError.invalidToken(UNKNOWN_KEY);
+
 /** True when @fastify/jwt refused the token because fast-jwt found its signature false. */
 const isBadSignature = (error: unknown) =>
   (error as { code?: unknown }).code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && (error as Error).message === FAST_JWT_INVALID_SIGNATURE;
@@ -203,7 +207,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     // A forged token sent again, first: a hit means its key is still cached under its kid, so
     // the kid was published and the check on the header below would not refuse it.
     if (refusedTokens.has(digest)) {
-      refuse(AuthError.invalidToken(BAD_SIGNATURE));
+      refuse(REFUSED_AS_FORGED);
       return;
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
@@ -213,7 +217,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     const header = decodeHeader(token);
     const kid = header?.kid;
     if (typeof kid === 'string' && signingKeys.isSurelyUnknown(kid)) {
-      refuse(AuthError.invalidToken(UNKNOWN_KEY));
+      refuse(REFUSED_UNKNOWN_KEY);
       return;
     }
     let keyToVerify: KeyToVerify;
