@@ -61,6 +61,11 @@ const needing: Array<{ name: string; register: Registration; missing: string }> 
   { name: 'audit', register: (app) => app.register(audit, { config: config.audit }), missing: "'pool' required by 'audit' is not present in Fastify" },
   { name: 'acs', register: (app) => app.register(acs, { config: config.acs }), missing: "'metrics' required by 'acs' is not present in Fastify" },
   {
+    // It answers its refusals itself, as the error handler would.
+    name: 'authentication', register: (app) => app.register(authentication, { auth: config.auth }),
+    missing: "'sendError' required by 'authentication' is not present in Fastify",
+  },
+  {
     name: 'refusals', register: (app) => app.register(refusals),
     missing: "'onRefusal' required by 'refusals' is not present in Fastify",
   },
@@ -110,7 +115,6 @@ t.test('a plugin that reads nothing of the others starts alone', async (t) => {
     ['problem-details', (app) => app.register(problemDetails, { auth: config.auth })],
     ['lifecycle', (app) => app.register(lifecycle)],
     ['probes', (app) => app.register(probes, { port: undefined, host: config.host, httpLimits: config.http })],
-    ['authentication', (app) => app.register(authentication, { auth: config.auth })],
     ['http-security', (app) => app.register(httpSecurity, { corsOrigins: [] })],
     ['documentation', (app) => app.register(documentation, { contract: loadContract(), docs: config.docs })],
     ['loopback-host-only', (app) => app.register(loopbackHostOnly)],

@@ -89,6 +89,10 @@ t.test('traces and metrics over OTLP', async (t) => {
   t.ok(await receiver.waitFor(() => refusedSpan() !== undefined));
   t.equal(refusedSpan()!.attributes['error.type'], code, 'the problem code');
   t.equal(refusedSpan()!.attributes['http.response.status_code'], 401);
+  // The caller's error, not the server's: the span's status stays unset, as for any 4xx, and
+  // the refusal is no exception event (it is answered without going through Fastify's onError).
+  t.notOk(refusedSpan()!.status?.code, 'status unset');
+  t.notOk(refusedSpan()!.events?.some((event) => event.name === 'exception'), 'no exception recorded');
 
   t.ok(await receiver.waitFor(() => receiver.metricNames().has('acs_tokens_issued_total')), 'the Prometheus series are exported as OTLP metrics');
   t.ok(receiver.metricNames().has('http_request_duration_seconds'));

@@ -24,6 +24,8 @@ const KEY_SET_MAX_AGE_MS = 60 * 60 * 1000;
 const KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Keys cached per key set (identity providers publish a handful); more are not used. */
 const MAX_KEYS_PER_SET = 100;
+/** Cache keys remembered per algorithm (cacheKeyOf). */
+const MAX_MEMOIZED_CACHE_KEYS = 2 * MAX_KEYS_PER_SET;
 
 /** Where an issuer's keys are, and which algorithms its tokens may use. */
 export interface KeySetSource {
@@ -109,8 +111,21 @@ class KeySet {
     this.jwks = buildGetJwks({ max: MAX_KEYS_PER_SET, ttl: KEY_RETENTION_MS, issuersWhitelist: [source.id] });
   }
 
+  // get-jwks builds a cache key by escaping and joining its parts, on every lookup: each
+  // token that reaches a key lookup paid it. Kept per alg (only the issuer's allowed ones get
+  // here) and kid, a bounded few (kids come from tokens: beyond the bound the memo starts again).
+  private readonly cacheKeys = new Map<string, Map<string, string>>();
+
   cacheKeyOf(alg: string, kid: string): string {
-    return this.jwks.generateCacheKey(alg, kid, this.source.id);
+    let byKid = this.cacheKeys.get(alg);
+    if (byKid === undefined) this.cacheKeys.set(alg, byKid = new Map<string, string>());
+    let cacheKey = byKid.get(kid);
+    if (cacheKey === undefined) {
+      if (byKid.size >= MAX_MEMOIZED_CACHE_KEYS) byKid.clear();
+      cacheKey = this.jwks.generateCacheKey(alg, kid, this.source.id);
+      byKid.set(kid, cacheKey);
+    }
+    return cacheKey;
   }
 
   /** True while a read may not be made: one was attempted within the cooldown, or is running. */

@@ -19,6 +19,25 @@ function bearerChallenge(error: AuthError, requiredScope: string): string {
   return `Bearer error="insufficient_scope", error_description="${description}"${scope}`;
 }
 
+/**
+ * A refused token's problem, made once per description and then shared (a problem is never
+ * changed once made): bad tokens come in floods with a handful of descriptions, and each one
+ * cost a problem and its escaped challenge. The 401 challenge depends on nothing else.
+ */
+const invalidTokenProblems = new Map<string, HttpProblem>();
+const MAX_INVALID_TOKEN_PROBLEMS = 64;
+
+function invalidTokenProblem(error: AuthError, requiredScope: string): HttpProblem {
+  let problem = invalidTokenProblems.get(error.description);
+  if (problem === undefined) {
+    // Descriptions come from a fixed set and the configuration; the bound is a safety net.
+    if (invalidTokenProblems.size >= MAX_INVALID_TOKEN_PROBLEMS) invalidTokenProblems.clear();
+    problem = new HttpProblem(401, 'invalid_token', error.description, { headers: { 'www-authenticate': bearerChallenge(error, requiredScope) } });
+    invalidTokenProblems.set(error.description, problem);
+  }
+  return problem;
+}
+
 /** Fastify/Ajv validation errors → which parameter was wrong, and why. */
 function invalidParams(error: FastifyError): InvalidParam[] {
   const location = ({ querystring: 'query', headers: 'header', body: 'body', params: 'path' } as const)[
@@ -35,6 +54,7 @@ export function toProblem(error: FastifyError | Error, auth: AuthConfig): HttpPr
   const { requiredScope } = auth;
   if (error instanceof HttpProblem) return error;
   if (error instanceof AuthError) {
+    if (error.status === 401) return invalidTokenProblem(error, requiredScope);
     return new HttpProblem(error.status, error.status === 403 ? 'insufficient_scope' : 'invalid_token', error.description, {
       headers: { 'www-authenticate': bearerChallenge(error, requiredScope) },
     });

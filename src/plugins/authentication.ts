@@ -81,6 +81,10 @@ function toAuthError(error: unknown): Error {
   return AuthError.invalidToken(description);
 }
 
+// The refusals a flood repeats most, made once: an expected refusal is never changed once made.
+const REFUSED_AS_FORGED = AuthError.invalidToken(BAD_SIGNATURE);
+const REFUSED_UNKNOWN_KEY = AuthError.invalidToken(UNKNOWN_KEY);
+
 /** True when @fastify/jwt refused the token because fast-jwt found its signature false. */
 const isBadSignature = (error: unknown) =>
   (error as { code?: unknown }).code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && (error as Error).message === FAST_JWT_INVALID_SIGNATURE;
@@ -157,17 +161,19 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     done();
   });
   // A callback hook: a remembered token (most requests), and any token whose key is cached, is
-  // answered without a promise.
-  app.decorate('authenticate', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+  // answered without a promise. A refusal is sent from here (app.sendError: the error handler's
+  // own answer, listeners and log) rather than passed to done(), which would take it through
+  // Fastify's error path first.
+  app.decorate('authenticate', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.user) {
       done();
       return;
     }
-    check(request, accepted, done);
+    check(request, reply, accepted, done);
   });
   app.decorate('authenticateWith', (accept: (request: FastifyRequest, payload: Record<string, unknown>, fromEntra: boolean) => void) =>
-    (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      check(request, (_request, _digest, _keyToVerify, payload) => {
+    (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      check(request, reply, (_request, _digest, _keyToVerify, payload) => {
         // jwtVerify left the raw payload in request.user: this caller is no user.
         request.user = null as never;
         try {
@@ -181,17 +187,28 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
 
   type Acceptance = (request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, payload: Record<string, unknown>) => Error | null;
 
-  /** Checks the request's token; `accept` then says whether its verified payload is a caller. */
-  function check(request: FastifyRequest, accept: Acceptance, done: HookHandlerDoneFunction): void {
+  /**
+   * Checks the request's token; `accept` then says whether its verified payload is a caller.
+   * Calls `done` once the caller is accepted, or sends the refusal (and then never calls it).
+   */
+  function check(request: FastifyRequest, reply: FastifyReply, accept: Acceptance, done: HookHandlerDoneFunction): void {
+    const refuse = (error: Error) => { app.sendError(request, reply, error); };
     let token = request.bearerToken;
     if (token === null) {
       try {
         token = extractBearerToken(request);
       } catch (error) {
-        done(error as Error);
+        refuse(error as Error);
         return;
       }
       request.bearerToken = token;
+    }
+    const digest = request.bearerTokenDigest ?? tokenDigest(token);
+    // A forged token sent again, first: a hit means its key is still cached under its kid, so
+    // the kid was published and the check on the header below would not refuse it.
+    if (refusedTokens.has(digest)) {
+      refuse(REFUSED_AS_FORGED);
+      return;
     }
     // A token signed with a key no trusted issuer has published, while no key set may be read
     // again, is refused as the full check would refuse it, on its header alone: a flood of
@@ -200,12 +217,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     const header = decodeHeader(token);
     const kid = header?.kid;
     if (typeof kid === 'string' && signingKeys.isSurelyUnknown(kid)) {
-      done(AuthError.invalidToken(UNKNOWN_KEY));
-      return;
-    }
-    const digest = request.bearerTokenDigest ?? tokenDigest(token);
-    if (refusedTokens.has(digest)) {
-      done(AuthError.invalidToken(BAD_SIGNATURE));
+      refuse(REFUSED_UNKNOWN_KEY);
       return;
     }
     let keyToVerify: KeyToVerify;
@@ -213,21 +225,22 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     try {
       ({ keyToVerify, key } = precheck(token, header));
     } catch (error) {
-      done(toAuthError(error));
+      refuse(toAuthError(error));
       return;
     }
+    const answer = (error: Error | null) => { if (error) refuse(error); else done(); };
     if (!(key instanceof Promise)) {
-      verify(request, digest, keyToVerify, key, accept, done);
+      verify(request, digest, keyToVerify, key, accept, answer);
       return;
     }
-    // verify() throws only before it calls done: each path calls done once.
+    // verify() throws only before it calls answer: each path answers once.
     key.then((found) => {
       try {
-        verify(request, digest, keyToVerify, found, accept, done);
+        verify(request, digest, keyToVerify, found, accept, answer);
       } catch (error) {
-        done(toAuthError(error));
+        refuse(toAuthError(error));
       }
-    }, (error: unknown) => { done(toAuthError(error)); });
+    }, (error: unknown) => { refuse(toAuthError(error)); });
   }
 
   /**
@@ -249,16 +262,16 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
 
   /**
    * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
-   * who the caller is; answers `done` with the refusal, or with nothing once request.user is set.
+   * who the caller is; answers `done` with the refusal, or with null once accepted.
    */
-  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: HookHandlerDoneFunction): void {
+  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: (error: Error | null) => void): void {
     request.verificationKey = key;
     let inJwtVerify = true;
     let outcome: Error | null | undefined;
     const verified = (error: Error | null, payload: unknown) => {
       const result = error ? refused(error, digest, key) : accept(request, digest, keyToVerify, payload as Record<string, unknown>);
       if (inJwtVerify) outcome = result;
-      else done(result ?? undefined);
+      else done(result);
     };
     // The secret is given synchronously, so jwtVerify calls back before it returns: its
     // refusals (fast-jwt's TokenError, @fastify/jwt's errors) are made with no stack trace,
@@ -274,7 +287,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       Error.stackTraceLimit = stackTraceLimit;
       inJwtVerify = false;
     }
-    if (outcome !== undefined) done(outcome ?? undefined);
+    if (outcome !== undefined) done(outcome);
   }
 
   /** The refusal of @fastify/jwt's `error`; a false signature is remembered against `key`. */
@@ -300,4 +313,4 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     verifiedTokens.set(digest, user, payload, keyToVerify);
     return null;
   }
-}, { name: 'authentication' });
+}, { name: 'authentication', dependencies: ['problem-details'], decorators: { fastify: ['sendError'] } });

@@ -14,6 +14,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Work for every refusal (4xx) the error handler answers, before it is sent. */
     onRefusal(listener: RefusalListener): void;
+    /**
+     * Answers `error` as the error handler would (its problem, the refusal listeners, the log):
+     * for a hook that refuses without passing the error through Fastify's error path.
+     */
+    sendError(request: FastifyRequest, reply: FastifyReply, error: Error): void;
   }
 }
 
@@ -22,13 +27,17 @@ export default fp(async function problemDetails(app, { auth }: { auth: AuthConfi
   const refusalListeners: RefusalListener[] = [];
   app.decorate('onRefusal', (listener: RefusalListener) => { refusalListeners.push(listener); });
 
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  const sendError = (request: FastifyRequest, reply: FastifyReply, error: Error): void => {
     const problem = toProblem(error, auth);
     if (problem.status >= 400 && problem.status < 500) for (const listener of refusalListeners) listener(request, problem);
     // A refusal is reported on the request's one log line (requestLog); a failure also here, with its error.
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
-    return sendProblem(reply, problem);
-  });
+    sendProblem(reply, problem);
+  };
+  app.decorate('sendError', sendError);
+  // Returns nothing: the problem is sent already, and a returned reply (a thenable) would be
+  // awaited by Fastify for nothing.
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => { sendError(request, reply, error); });
 
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, new HttpProblem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}.`)));

@@ -16,6 +16,9 @@ export interface ReceivedSpan {
   name: string;
   kind: number;
   attributes: Record<string, string | number | boolean | undefined>;
+  /** OTLP's status (code 2: error; absent or 0: unset) and events, as sent. */
+  status?: { code?: number; message?: string };
+  events?: Array<{ name: string }>;
 }
 
 export interface OtlpReceiver {

@@ -119,3 +119,16 @@ t.test('bounded in bytes too: callers with long subjects take more room', async 
   t.equal(tokens.get('token-0'), undefined, 'the first ones went before the count bound');
   t.equal(tokens.get('token-9999'), long);
 });
+
+t.test('a key is found under the same cache key however many kids were looked up meanwhile', async (t) => {
+  const { signingKeys, tokens } = await verifiedTokens(Date.now());
+  const before = signingKeys.cacheKeyOf(k1).cacheKey;
+  tokens.set('token-a', caller, {}, k1);
+  // Kids come from tokens: far more than the cache keys remembered per algorithm.
+  for (let i = 0; i < 1000; i++) signingKeys.cacheKeyOf({ ...k1, kid: `made-up-${i}` });
+  t.equal(signingKeys.cacheKeyOf(k1).cacheKey, before);
+  t.equal(tokens.get('token-a'), caller, 'a token verified before is still served');
+  const key = await signingKeys.verificationKeyFor(source, 'RS256', 'k1');
+  t.equal(key.jwk, signingKeys.cachedKey(signingKeys.cacheKeyOf(k1)), 'and its key still found');
+  t.not(signingKeys.cacheKeyOf({ ...k1, kid: 'made-up-1' }).cacheKey, before);
+});
