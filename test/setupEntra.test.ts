@@ -199,3 +199,40 @@ t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer
   t.equal((await call('PATCH', `/applications/${app.id}`, graphToken, { identifierUris: ['api://a'] })).status, 204);
   t.match(await call('GET', `/applications?$filter=appId eq '${app.appId}'`, graphToken), { status: 200, body: { value: [{ identifierUris: ['api://a'] }] } });
 });
+
+t.test('a re-run keeps the permissions others added inside the entries it manages', async (t) => {
+  const directory = await startOperatorDirectory(t, { acsServicePrincipal: true });
+  const first = await setup(t, directory, ['--teams']);
+  t.equal(first.code, 0, first.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  const [spa] = byName(directory, 'ACS token service demo');
+  const scopeId = api!.api!.oauth2PermissionScopes![0]!.id!;
+  // The owner adds a second scope, pre-authorises the demo for it and requires it there, and
+  // requires another permission of ACS.
+  const second = { id: randomUUID(), value: 'read_status', type: 'User', isEnabled: true, adminConsentDisplayName: 'Read status' };
+  const otherAcs = randomUUID();
+  api!.api = {
+    ...api!.api,
+    oauth2PermissionScopes: [...api!.api!.oauth2PermissionScopes!, second],
+    preAuthorizedApplications: [{ appId: spa!.appId, delegatedPermissionIds: [scopeId, second.id] }],
+  };
+  api!.requiredResourceAccess = api!.requiredResourceAccess!.map((entry) => ({ ...entry, resourceAccess: [...entry.resourceAccess!, { id: otherAcs, type: 'Scope' }] }));
+  spa!.requiredResourceAccess = [{ resourceAppId: api!.appId!, resourceAccess: [{ id: scopeId, type: 'Scope' }, { id: second.id, type: 'Scope' }] }];
+  const before = JSON.stringify([...directory.graph.applications.values()]);
+
+  const again = await setup(t, directory, ['--teams']);
+  t.equal(again.code, 0, again.stderr);
+  const apiAfter = directory.graph.applications.get(api!.id!)!;
+  const spaAfter = directory.graph.applications.get(spa!.id!)!;
+  t.same(apiAfter.api!.preAuthorizedApplications, [{ appId: spa!.appId, delegatedPermissionIds: [scopeId, second.id] }], 'the second scope stays pre-authorised');
+  t.same(spaAfter.requiredResourceAccess, [{ resourceAppId: api!.appId, resourceAccess: [{ id: scopeId, type: 'Scope' }, { id: second.id, type: 'Scope' }] }], 'the demo still requires both scopes');
+  t.ok(apiAfter.requiredResourceAccess![0]!.resourceAccess!.some((access) => access.id === otherAcs), 'the other ACS permission stays');
+  t.equal(JSON.stringify([...directory.graph.applications.values()]), before, 'nothing changed');
+  t.match(again.stderr, /unchanged; single-page app \([0-9a-f-]+\): unchanged/);
+
+  // Permissions it manages that were taken out are added back, beside the others.
+  api!.api.preAuthorizedApplications = [{ appId: spa!.appId, delegatedPermissionIds: [second.id] }];
+  const third = await setup(t, directory, ['--teams']);
+  t.equal(third.code, 0, third.stderr);
+  t.same(directory.graph.applications.get(api!.id!)!.api!.preAuthorizedApplications, [{ appId: spa!.appId, delegatedPermissionIds: [second.id, scopeId] }]);
+});
