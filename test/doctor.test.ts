@@ -145,6 +145,29 @@ t.test('NAME and NAME_FILE both set, or a NAME_FILE unreadable: refused as the s
   t.notMatch(run.stdout, /✔ Entra:/, 'no issuer is checked while AUTH_ISSUERS cannot be read');
 });
 
+t.test('AZURE_AUTHORITY_CA_FILE unreadable: a path setting, not a secret file, so the fix names it, not a NAME it would stand for', async (t) => {
+  const missing = join(tmpdir(), `no-such-ca-${randomBytes(4).toString('hex')}.pem`);
+  const run = await doctor(t, { ...env, AZURE_AUTHORITY_CA_FILE: missing }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, new RegExp(`✘ Settings: AZURE_AUTHORITY_CA_FILE \\(${missing}\\) cannot be read: ENOENT .*— fix: make AZURE_AUTHORITY_CA_FILE name a file the service can read\\n`));
+  t.notMatch(run.stdout, /AZURE_AUTHORITY_CA\b(?!_FILE)/, 'no variable AZURE_AUTHORITY_CA is suggested');
+});
+
+t.test('Teams with invalid auth settings: skipped as invalid, not "Teams is off"', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'acs-doctor-secret-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const secretFile = join(folder, 'secret');
+  writeFileSync(secretFile, `${entra.clientSecret}\n`);
+  const both = await doctor(t, { ...env, AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_CLIENT_SECRET_FILE: secretFile }, ['--read-only']);
+  t.equal(both.code, 1);
+  t.match(both.stdout, /– Teams: not checked: its settings are invalid: Set AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE, not both/);
+  t.notMatch(both.stdout, /Teams is off/);
+  const badTenant = await doctor(t, { ...env, AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_TENANT_ID: 'contoso.onmicrosoft.com' }, ['--read-only']);
+  t.equal(badTenant.code, 1);
+  t.match(badTenant.stdout, /– Teams: not checked: its settings are invalid: AZURE_TENANT_ID/);
+  t.notMatch(badTenant.stdout, /Teams is off/);
+});
+
 t.test('a problem naming variables whose names hold one another: the fix names each whole name', async (t) => {
   const run = await doctor(t, { ...env, PORT: '3100', PROBE_PORT: '3100' }, ['--read-only']);
   t.equal(run.code, 1);
