@@ -3,6 +3,9 @@
 // it creates, then changes nothing, patches what differs, tells Graph's refusals, and its .env
 // lines start a working service. And the Graph emulator's own rules.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import t from 'tap';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from '../emulators/azureFacts.js';
@@ -169,6 +172,32 @@ t.test('the printed .env lines start a service that accepts the API\'s tokens an
   t.equal(answer.statusCode, 200, 'a token for the API app is accepted');
   const demo = await svc.app.inject({ url: '/demo/config.json' });
   t.match(JSON.parse(demo.body), { clientId: settings.DEMO_CLIENT_ID, scope: settings.DEMO_API_SCOPE, authority: `${directory.entra.authorityHost}/${directory.entra.tenantId}` });
+});
+
+t.test('a .env in the folder it runs in is read, as the doctor and npm run migrate read it', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const folder = mkdtempSync(join(tmpdir(), 'setup-entra-env-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  writeFileSync(join(folder, '.env'), [
+    `AZURE_TENANT_ID=${directory.entra.tenantId}`,
+    `AZURE_AUTHORITY_HOST=${directory.env.AZURE_AUTHORITY_HOST}`,
+    `GRAPH_BASE_URL=${directory.env.GRAPH_BASE_URL}`,
+  ].join('\n'));
+  const run = await runAsOperator(t, directory.entra, SETUP, [], { NODE_EXTRA_CA_CERTS: directory.env.NODE_EXTRA_CA_CERTS! }, folder);
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.signIns, 1, 'signed in at the authority of .env');
+  t.match(envOf(run.stdout), { AZURE_TENANT_ID: directory.entra.tenantId, AZURE_AUTHORITY_HOST: directory.entra.authorityHost });
+  t.equal(byName(directory, 'ACS token service').length, 1, 'made through the Graph of .env');
+});
+
+t.test('--tenant as a domain name: only for the sign-in; the tenant id printed, and in the consent URL, is the GUID of the token', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const run = await runAsOperator(t, directory.entra, SETUP, ['--tenant', 'contoso.onmicrosoft.com', '--teams'], directory.env);
+  t.equal(run.code, 0, run.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  t.equal(envOf(run.stdout).AZURE_TENANT_ID, directory.entra.tenantId);
+  t.match(run.stderr, `/${directory.entra.tenantId}/adminconsent?client_id=${api!.appId}`);
+  t.notMatch(run.stdout + run.stderr, /contoso\.onmicrosoft\.com\/adminconsent|AZURE_TENANT_ID=contoso/);
 });
 
 t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer 400 in its error shape', async (t) => {
