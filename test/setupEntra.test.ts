@@ -227,6 +227,14 @@ t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer
     { status: 400, body: { error: { message: /PreAuthorizedApplication references/ } } }, 'a scope defined in the same request cannot be pre-authorised');
   t.equal((await call('PATCH', `/applications/${app.id}`, graphToken, { identifierUris: ['api://a'] })).status, 204);
   t.match(await call('GET', `/applications?$filter=appId eq '${app.appId}'`, graphToken), { status: 200, body: { value: [{ identifierUris: ['api://a'] }] } });
+
+  // $filter term by term: " and " inside a quoted value is part of it, '' is a quote; eq on a string ignores case, as Graph's does.
+  const quoted = (await call('POST', '/applications', graphToken, { displayName: "Tokens and Bob's more" })).body as Graph.Application;
+  const filter = async (expression: string) => (await call('GET', `/applications?$filter=${encodeURIComponent(expression)}`, graphToken)).body as { value?: Graph.Application[]; error?: unknown };
+  t.same((await filter("displayName eq 'Tokens and Bob''s more'")).value?.map((found) => found.id), [quoted.id], "' and ' inside the value");
+  t.same((await filter(`displayName eq 'tokens AND bob''s MORE' and appId eq '${quoted.appId}'`)).value?.map((found) => found.id), [quoted.id], 'case-insensitive, two terms');
+  t.same((await filter(`displayName eq 'Tokens and Bob''s more' and appId eq '${app.appId}'`)).value, [], 'both terms must hold');
+  t.match(await filter("displayName eq 'Tokens' or displayName eq 'A'"), { error: { code: 'Request_UnsupportedQuery' } });
 });
 
 t.test('a re-run keeps the permissions others added inside the entries it manages', async (t) => {
