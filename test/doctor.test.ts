@@ -330,18 +330,18 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
   const owner = await doctor(t, env, ['--read-only']);
   t.equal(owner.code, 0, owner.stdout + owner.stderr);
-  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
+  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+, owner of the tables acs_identities, .*: it can DROP or ALTER them\) .*— fix: give the service a role of its own .*"Database roles"/);
 
   // A service role granted by the migration command: DDL refused.
   const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_service');
   const service = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   t.equal(service.code, 0, service.stdout + service.stderr);
-  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables\\)`));
 
   // Run with the migration's settings: the named service role is asked about.
   const migration = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
   t.equal(migration.code, 0, migration.stdout + migration.stderr);
-  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database; DATABASE_URL's role postgres, which migrates, can\\)`));
+  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables; DATABASE_URL's role postgres, which migrates, can\\)`));
 });
 
 t.test('a read-only service role, as on a replica: its privileges are read, no DDL is tried', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
@@ -353,7 +353,7 @@ t.test('a read-only service role, as on a replica: its privileges are read, no D
   // The service writes (identities, audit events): a read-only database is a failure of its own.
   t.equal(readOnly.code, 1, readOnly.stdout + readOnly.stderr);
   t.match(readOnly.stdout, new RegExp(`✘ Database: ${role} cannot write here: transaction_read_only is on .*— fix: point DATABASE_URL at the primary server`));
-  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables\\)`));
   t.notMatch(readOnly.stdout, /read-only transaction/);
 
   // CREATE on the database (new schemas) is DDL too, read-only or not.
@@ -376,4 +376,42 @@ t.test('a role not granted the service\'s rights: the migrations line says so, w
   const run = await doctor(t, { ...env, DATABASE_URL: bareUrl.toString() }, ['--read-only']);
   t.equal(run.code, 1);
   t.match(run.stdout, new RegExp(`✘ Database: ${role} cannot read the applied migrations: permission denied for table schema_migrations .*— fix: npm run migrate with DATABASE_SERVICE_ROLE=${role} grants the service's role its rights: docs/operations.md "Database roles"`));
+});
+
+t.test('a hyphenated, mixed-case service role: the REVOKE it prints quotes the role and the database', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const role = `Doctor-Svc-${randomBytes(3).toString('hex')}`;
+  const databaseName = decodeURIComponent(new URL(database.url).pathname.slice(1));
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE "${role}" LOGIN`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
+    await admin.query(`REVOKE CREATE ON DATABASE "${databaseName}" FROM "${role}"`);
+    await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+  }));
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`GRANT CREATE ON DATABASE "${databaseName}" TO "${role}"`));
+  const run = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(run.code, 1, run.stdout + run.stderr);
+  t.match(run.stdout, `✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL (CREATE on the database ${databaseName})`);
+  t.match(run.stdout, `REVOKE CREATE ON DATABASE "${databaseName}" FROM "${role}", as the database's owner`);
+  t.notMatch(run.stdout, /FROM PUBLIC/);
+});
+
+t.test('a service role that owns the service\'s tables can DROP or ALTER them: not "cannot run DDL"', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const own = await createTestDatabase();
+  const role = `Doctor-Owner-${randomBytes(3).toString('hex')}`;
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE "${role}" LOGIN`));
+  t.teardown(async () => {
+    await own.drop();
+    await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP ROLE IF EXISTS "${role}"`));
+  });
+  await withClient(own.url, (client) => client.query(`ALTER TABLE audit_events OWNER TO "${role}"`));
+  const named = await doctor(t, { ...env, DATABASE_URL: own.url, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(named.code, 1, named.stdout + named.stderr);
+  t.match(named.stdout, `✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL (owner of the table audit_events: it can DROP or ALTER it)`);
+  t.match(named.stdout, `ALTER TABLE "audit_events" OWNER TO "postgres"`);
+  t.notMatch(named.stdout, /cannot run DDL/);
+
+  const serviceUrl = new URL(own.url);
+  serviceUrl.username = role;
+  const asService = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  t.match(asService.stdout, `! Database: the role ${role} can run DDL (owner of the table audit_events: it can DROP or ALTER it)`);
+  t.notMatch(asService.stdout, /cannot run DDL/);
 });
