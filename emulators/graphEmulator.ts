@@ -35,6 +35,11 @@ export interface GraphEmulator {
   readonly writes: string[];
   /** Answers writes with 403 Authorization_RequestDenied, as for a user without an admin role. */
   denyWrites(deny: boolean): void;
+  /**
+   * Applications created from now on answer 404 Request_ResourceNotFound to their first `requests`
+   * requests by id, as Graph does while a new object has not reached every replica.
+   */
+  lagNewObjects(requests: number): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +108,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
   const grants = new Map<string, Graph.OAuth2PermissionGrant>();
   const writes: string[] = [];
   let writesDenied = false;
+  let lag = 0;
+  /** Requests by id each new application still answers 404 to. */
+  const lagging = new Map<string, number>();
   let url = '';
 
   // First-party apps are not application objects of the tenant: their service principals are
@@ -195,18 +203,30 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     const created: Graph.Application = { ...body, id: randomUUID(), appId: randomUUID(), createdDateTime: new Date().toISOString(), identifierUris: body.identifierUris ?? [] };
     checkApplication(created, undefined);
     applications.set(created.id!, created);
+    if (lag > 0) lagging.set(created.id!, lag);
     return reply.code(201).send(created);
   });
 
+  const notFound = (id: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  /** The application `id`, unless it is new and this replica has not seen it yet. */
+  function applicationById(id: string): Graph.Application | undefined {
+    const left = lagging.get(id) ?? 0;
+    if (left > 0) {
+      lagging.set(id, left - 1);
+      throw notFound(id);
+    }
+    return applications.get(id);
+  }
+
   app.get<{ Params: { id: string } }>('/v1.0/applications/:id', async (request) => {
-    const found = applications.get(request.params.id);
-    if (!found) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${request.params.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const found = applicationById(request.params.id);
+    if (!found) throw notFound(request.params.id);
     return found;
   });
 
   app.patch<{ Params: { id: string }; Body: Graph.Application | undefined }>('/v1.0/applications/:id', async (request, reply) => {
-    const before = applications.get(request.params.id);
-    if (!before) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${request.params.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const before = applicationById(request.params.id);
+    if (!before) throw notFound(request.params.id);
     const changes = request.body ?? {};
     for (const readOnly of ['id', 'appId'] as const) {
       if (changes[readOnly] !== undefined) throw badRequest(`Property '${readOnly}' is read-only and cannot be set.`, readOnly);
@@ -260,6 +280,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     writes,
     denyWrites(deny) {
       writesDenied = deny;
+    },
+    lagNewObjects(requests) {
+      lag = requests;
     },
     close: () => app.close(),
   };

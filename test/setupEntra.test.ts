@@ -132,6 +132,16 @@ t.test('Graph refusals: its code and message, no stack, exit 1', async (t) => {
   t.equal(byName(directory, 'Fresh').length, 0, 'nothing created');
 });
 
+t.test('an app just created that Graph does not know yet (404, eventual consistency): retried, then made as usual', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  directory.graph.lagNewObjects(1);
+  const run = await setup(t, directory);
+  t.equal(run.code, 0, run.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  t.equal(api!.api!.requestedAccessTokenVersion, 2, 'patched once Graph knew it');
+  t.ok(directory.graph.writes.filter((write) => write === `PATCH /v1.0/applications/${api!.id}`).length >= 2, 'the PATCH answered 404 was sent again');
+});
+
 t.test('two apps of the same name: refused, named, nothing changed', async (t) => {
   const directory = await startOperatorDirectory(t);
   for (const id of ['one', 'two']) directory.graph.applications.set(id, { id, appId: randomUUID(), displayName: 'ACS token service' });
