@@ -8,6 +8,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from './azureFacts.js';
+import { GraphError, matches, parseFilter } from './graphFilter.js';
 import { verifyRs256 } from './jwtSigner.js';
 import { isLoopbackHost } from './loopback.js';
 
@@ -43,44 +44,9 @@ export interface GraphEmulator {
   close(): Promise<void>;
 }
 
-class GraphError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly target?: string) {
-    super(message);
-  }
-}
-
 const badRequest = (message: string, target?: string) => new GraphError(400, 'Request_BadRequest', message, target);
 const invalidValue = (property: string, resource: string) => badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`, property);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const unsupported = (clause: string) => new GraphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${clause}'.`);
-
-/**
- * `$filter` as Graph takes it here: `name eq 'value'` terms joined by `and`, read term by term so
- * that " and " inside a quoted value (where '' is a quote) is part of it.
- */
-function parseFilter(filter: string | undefined, allowed: string[]): Record<string, string> {
-  if (filter === undefined) return {};
-  const terms: Record<string, string> = {};
-  let rest = filter.trimStart();
-  for (;;) {
-    const match = /^(\w+)\s+eq\s+'((?:[^']|'')*)'(?:\s+|$)/.exec(rest);
-    if (!match || !allowed.includes(match[1]!)) throw unsupported(match?.[1] ?? rest);
-    terms[match[1]!] = match[2]!.replaceAll("''", "'");
-    rest = rest.slice(match[0].length);
-    if (rest === '') return terms;
-    const and = /^and\s+/i.exec(rest);
-    if (!and) throw unsupported(rest);
-    rest = rest.slice(and[0].length);
-  }
-}
-
-// Directory string properties compare without regard to case (an app named "Tokens" is found as 'tokens').
-const matches = (object: object, terms: Record<string, string>) =>
-  Object.entries(terms).every(([name, value]) => {
-    const actual = (object as Record<string, unknown>)[name];
-    return typeof actual === 'string' && actual.toLowerCase() === value.toLowerCase();
-  });
 
 function checkScopes(scopes: Graph.PermissionScope[] | undefined): void {
   for (const scope of scopes ?? []) {
