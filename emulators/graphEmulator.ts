@@ -8,6 +8,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from './azureFacts.js';
+import { GraphError, matches, parseFilter } from './graphFilter.js';
 import { verifyRs256 } from './jwtSigner.js';
 import { isLoopbackHost } from './loopback.js';
 
@@ -35,33 +36,17 @@ export interface GraphEmulator {
   readonly writes: string[];
   /** Answers writes with 403 Authorization_RequestDenied, as for a user without an admin role. */
   denyWrites(deny: boolean): void;
+  /**
+   * Applications created from now on answer 404 Request_ResourceNotFound to their first `requests`
+   * requests by id, as Graph does while a new object has not reached every replica.
+   */
+  lagNewObjects(requests: number): void;
   close(): Promise<void>;
-}
-
-class GraphError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly target?: string) {
-    super(message);
-  }
 }
 
 const badRequest = (message: string, target?: string) => new GraphError(400, 'Request_BadRequest', message, target);
 const invalidValue = (property: string, resource: string) => badRequest(`Invalid value specified for property '${property}' of resource '${resource}'.`, property);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `$filter` as Graph takes it here: `name eq 'value'` terms joined by `and`. */
-function parseFilter(filter: string | undefined, allowed: string[]): Record<string, string> {
-  if (filter === undefined) return {};
-  const terms: Record<string, string> = {};
-  for (const term of filter.split(/\s+and\s+/i)) {
-    const match = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(term);
-    if (!match || !allowed.includes(match[1]!)) throw new GraphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${match?.[1] ?? term}'.`);
-    terms[match[1]!] = match[2]!.replaceAll("''", "'");
-  }
-  return terms;
-}
-
-const matches = (object: object, terms: Record<string, string>) =>
-  Object.entries(terms).every(([name, value]) => (object as Record<string, unknown>)[name] === value);
 
 function checkScopes(scopes: Graph.PermissionScope[] | undefined): void {
   for (const scope of scopes ?? []) {
@@ -89,6 +74,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
   const grants = new Map<string, Graph.OAuth2PermissionGrant>();
   const writes: string[] = [];
   let writesDenied = false;
+  let lag = 0;
+  /** Requests by id each new application still answers 404 to. */
+  const lagging = new Map<string, number>();
   let url = '';
 
   // First-party apps are not application objects of the tenant: their service principals are
@@ -181,18 +169,30 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     const created: Graph.Application = { ...body, id: randomUUID(), appId: randomUUID(), createdDateTime: new Date().toISOString(), identifierUris: body.identifierUris ?? [] };
     checkApplication(created, undefined);
     applications.set(created.id!, created);
+    if (lag > 0) lagging.set(created.id!, lag);
     return reply.code(201).send(created);
   });
 
+  const notFound = (id: string) => new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  /** The application `id`, unless it is new and this replica has not seen it yet. */
+  function applicationById(id: string): Graph.Application | undefined {
+    const left = lagging.get(id) ?? 0;
+    if (left > 0) {
+      lagging.set(id, left - 1);
+      throw notFound(id);
+    }
+    return applications.get(id);
+  }
+
   app.get<{ Params: { id: string } }>('/v1.0/applications/:id', async (request) => {
-    const found = applications.get(request.params.id);
-    if (!found) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${request.params.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const found = applicationById(request.params.id);
+    if (!found) throw notFound(request.params.id);
     return found;
   });
 
   app.patch<{ Params: { id: string }; Body: Graph.Application | undefined }>('/v1.0/applications/:id', async (request, reply) => {
-    const before = applications.get(request.params.id);
-    if (!before) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${request.params.id}' does not exist or one of its queried reference-property objects are not present.`);
+    const before = applicationById(request.params.id);
+    if (!before) throw notFound(request.params.id);
     const changes = request.body ?? {};
     for (const readOnly of ['id', 'appId'] as const) {
       if (changes[readOnly] !== undefined) throw badRequest(`Property '${readOnly}' is read-only and cannot be set.`, readOnly);
@@ -246,6 +246,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     writes,
     denyWrites(deny) {
       writesDenied = deny;
+    },
+    lagNewObjects(requests) {
+      lag = requests;
     },
     close: () => app.close(),
   };

@@ -132,6 +132,13 @@ t.test('invalid values are each named', async (t) => {
   }
 });
 
+t.test('a refused AZURE_AUTHORITY_HOST: the sections read after the auth section still name their problems', async (t) => {
+  const problems = problemsOf({ ...minimal, AZURE_AUTHORITY_HOST: 'login.example.com', PROBE_PORT: '3000', DATABASE_CREDENTIAL_CLIENT_ID: randomUUID() });
+  t.match(problems.join('\n'), /AZURE_AUTHORITY_HOST must match pattern/);
+  t.ok(problems.includes('PROBE_PORT (3000) must be a port of its own, not PORT or METRICS_PORT'), problems.join('\n'));
+  t.ok(problems.includes('DATABASE_CREDENTIAL_CLIENT_ID is for DATABASE_AUTH=entra'), problems.join('\n'));
+});
+
 t.test('TRUST_PROXY: proxy addresses (each entry checked), a hop count, or off', async (t) => {
   const trustProxy = (value: string) => loadConfig({ ...minimal, TRUST_PROXY: value }).trustProxy;
   t.equal(loadConfig(minimal).trustProxy, false, 'off by default');

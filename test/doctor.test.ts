@@ -145,6 +145,29 @@ t.test('NAME and NAME_FILE both set, or a NAME_FILE unreadable: refused as the s
   t.notMatch(run.stdout, /✔ Entra:/, 'no issuer is checked while AUTH_ISSUERS cannot be read');
 });
 
+t.test('AZURE_AUTHORITY_CA_FILE unreadable: a path setting, not a secret file, so the fix names it, not a NAME it would stand for', async (t) => {
+  const missing = join(tmpdir(), `no-such-ca-${randomBytes(4).toString('hex')}.pem`);
+  const run = await doctor(t, { ...env, AZURE_AUTHORITY_CA_FILE: missing }, ['--read-only']);
+  t.equal(run.code, 1);
+  t.match(run.stdout, new RegExp(`✘ Settings: AZURE_AUTHORITY_CA_FILE \\(${missing}\\) cannot be read: ENOENT .*— fix: make AZURE_AUTHORITY_CA_FILE name a file the service can read\\n`));
+  t.notMatch(run.stdout, /AZURE_AUTHORITY_CA\b(?!_FILE)/, 'no variable AZURE_AUTHORITY_CA is suggested');
+});
+
+t.test('Teams with invalid auth settings: skipped as invalid, not "Teams is off"', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'acs-doctor-secret-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const secretFile = join(folder, 'secret');
+  writeFileSync(secretFile, `${entra.clientSecret}\n`);
+  const both = await doctor(t, { ...env, AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_CLIENT_SECRET_FILE: secretFile }, ['--read-only']);
+  t.equal(both.code, 1);
+  t.match(both.stdout, /– Teams: not checked: its settings are invalid: Set AZURE_CLIENT_SECRET or AZURE_CLIENT_SECRET_FILE, not both/);
+  t.notMatch(both.stdout, /Teams is off/);
+  const badTenant = await doctor(t, { ...env, AZURE_CLIENT_SECRET: entra.clientSecret, AZURE_TENANT_ID: 'contoso.onmicrosoft.com' }, ['--read-only']);
+  t.equal(badTenant.code, 1);
+  t.match(badTenant.stdout, /– Teams: not checked: its settings are invalid: AZURE_TENANT_ID/);
+  t.notMatch(badTenant.stdout, /Teams is off/);
+});
+
 t.test('a problem naming variables whose names hold one another: the fix names each whole name', async (t) => {
   const run = await doctor(t, { ...env, PORT: '3100', PROBE_PORT: '3100' }, ['--read-only']);
   t.equal(run.code, 1);
@@ -307,18 +330,18 @@ t.test('the service role and DDL', { skip: TEST_DATABASE === 'pglite' && 'PGlite
   // As the superuser, with no DATABASE_SERVICE_ROLE: a warning with the fix, not a failure.
   const owner = await doctor(t, env, ['--read-only']);
   t.equal(owner.code, 0, owner.stdout + owner.stderr);
-  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+\) .*— fix: give the service a role of its own .*"Database roles"/);
+  t.match(owner.stdout, /! Database: the role postgres can run DDL \(CREATE on the schema public, CREATE on the database \S+, owner of the tables acs_identities, .*: it can DROP or ALTER them\) .*— fix: give the service a role of its own .*"Database roles"/);
 
   // A service role granted by the migration command: DDL refused.
   const { role, serviceUrl } = await grantedServiceRole(t, 'doctor_service');
   const service = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
   t.equal(service.code, 0, service.stdout + service.stderr);
-  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.match(service.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables\\)`));
 
   // Run with the migration's settings: the named service role is asked about.
   const migration = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
   t.equal(migration.code, 0, migration.stdout + migration.stderr);
-  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database; DATABASE_URL's role postgres, which migrates, can\\)`));
+  t.match(migration.stdout, new RegExp(`✔ Database: DATABASE_SERVICE_ROLE ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables; DATABASE_URL's role postgres, which migrates, can\\)`));
 });
 
 t.test('a read-only service role, as on a replica: its privileges are read, no DDL is tried', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
@@ -330,7 +353,7 @@ t.test('a read-only service role, as on a replica: its privileges are read, no D
   // The service writes (identities, audit events): a read-only database is a failure of its own.
   t.equal(readOnly.code, 1, readOnly.stdout + readOnly.stderr);
   t.match(readOnly.stdout, new RegExp(`✘ Database: ${role} cannot write here: transaction_read_only is on .*— fix: point DATABASE_URL at the primary server`));
-  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database\\)`));
+  t.match(readOnly.stdout, new RegExp(`✔ Database: the service's role ${role} cannot run DDL \\(no CREATE on the schema public or on the database, owner of none of its tables\\)`));
   t.notMatch(readOnly.stdout, /read-only transaction/);
 
   // CREATE on the database (new schemas) is DDL too, read-only or not.
@@ -353,4 +376,42 @@ t.test('a role not granted the service\'s rights: the migrations line says so, w
   const run = await doctor(t, { ...env, DATABASE_URL: bareUrl.toString() }, ['--read-only']);
   t.equal(run.code, 1);
   t.match(run.stdout, new RegExp(`✘ Database: ${role} cannot read the applied migrations: permission denied for table schema_migrations .*— fix: npm run migrate with DATABASE_SERVICE_ROLE=${role} grants the service's role its rights: docs/operations.md "Database roles"`));
+});
+
+t.test('a hyphenated, mixed-case service role: the REVOKE it prints quotes the role and the database', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const role = `Doctor-Svc-${randomBytes(3).toString('hex')}`;
+  const databaseName = decodeURIComponent(new URL(database.url).pathname.slice(1));
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE "${role}" LOGIN`));
+  t.teardown(() => withClient(ADMIN_DATABASE_URL, async (admin) => {
+    await admin.query(`REVOKE CREATE ON DATABASE "${databaseName}" FROM "${role}"`);
+    await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+  }));
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`GRANT CREATE ON DATABASE "${databaseName}" TO "${role}"`));
+  const run = await doctor(t, { ...env, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(run.code, 1, run.stdout + run.stderr);
+  t.match(run.stdout, `✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL (CREATE on the database ${databaseName})`);
+  t.match(run.stdout, `REVOKE CREATE ON DATABASE "${databaseName}" FROM "${role}", as the database's owner`);
+  t.notMatch(run.stdout, /FROM PUBLIC/);
+});
+
+t.test('a service role that owns the service\'s tables can DROP or ALTER them: not "cannot run DDL"', { skip: TEST_DATABASE === 'pglite' && 'PGlite has one role, a superuser' }, async (t) => {
+  const own = await createTestDatabase();
+  const role = `Doctor-Owner-${randomBytes(3).toString('hex')}`;
+  await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE ROLE "${role}" LOGIN`));
+  t.teardown(async () => {
+    await own.drop();
+    await withClient(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP ROLE IF EXISTS "${role}"`));
+  });
+  await withClient(own.url, (client) => client.query(`ALTER TABLE audit_events OWNER TO "${role}"`));
+  const named = await doctor(t, { ...env, DATABASE_URL: own.url, DATABASE_SERVICE_ROLE: role }, ['--read-only']);
+  t.equal(named.code, 1, named.stdout + named.stderr);
+  t.match(named.stdout, `✘ Database: DATABASE_SERVICE_ROLE ${role} can run DDL (owner of the table audit_events: it can DROP or ALTER it)`);
+  t.match(named.stdout, `ALTER TABLE "audit_events" OWNER TO "postgres"`);
+  t.notMatch(named.stdout, /cannot run DDL/);
+
+  const serviceUrl = new URL(own.url);
+  serviceUrl.username = role;
+  const asService = await doctor(t, { ...env, DATABASE_URL: serviceUrl.toString() }, ['--read-only']);
+  t.match(asService.stdout, `! Database: the role ${role} can run DDL (owner of the table audit_events: it can DROP or ALTER it)`);
+  t.notMatch(asService.stdout, /cannot run DDL/);
 });

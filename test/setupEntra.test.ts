@@ -3,6 +3,9 @@
 // it creates, then changes nothing, patches what differs, tells Graph's refusals, and its .env
 // lines start a working service. And the Graph emulator's own rules.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import t from 'tap';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from '../emulators/azureFacts.js';
@@ -129,6 +132,16 @@ t.test('Graph refusals: its code and message, no stack, exit 1', async (t) => {
   t.equal(byName(directory, 'Fresh').length, 0, 'nothing created');
 });
 
+t.test('an app just created that Graph does not know yet (404, eventual consistency): retried, then made as usual', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  directory.graph.lagNewObjects(1);
+  const run = await setup(t, directory);
+  t.equal(run.code, 0, run.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  t.equal(api!.api!.requestedAccessTokenVersion, 2, 'patched once Graph knew it');
+  t.ok(directory.graph.writes.filter((write) => write === `PATCH /v1.0/applications/${api!.id}`).length >= 2, 'the PATCH answered 404 was sent again');
+});
+
 t.test('two apps of the same name: refused, named, nothing changed', async (t) => {
   const directory = await startOperatorDirectory(t);
   for (const id of ['one', 'two']) directory.graph.applications.set(id, { id, appId: randomUUID(), displayName: 'ACS token service' });
@@ -171,6 +184,32 @@ t.test('the printed .env lines start a service that accepts the API\'s tokens an
   t.match(JSON.parse(demo.body), { clientId: settings.DEMO_CLIENT_ID, scope: settings.DEMO_API_SCOPE, authority: `${directory.entra.authorityHost}/${directory.entra.tenantId}` });
 });
 
+t.test('a .env in the folder it runs in is read, as the doctor and npm run migrate read it', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const folder = mkdtempSync(join(tmpdir(), 'setup-entra-env-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  writeFileSync(join(folder, '.env'), [
+    `AZURE_TENANT_ID=${directory.entra.tenantId}`,
+    `AZURE_AUTHORITY_HOST=${directory.env.AZURE_AUTHORITY_HOST}`,
+    `GRAPH_BASE_URL=${directory.env.GRAPH_BASE_URL}`,
+  ].join('\n'));
+  const run = await runAsOperator(t, directory.entra, SETUP, [], { NODE_EXTRA_CA_CERTS: directory.env.NODE_EXTRA_CA_CERTS! }, folder);
+  t.equal(run.code, 0, run.stderr);
+  t.equal(run.signIns, 1, 'signed in at the authority of .env');
+  t.match(envOf(run.stdout), { AZURE_TENANT_ID: directory.entra.tenantId, AZURE_AUTHORITY_HOST: directory.entra.authorityHost });
+  t.equal(byName(directory, 'ACS token service').length, 1, 'made through the Graph of .env');
+});
+
+t.test('--tenant as a domain name: only for the sign-in; the tenant id printed, and in the consent URL, is the GUID of the token', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const run = await runAsOperator(t, directory.entra, SETUP, ['--tenant', 'contoso.onmicrosoft.com', '--teams'], directory.env);
+  t.equal(run.code, 0, run.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  t.equal(envOf(run.stdout).AZURE_TENANT_ID, directory.entra.tenantId);
+  t.match(run.stderr, `/${directory.entra.tenantId}/adminconsent?client_id=${api!.appId}`);
+  t.notMatch(run.stdout + run.stderr, /contoso\.onmicrosoft\.com\/adminconsent|AZURE_TENANT_ID=contoso/);
+});
+
 t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer 400 in its error shape', async (t) => {
   const directory = await startOperatorDirectory(t);
   const { graph, entra } = directory;
@@ -198,4 +237,49 @@ t.test('the Graph emulator: a Graph token is required, and Graph\'s rules answer
     { status: 400, body: { error: { message: /PreAuthorizedApplication references/ } } }, 'a scope defined in the same request cannot be pre-authorised');
   t.equal((await call('PATCH', `/applications/${app.id}`, graphToken, { identifierUris: ['api://a'] })).status, 204);
   t.match(await call('GET', `/applications?$filter=appId eq '${app.appId}'`, graphToken), { status: 200, body: { value: [{ identifierUris: ['api://a'] }] } });
+
+  // $filter term by term: " and " inside a quoted value is part of it, '' is a quote; eq on a string ignores case, as Graph's does.
+  const quoted = (await call('POST', '/applications', graphToken, { displayName: "Tokens and Bob's more" })).body as Graph.Application;
+  const filter = async (expression: string) => (await call('GET', `/applications?$filter=${encodeURIComponent(expression)}`, graphToken)).body as { value?: Graph.Application[]; error?: unknown };
+  t.same((await filter("displayName eq 'Tokens and Bob''s more'")).value?.map((found) => found.id), [quoted.id], "' and ' inside the value");
+  t.same((await filter(`displayName eq 'tokens AND bob''s MORE' and appId eq '${quoted.appId}'`)).value?.map((found) => found.id), [quoted.id], 'case-insensitive, two terms');
+  t.same((await filter(`displayName eq 'Tokens and Bob''s more' and appId eq '${app.appId}'`)).value, [], 'both terms must hold');
+  t.match(await filter("displayName eq 'Tokens' or displayName eq 'A'"), { error: { code: 'Request_UnsupportedQuery' } });
+});
+
+t.test('a re-run keeps the permissions others added inside the entries it manages', async (t) => {
+  const directory = await startOperatorDirectory(t, { acsServicePrincipal: true });
+  const first = await setup(t, directory, ['--teams']);
+  t.equal(first.code, 0, first.stderr);
+  const [api] = byName(directory, 'ACS token service');
+  const [spa] = byName(directory, 'ACS token service demo');
+  const scopeId = api!.api!.oauth2PermissionScopes![0]!.id!;
+  // The owner adds a second scope, pre-authorises the demo for it and requires it there, and
+  // requires another permission of ACS.
+  const second = { id: randomUUID(), value: 'read_status', type: 'User', isEnabled: true, adminConsentDisplayName: 'Read status' };
+  const otherAcs = randomUUID();
+  api!.api = {
+    ...api!.api,
+    oauth2PermissionScopes: [...api!.api!.oauth2PermissionScopes!, second],
+    preAuthorizedApplications: [{ appId: spa!.appId, delegatedPermissionIds: [scopeId, second.id] }],
+  };
+  api!.requiredResourceAccess = api!.requiredResourceAccess!.map((entry) => ({ ...entry, resourceAccess: [...entry.resourceAccess!, { id: otherAcs, type: 'Scope' }] }));
+  spa!.requiredResourceAccess = [{ resourceAppId: api!.appId!, resourceAccess: [{ id: scopeId, type: 'Scope' }, { id: second.id, type: 'Scope' }] }];
+  const before = JSON.stringify([...directory.graph.applications.values()]);
+
+  const again = await setup(t, directory, ['--teams']);
+  t.equal(again.code, 0, again.stderr);
+  const apiAfter = directory.graph.applications.get(api!.id!)!;
+  const spaAfter = directory.graph.applications.get(spa!.id!)!;
+  t.same(apiAfter.api!.preAuthorizedApplications, [{ appId: spa!.appId, delegatedPermissionIds: [scopeId, second.id] }], 'the second scope stays pre-authorised');
+  t.same(spaAfter.requiredResourceAccess, [{ resourceAppId: api!.appId, resourceAccess: [{ id: scopeId, type: 'Scope' }, { id: second.id, type: 'Scope' }] }], 'the demo still requires both scopes');
+  t.ok(apiAfter.requiredResourceAccess![0]!.resourceAccess!.some((access) => access.id === otherAcs), 'the other ACS permission stays');
+  t.equal(JSON.stringify([...directory.graph.applications.values()]), before, 'nothing changed');
+  t.match(again.stderr, /unchanged; single-page app \([0-9a-f-]+\): unchanged/);
+
+  // Permissions it manages that were taken out are added back, beside the others.
+  api!.api.preAuthorizedApplications = [{ appId: spa!.appId, delegatedPermissionIds: [second.id] }];
+  const third = await setup(t, directory, ['--teams']);
+  t.equal(third.code, 0, third.stderr);
+  t.same(directory.graph.applications.get(api!.id!)!.api!.preAuthorizedApplications, [{ appId: spa!.appId, delegatedPermissionIds: [second.id, scopeId] }]);
 });

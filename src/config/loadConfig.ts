@@ -42,38 +42,52 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Config 
 
 /**
  * The sections' own problems when the schema refused some variables: the sections still read
- * the others, so that one start names every problem. A refused variable is left out (unset),
- * and a problem that names it is dropped: the schema's line says what is wrong with it.
+ * the others, so that one start names every problem. A refused variable takes its schema
+ * default (or is left unset), each section is read on its own (one that cannot be read without a
+ * refused variable does not stop the next), and a problem that names a refused variable is
+ * dropped: the schema's line says what is wrong with it.
  */
 function sectionProblemsBeside(raw: ConfigEnv, env: Record<string, string | undefined>, allowedTenants: string[], schemaProblems: string[]): string[] {
   const refused = [...new Set(schemaProblems.map((problem) => problem.split(' ')[0]!))];
   const rest: Record<string, unknown> = { ...raw };
-  for (const name of refused) delete rest[name];
-  const problems: string[] = [];
-  try {
-    assemble(rest as ConfigEnv, env, allowedTenants, problems);
-  } catch {
-    // A section that cannot be read without a refused variable: the problems found so far stand.
+  for (const name of refused) {
+    const fallback = (configSchema.properties as Record<string, { default?: unknown } | undefined>)[name]?.default;
+    if (fallback === undefined) delete rest[name];
+    else rest[name] = fallback;
   }
+  const problems: string[] = [];
+  assemble(rest as ConfigEnv, env, allowedTenants, problems, (read) => {
+    try {
+      return read();
+    } catch {
+      // A section that cannot be read without a refused variable: the others still are.
+      return undefined as never;
+    }
+  });
   return problems.filter((problem) => !refused.some((name) => new RegExp(`\\b${name}\\b`).test(problem)));
 }
 
-/** The configuration from the checked environment; each section's own problems to `problems`. */
-function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allowedTenants: string[], problems: string[]): Config {
+type SectionReader = <T>(read: () => T) => T;
+
+/**
+ * The configuration from the checked environment; each section's own problems to `problems`.
+ * `section` reads each one (sectionProblemsBeside reads them each on its own).
+ */
+function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allowedTenants: string[], problems: string[], section: SectionReader = (read) => read()): Config {
   const production = env.NODE_ENV === 'production';
-  const acs = acsSettings(raw, problems);
-  const metrics = metricsSettings(raw, raw.HOST, production, problems);
-  const audit = auditSettings(raw, production, problems);
-  const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
-  const server = serverSettings(raw, problems);
-  const auth = authSettings(raw, allowedTenants, problems);
+  const acs = section(() => acsSettings(raw, problems));
+  const metrics = section(() => metricsSettings(raw, raw.HOST, production, problems));
+  const audit = section(() => auditSettings(raw, production, problems));
+  const trustProxy = section(() => parseTrustProxy(raw.TRUST_PROXY, problems));
+  const server = section(() => serverSettings(raw, problems));
+  const auth = section(() => authSettings(raw, allowedTenants, problems));
   if (raw.PROBE_PORT !== undefined && raw.PROBE_PORT !== 0 && (raw.PROBE_PORT === raw.PORT || raw.PROBE_PORT === raw.METRICS_PORT)) {
     problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
   }
-  const http = httpServerLimits(raw, problems);
-  const overload = overloadSettings(raw, problems);
-  const pages = pageSettings(raw, problems);
-  const database = databaseSettings(raw, problems);
+  const http = section(() => httpServerLimits(raw, problems));
+  const overload = section(() => overloadSettings(raw, problems));
+  const pages = section(() => pageSettings(raw, problems));
+  const database = section(() => databaseSettings(raw, problems));
 
   return Object.freeze({
     ...server,
@@ -81,14 +95,14 @@ function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allow
     http,
     metrics,
     overload,
-    rateLimits: rateLimitSettings(raw),
+    rateLimits: section(() => rateLimitSettings(raw)),
     trustProxy,
     ...pages,
     audit,
-    deletions: deletionSettings(raw, acs.requestTimeoutMs),
-    adminPacing: adminPacingSettings(raw),
+    deletions: section(() => deletionSettings(raw, acs.requestTimeoutMs)),
+    adminPacing: section(() => adminPacingSettings(raw)),
     acs,
     auth,
-    admin: adminSettings(raw, allowedTenants),
+    admin: section(() => adminSettings(raw, allowedTenants)),
   });
 }

@@ -28,6 +28,8 @@ const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
   ['tenant_offboarding_items', 'SELECT, INSERT, UPDATE'],
 ];
 const SEQUENCES = ['audit_events_id_seq'];
+/** The service's tables, whose owner can DROP or ALTER them whatever it is granted. */
+export const SERVICE_TABLES: readonly string[] = TABLE_RIGHTS.map(([table]) => table);
 
 export class ServiceRoleError extends Error {}
 

@@ -1,55 +1,70 @@
 // The doctor's database checks, through the service's own pool (Entra sign-in included):
 // reachable and writable, migrations current, and the service's role unable to change the schema. They only
 // read: a read-only server (a replica) answers them as any other.
-import type pg from 'pg';
+import pg from 'pg';
 import type { DatabaseSettings } from '../db/databaseSettings.js';
 import { pendingMigrations } from '../db/migrations.js';
 import { createPool } from '../db/pool.js';
+import { SERVICE_TABLES } from '../db/serviceRole.js';
 import { describeError, fail, invalidSettingsCheck, pass, skip, warn, type Check, type Outcome } from './checklist.js';
+
+const { escapeIdentifier } = pg;
 
 // PostgreSQL's insufficient_privilege.
 const INSUFFICIENT_PRIVILEGE = '42501';
 const ROLES_FIX = 'give the service a role of its own that cannot create in the schema or the database: docs/operations.md "Database roles" (DATABASE_SERVICE_ROLE for npm run migrate)';
-const NO_RIGHTS = 'no CREATE on the schema public or on the database';
+const NO_RIGHTS = 'no CREATE on the schema public or on the database, owner of none of its tables';
 
-interface CreateRights {
+interface DdlRights {
   /** The rights that let the role run DDL, e.g. "CREATE on the schema public"; empty: none. */
   held: string[];
   schema: boolean;
   database: string | undefined;
+  /** The service's tables the role owns (or is a member of their owner): it can DROP or ALTER them. */
+  owned: string[];
 }
 
 /**
- * What lets `role` change the schema: CREATE on the schema public (tables, functions) and on the
- * database (new schemas). Read from the catalog rather than tried: trying DDL writes, and on a
- * read-only server (a replica, default_transaction_read_only) it fails whatever the rights.
- * Undefined when no such role exists.
+ * What lets `role` change the schema: CREATE on the schema public (tables, functions), on the
+ * database (new schemas), and owning the service's tables (DROP, ALTER). Read from the catalog
+ * rather than tried: trying DDL writes, and on a read-only server (a replica,
+ * default_transaction_read_only) it fails whatever the rights. Undefined when no such role exists.
  */
-async function createRights(pool: pg.Pool, role: string): Promise<CreateRights | undefined> {
-  const { rows } = await pool.query<{ schema: boolean | null; database: boolean | null; name: string }>(
+async function ddlRights(pool: pg.Pool, role: string): Promise<DdlRights | undefined> {
+  const { rows } = await pool.query<{ schema: boolean | null; database: boolean | null; name: string; owned: string[] | null }>(
     `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN has_schema_privilege($1, 'public', 'CREATE') END AS schema,
             CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN has_database_privilege($1, current_database(), 'CREATE') END AS database,
-            current_database() AS name`, [role]);
+            current_database() AS name,
+            (SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables
+              WHERE schemaname = 'public' AND tablename = ANY($2) AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                AND pg_has_role($1, tableowner, 'USAGE')) AS owned`, [role, SERVICE_TABLES]);
   const row = rows[0]!;
   if (row.schema === null || row.database === null) return undefined;
-  const held = [...(row.schema ? ['CREATE on the schema public'] : []), ...(row.database ? [`CREATE on the database ${row.name}`] : [])];
-  return { held, schema: row.schema, database: row.database ? row.name : undefined };
+  const owned = row.owned ?? [];
+  const held = [
+    ...(row.schema ? ['CREATE on the schema public'] : []),
+    ...(row.database ? [`CREATE on the database ${row.name}`] : []),
+    ...(owned.length > 0 ? [`owner of the table${owned.length > 1 ? 's' : ''} ${owned.join(', ')}: it can DROP or ALTER ${owned.length > 1 ? 'them' : 'it'}`] : []),
+  ];
+  return { held, schema: row.schema, database: row.database ? row.name : undefined, owned };
 }
 
 async function ddlOutcome(pool: pg.Pool, settings: DatabaseSettings, user: string): Promise<Outcome> {
-  const own = await createRights(pool, user);
+  const own = await ddlRights(pool, user);
   if (own !== undefined && own.held.length === 0) return pass(`the service's role ${user} cannot run DDL (${NO_RIGHTS})`);
   const serviceRole = settings.databaseServiceRole;
   if (serviceRole === undefined || serviceRole === user) {
-    return warn(`the role ${user} can run DDL (${own?.held.join(', ')})`, ROLES_FIX);
+    return warn(own ? `the role ${user} can run DDL (${own.held.join(', ')})` : `the role ${user} is not in pg_roles: whether it can run DDL cannot be read`, ROLES_FIX);
   }
   // DATABASE_URL is the migration role here (it may create): the named service role is asked about.
-  const named = await createRights(pool, serviceRole);
+  const named = await ddlRights(pool, serviceRole);
   if (named === undefined) return fail(`DATABASE_SERVICE_ROLE ${serviceRole} does not exist`, 'create it, then npm run migrate: docs/operations.md "Database roles"');
   if (named.held.length > 0) {
+    // Quoted as the migration quotes it: an Entra role name may hold hyphens and capitals.
     const fixes = [
       ...(named.schema ? ['npm run migrate (it takes CREATE on the schema public away)'] : []),
-      ...(named.database ? [`REVOKE CREATE ON DATABASE "${named.database}" FROM ${serviceRole} (and FROM PUBLIC), as the database's owner`] : []),
+      ...(named.database ? [`REVOKE CREATE ON DATABASE ${escapeIdentifier(named.database)} FROM ${escapeIdentifier(serviceRole)}, as the database's owner`] : []),
+      ...named.owned.map((table) => `ALTER TABLE ${escapeIdentifier(table)} OWNER TO ${escapeIdentifier(user)}`),
     ];
     return fail(`DATABASE_SERVICE_ROLE ${serviceRole} can run DDL (${named.held.join(', ')})`, `${fixes.join('; ')}; see docs/operations.md "Database roles"`);
   }

@@ -36,7 +36,7 @@ if (isLocalMode(process.env)) {
     ...acsChecks(settings.acs, readOnly, settings.invalid.acs),
     ...database.checks,
     // The operator's sign-in (device code, or `az login`'s with --use-azure-cli): its prompt goes to stderr.
-    ...teamsChecks(settings.auth, process.argv.includes(TEAMS_SIGN_IN_FLAG) ? () => operatorSignIn(process.env, process.argv.includes('--use-azure-cli')) : undefined, (message) => { process.stderr.write(`${message}\n`); }),
+    ...teamsChecks(settings.auth, settings.invalid.auth, process.argv.includes(TEAMS_SIGN_IN_FLAG) ? () => operatorSignIn(process.env, process.argv.includes('--use-azure-cli')) : undefined, (message) => { process.stderr.write(`${message}\n`); }),
   ];
   const { failed, warned } = await runChecklist(checks, write);
   write(failed > 0 ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.\n` : `\nAll checks passed${warned ? `, ${warned} warning(s)` : ''}.\n`);

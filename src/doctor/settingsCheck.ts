@@ -6,7 +6,7 @@ import { acsSettings, acsSettingsSchema, type AcsConfig } from '../acs/acsSettin
 import { allowedTenantsOf, authSettings, authSettingsSchema, type AuthConfig } from '../auth/authSettings.js';
 import { ConfigError, CONFIG_VARIABLES, loadConfig } from '../config/index.js';
 import { readEnvironment } from '../config/readEnvironment.js';
-import { readSecretFiles } from '../config/secretFiles.js';
+import { readSecretFiles, SECRET_FILE_VARIABLES } from '../config/secretFiles.js';
 import { databaseSettings, databaseSettingsSchema, type DatabaseSettings } from '../db/databaseSettings.js';
 import { describeError, fail, pass, type Outcome } from './checklist.js';
 
@@ -34,7 +34,9 @@ export function fixFor(problem: string): string {
   // A setting given both ways: the service does not choose between them.
   if (/, not both$/.test(problem)) return `set only one of ${names.join(' / ')}`;
   const file = /^(\w+)_FILE \(.*\) cannot be read/.exec(problem);
-  if (file) return `make ${file[1]}_FILE name a file the service can read, or set ${file[1]} instead`;
+  // Only a NAME_FILE secret stands for a NAME; another *_FILE (AZURE_AUTHORITY_CA_FILE) is a path of its own.
+  if (file && SECRET_FILE_VARIABLES.includes(file[1]!)) return `make ${file[1]}_FILE name a file the service can read, or set ${file[1]} instead`;
+  if (file) return `make ${file[1]}_FILE name a file the service can read`;
   return `set ${names.join(' / ')} in the environment or .env (see .env.example)`;
 }
 

@@ -7,7 +7,7 @@ import type { AuthConfig } from '../auth/authSettings.js';
 import { ACS_APP_ID, ACS_SP_FIX, findServicePrincipal } from '../setup/acsServicePrincipal.js';
 import { filterEq, GraphRequestError, graphClient } from '../setup/graphClient.js';
 import { operatorCredential, type OperatorSignIn } from '../setup/operatorSignIn.js';
-import { fail, pass, skip, type Check, type Outcome } from './checklist.js';
+import { fail, invalidSettingsCheck, pass, skip, type Check, type Outcome } from './checklist.js';
 
 export const TEAMS_SIGN_IN_FLAG = '--teams-sign-in';
 // Long enough for the operator to enter a device code in a browser.
@@ -43,8 +43,10 @@ async function tenantOutcome(auth: AuthConfig, signIn: () => OperatorSignIn, ten
  * With `signIn`, a check per allowed tenant through Graph; without, a line that names the flag.
  * `signIn` reads its settings when a check runs, so that a bad one fails that check, not the doctor.
  */
-export function teamsChecks(auth: AuthConfig | undefined, signIn: (() => OperatorSignIn) | undefined, prompt: (message: string) => void = () => undefined): Check[] {
-  if (!auth?.clientSecret) return [{ group: 'Teams', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: Teams is off (no AZURE_CLIENT_SECRET)') }];
+export function teamsChecks(auth: AuthConfig | undefined, invalid: readonly string[], signIn: (() => OperatorSignIn) | undefined, prompt: (message: string) => void = () => undefined): Check[] {
+  // Invalid auth settings (AZURE_CLIENT_SECRET given twice, a bad tenant) say nothing about whether Teams is on.
+  if (!auth) return [invalidSettingsCheck('Teams', invalid)];
+  if (!auth.clientSecret) return [{ group: 'Teams', timeoutMs: 1, timeoutFix: '', run: async () => skip('not checked: Teams is off (no AZURE_CLIENT_SECRET)') }];
   if (!signIn) {
     const text = `not checked: the ACS service principal in the tenant and consent need the operator's own sign-in: run npm run doctor -- ${TEAMS_SIGN_IN_FLAG} to check them (see docs/teams.md)`;
     return [{ group: 'Teams', timeoutMs: 1, timeoutFix: '', run: async () => skip(text) }];

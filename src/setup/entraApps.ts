@@ -38,11 +38,25 @@ async function findOrCreate(graph: GraphClient, displayName: string, log: (line:
   return { app: await graph.post<Application>('/applications', { displayName, signInAudience: 'AzureADMyOrg' }), created: true };
 }
 
-/** `list` with `item` in place of the entry that `same` finds, or added. */
-function upsert<T>(list: T[] | null | undefined, item: T, same: (entry: T) => boolean): T[] {
+/** `list` with the entry that `same` finds replaced by `make(entry)` in its place, or `make()` added. */
+function upsert<T>(list: T[] | null | undefined, same: (entry: T) => boolean, make: (existing?: T) => T): T[] {
   const rest = (list ?? []).filter((entry) => !same(entry));
   const index = (list ?? []).findIndex(same);
-  return index < 0 ? [...rest, item] : [...rest.slice(0, index), item, ...rest.slice(index)];
+  return index < 0 ? [...rest, make()] : [...rest.slice(0, index), make((list ?? [])[index]), ...rest.slice(index)];
+}
+
+/** `current` and the items of `wanted` it lacks: an entry's other permissions are the owner's, kept. */
+function union<I>(current: I[] | null | undefined, wanted: I[], key: (item: I) => string): I[] {
+  const have = new Set((current ?? []).map(key));
+  return [...(current ?? []), ...wanted.filter((item) => !have.has(key(item)))];
+}
+
+const accessKey = (access: Graph.ResourceAccess) => `${access.type}:${access.id}`;
+
+/** The entry for `wanted.resourceAppId` with `wanted`'s permissions added to those it has. */
+function requireAccess(list: Graph.RequiredResourceAccess[] | null | undefined, wanted: Graph.RequiredResourceAccess): Graph.RequiredResourceAccess[] {
+  return upsert(list, (entry) => entry.resourceAppId === wanted.resourceAppId,
+    (existing) => ({ ...existing, resourceAppId: wanted.resourceAppId, resourceAccess: union(existing?.resourceAccess, wanted.resourceAccess ?? [], accessKey) }));
 }
 
 /** JSON with object keys sorted: Graph need not answer with properties in the order they were sent. */
@@ -126,22 +140,19 @@ export async function setUpEntra(graph: GraphClient, options: EntraSetupOptions,
     await graph.patch(`/applications/${api.app.id}`, { api: api.app.api });
   }
   const apiDesired = {
-    identifierUris: upsert(api.app.identifierUris, `api://${api.app.appId}`, (uri) => uri === `api://${api.app.appId}`),
+    identifierUris: upsert(api.app.identifierUris, (uri) => uri === `api://${api.app.appId}`, () => `api://${api.app.appId}`),
     api: {
       ...api.app.api,
       requestedAccessTokenVersion: 2,
-      oauth2PermissionScopes: upsert(api.app.api?.oauth2PermissionScopes, scope, (entry) => entry.id === scope.id),
-      preAuthorizedApplications: upsert(api.app.api?.preAuthorizedApplications, { appId: spa.app.appId, delegatedPermissionIds: [scope.id!] }, (entry) => entry.appId === spa.app.appId),
+      oauth2PermissionScopes: upsert(api.app.api?.oauth2PermissionScopes, (entry) => entry.id === scope.id, () => scope),
+      preAuthorizedApplications: upsert(api.app.api?.preAuthorizedApplications, (entry) => entry.appId === spa.app.appId,
+        (existing) => ({ ...existing, appId: spa.app.appId, delegatedPermissionIds: union(existing?.delegatedPermissionIds, [scope.id!], (id) => id) })),
     },
-    ...(teams ? { requiredResourceAccess: upsert(api.app.requiredResourceAccess, teams, (entry) => entry.resourceAppId === ACS_APP_ID) } : {}),
+    ...(teams ? { requiredResourceAccess: requireAccess(api.app.requiredResourceAccess, teams) } : {}),
   };
   const spaDesired = {
-    spa: { ...spa.app.spa, redirectUris: upsert(spa.app.spa?.redirectUris, options.redirectUri, (uri) => uri === options.redirectUri) },
-    requiredResourceAccess: upsert(
-      spa.app.requiredResourceAccess,
-      { resourceAppId: api.app.appId, resourceAccess: [{ id: scope.id!, type: 'Scope' }] },
-      (entry) => entry.resourceAppId === api.app.appId,
-    ),
+    spa: { ...spa.app.spa, redirectUris: upsert(spa.app.spa?.redirectUris, (uri) => uri === options.redirectUri, () => options.redirectUri) },
+    requiredResourceAccess: requireAccess(spa.app.requiredResourceAccess, { resourceAppId: api.app.appId, resourceAccess: [{ id: scope.id!, type: 'Scope' }] }),
   };
   const apiPatched = await patchIfChanged(graph, api.app, apiDesired, api.created, log);
   const apiChange = apiPatched === 'unchanged' && !existingScope ? 'updated' : apiPatched;

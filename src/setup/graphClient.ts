@@ -1,10 +1,14 @@
 // A small Microsoft Graph v1.0 client over fetch: the operator's token, a timeout per request,
-// a bounded retry of throttling and outages, and Graph's own error code and message when it refuses.
+// a bounded retry of throttling and outages, and of an object this run created that a replica
+// does not know yet (Graph is eventually consistent), and Graph's own error code and message when it refuses.
 import type { TokenCredential } from '@azure/identity';
 
 const TIMEOUT_MS = 30_000;
 const ATTEMPTS = 3;
 const RETRY_AFTER_CAP_MS = 10_000;
+// A new object reaches every Graph replica within seconds.
+const NOT_FOUND_ATTEMPTS = 5;
+const NOT_FOUND_DELAY_MS = 1000;
 
 /** Graph refused, or could not be reached (status 0). */
 export class GraphRequestError extends Error {
@@ -33,6 +37,8 @@ function retryDelay(response: Response, attempt: number): number {
 export function graphClient(baseUrl: string, credential: TokenCredential): GraphClient {
   const scope = `${baseUrl}/.default`;
   let lastToken = '';
+  /** Ids of the objects this client created: a 404 for one of them is a replica not yet told. */
+  const created = new Set<string>();
 
   async function send(method: string, path: string, body?: unknown): Promise<Response> {
     const request = `${method} ${path.split('?')[0]}`;
@@ -64,13 +70,22 @@ export function graphClient(baseUrl: string, credential: TokenCredential): Graph
       const text = await response.text();
       let error: { code?: string; message?: string } = {};
       try { error = (JSON.parse(text) as { error?: typeof error }).error ?? {}; } catch { /* not JSON: the status says it */ }
+      const justCreated = [...created].some((id) => path.split('?')[0]!.split('/').includes(id));
+      if (response.status === 404 && error.code === 'Request_ResourceNotFound' && justCreated && attempt < NOT_FOUND_ATTEMPTS) {
+        await sleep(NOT_FOUND_DELAY_MS * attempt);
+        continue;
+      }
       throw new GraphRequestError(response.status, error.code ?? response.statusText, error.message ?? text.slice(0, 200), request);
     }
   }
 
   return {
     get: async <T>(path: string) => (await (await send('GET', path)).json()) as T,
-    post: async <T>(path: string, body: unknown) => (await (await send('POST', path, body)).json()) as T,
+    async post<T>(path: string, body: unknown) {
+      const object = (await (await send('POST', path, body)).json()) as T & { id?: unknown };
+      if (typeof object.id === 'string') created.add(object.id);
+      return object;
+    },
     patch: async (path: string, body: unknown) => { await (await send('PATCH', path, body)).arrayBuffer(); },
     list: async <T>(path: string) => ((await (await send('GET', path)).json()) as { value: T[] }).value,
     async tenantId() {

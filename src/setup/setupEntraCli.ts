@@ -1,7 +1,10 @@
 // `npm run setup:entra`: creates or updates the app registrations the service and its demo need,
 // signed in as the operator, and prints the settings for .env (on stdout; progress goes to stderr,
-// so `npm run -s setup:entra >> .env` works). See docs/setup-entra.md.
+// so `npm run -s setup:entra >> .env` works). Reads `.env` as the doctor and `npm run migrate` do,
+// so a re-run uses its AZURE_TENANT_ID, AZURE_AUTHORITY_HOST and GRAPH_BASE_URL. See docs/setup-entra.md.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { GUID } from '../shared/guid.js';
 import { GraphRequestError, graphClient } from './graphClient.js';
 import { API_SCOPE, setUpEntra, type EntraSetupResult } from './entraApps.js';
 import { DEFAULT_AUTHORITY_HOST, operatorCredential, operatorSignIn, SetupError } from './operatorSignIn.js';
@@ -10,7 +13,7 @@ const USAGE = `Usage: npm run setup:entra -- [options]
   --name NAME           the API's app registration (default "ACS token service")
   --spa-name NAME       the demo's single-page app (default "<name> demo")
   --redirect-uri URL    the demo's redirect URI (default http://localhost:3000/demo/)
-  --tenant ID           the tenant to sign in to (default AZURE_TENANT_ID, else your account's)
+  --tenant ID           the tenant to sign in to, its id or a domain name (default AZURE_TENANT_ID, else your account's)
   --teams               also require the Teams permissions of Azure Communication Services
   --use-azure-cli       sign in with \`az login\`'s account instead of a device code
 `;
@@ -53,6 +56,8 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (values.help) { process.stdout.write(USAGE); return 0; }
+  // The process's own variables win over .env's (loadEnvFile does not override them).
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const redirect = URL.canParse(values['redirect-uri']) ? new URL(values['redirect-uri']) : undefined;
   if (!redirect || (redirect.protocol !== 'https:' && !(redirect.protocol === 'http:' && redirect.hostname === 'localhost'))) {
     throw new SetupError(`--redirect-uri (${values['redirect-uri']}) must be https://, or http://localhost (Entra ID's rule for single-page apps)`);
@@ -68,7 +73,8 @@ async function main(): Promise<number> {
   }, log);
   log(`API app "${values.name}" (${result.api.appId}): ${result.api.change}; single-page app (${result.spa.appId}): ${result.spa.change}.`);
   for (const appId of result.servicePrincipalsCreated) log(`Service principal created for ${appId}.`);
-  const tenantId = tenant ?? (await graph.tenantId());
+  // The signed-in token's tenant id: --tenant may be a domain name, and the service takes only the GUID.
+  const tenantId = (await graph.tenantId()) ?? (tenant && GUID.test(tenant) ? tenant : undefined);
   if (values.teams && tenantId) {
     log(`Teams: an administrator grants consent to the Teams permissions at ${signIn.authorityHost}/${tenantId}/adminconsent?client_id=${result.api.appId}`);
   }

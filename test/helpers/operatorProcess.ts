@@ -39,11 +39,11 @@ export async function startOperatorDirectory(t: Tap, graphOptions: { acsServiceP
   return { entra, graph, env: { AZURE_AUTHORITY_HOST: entra.authorityHost, GRAPH_BASE_URL: graph.url, NODE_EXTRA_CA_CERTS: caFile } };
 }
 
-/** Runs `script` (a .ts file of the project, through tsx) with exactly `env` (plus PATH) to its end. */
-export async function runAsOperator(t: Tap, entra: EntraEmulator, script: string, args: string[], env: Record<string, string>): Promise<OperatorRun> {
+/** Runs `script` (a .ts file of the project, through tsx) with exactly `env` (plus PATH) to its end, in `cwd`. */
+export async function runAsOperator(t: Tap, entra: EntraEmulator, script: string, args: string[], env: Record<string, string>, cwd = tmpdir()): Promise<OperatorRun> {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), projectFile(script), ...args], {
-    // Not the project folder: a developer's .env there must not leak into tests.
-    cwd: tmpdir(),
+    // Not the project folder by default: a developer's .env there must not leak into tests.
+    cwd,
     env: { PATH: process.env.PATH, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...env },
   });
   let stdout = '';
