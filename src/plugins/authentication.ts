@@ -233,14 +233,16 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
       verify(request, digest, keyToVerify, key, accept, answer);
       return;
     }
-    // verify() throws only before it calls answer: each path answers once.
+    // After a key set read (rare), a refusal goes through Fastify's error path, which answers
+    // once even if answering fails (a 500); sent from this promise, a failure would be lost.
+    const answerLater = (error: Error | null) => { if (error) done(error); else done(); };
     key.then((found) => {
       try {
-        verify(request, digest, keyToVerify, found, accept, answer);
+        verify(request, digest, keyToVerify, found, accept, answerLater);
       } catch (error) {
-        refuse(toAuthError(error));
+        done(toAuthError(error));
       }
-    }, (error: unknown) => { refuse(toAuthError(error)); });
+    }, (error: unknown) => { done(toAuthError(error)); });
   }
 
   /**

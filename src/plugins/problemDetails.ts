@@ -29,7 +29,17 @@ export default fp(async function problemDetails(app, { auth }: { auth: AuthConfi
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, error: Error): void => {
     const problem = toProblem(error, auth);
-    if (problem.status >= 400 && problem.status < 500) for (const listener of refusalListeners) listener(request, problem);
+    if (problem.status >= 400 && problem.status < 500) {
+      // A listener's failure (a bug) is logged; the refusal is still answered, and the other
+      // listeners still run.
+      for (const listener of refusalListeners) {
+        try {
+          listener(request, problem);
+        } catch (failure) {
+          request.log.error({ err: failure, code: problem.code }, 'refusal listener failed');
+        }
+      }
+    }
     // A refusal is reported on the request's one log line (requestLog); a failure also here, with its error.
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
     sendProblem(reply, problem);
