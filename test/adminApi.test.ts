@@ -312,3 +312,29 @@ t.test('a body over 16 KiB: 413 on revoke and delete', async (t) => {
     t.equal(big.statusCode, 413, `${method} ${url}: 413`);
   }
 });
+
+t.test('admin deletions and revocations are paced as administrators\' work, not spent from the user\'s ACS-call budget', async (t) => {
+  const budgeted = await startTestService(t, { ACS_CALLS_PER_USER_PER_MINUTE: '2' });
+  const admin = appToken(budgeted);
+  /** A user who has spent their budget: creation and a token, then refused. */
+  const spentUser = async () => {
+    const user = await userWithIdentity(budgeted);
+    t.equal((await budgeted.request({ url: '/api/token', token: user.token })).statusCode, 200);
+    const refused = await budgeted.request({ method: 'POST', url: '/api/token/revoke', token: user.token });
+    t.equal(refused.statusCode, 429, 'the user\'s own budget is spent');
+    t.equal(refused.json.code, 'acs_call_budget_exceeded');
+    return user;
+  };
+  const revoked = await spentUser();
+  const revoke = await budgeted.request({ method: 'POST', url: `/admin/identities/${enc(revoked.acsUserId)}/revoke`, token: admin });
+  t.equal(revoke.statusCode, 204, 'an admin still revokes their tokens');
+  const deleted = await spentUser();
+  const erase = await budgeted.request({ method: 'DELETE', url: `/admin/identities/${enc(deleted.acsUserId)}`, token: admin });
+  t.equal(erase.statusCode, 200, 'an admin still deletes them');
+  t.notOk(budgeted.acs.hasIdentity(deleted.acsUserId));
+
+  // The admin's calls counted against no user: a user who asks now has their whole budget.
+  const other = await userWithIdentity(budgeted);
+  t.equal((await budgeted.request({ url: '/api/token', token: other.token })).statusCode, 200, 'other users are not throttled');
+  t.equal((await budgeted.request({ method: 'POST', url: '/api/token/revoke', token: revoked.token })).statusCode, 429, 'the revoked user\'s budget stays spent');
+});

@@ -10,7 +10,8 @@ import pg from 'pg';
 import t from 'tap';
 import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
 import { AdminPacer } from '../src/admin/adminPacing.js';
-import { DurableAdminDeletions, TenantOffboardings, type AdminCollaborators } from '../src/admin/tenantOffboarding.js';
+import { AdminDeletion, type AdminCollaborators } from '../src/admin/adminDeletion.js';
+import { TenantOffboardings } from '../src/admin/tenantOffboarding.js';
 import { entraCaller } from '../src/auth/caller.js';
 import { deletionSettings } from '../src/identities/deletionSettings.js';
 import { projectFile } from '../src/projectFiles.js';
@@ -77,7 +78,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
   const ids = await seed(svc.db, svc.acs, prefix, tenant, 50);
   const others = await seed(svc.db, svc.acs, prefix, other, 3);
   const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use), 10);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 10);
 
   const first = await offboardings.start(tenant, 'ops:ticket-1');
   t.ok(first.created);
@@ -125,6 +126,10 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
     { operation: 'offboard_completed', n: 1, by: 'ops:ticket-1' },
     { operation: 'offboard_started', n: 1, by: 'ops:ticket-1' },
   ], 'who asked is in the audit trail');
+  const { rows: receipts } = await svc.db.query<{ confirmed: boolean; n: number }>(
+    `SELECT confirmed_at IS NOT NULL AND acs_user_id IS NULL AS confirmed, count(*)::int AS n FROM erasure_receipts
+      WHERE requested_by = 'ops:ticket-1' GROUP BY 1`);
+  t.same(receipts, [{ confirmed: true, n: 50 }], 'an erasure receipt for each identity, confirmed, with no clear user id');
 });
 
 t.test('a user created while the tenant is offboarded is deleted too before the job completes', async (t) => {
@@ -133,7 +138,7 @@ t.test('a user created while the tenant is offboarded is deleted too before the 
   const tenant = randomUUID();
   const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
   const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use), 5);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
   const { job } = await offboardings.start(tenant, 'ops');
   const late = await seed(svc.db, svc.acs, prefix, tenant, 2);
   const done = await offboardings.run(job.id);
@@ -151,7 +156,7 @@ t.test("admin deletions go at their own pace and never spend (nor wait for) a us
   t.equal((await svc.request({ url: '/api/token', token: user })).statusCode, 429, "the user's budget is spent");
 
   const use = serviceCollaborators(svc, 20);
-  const deleter = new DurableAdminDeletions(use);
+  const deleter = new AdminDeletion(use);
   t.equal(await deleter.deleteUser(entraCaller(svc.entra.tenantId, objectId), { requestedBy: 'ops' }), 'deleted', 'deleted although the user has no budget left');
   t.equal((await svc.db.query('SELECT 1 FROM acs_identities WHERE object_id = $1', [objectId])).rowCount, 0);
 

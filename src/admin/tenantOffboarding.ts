@@ -1,7 +1,7 @@
-// Administrators' deletions: one user's identity, or every identity of a tenant (offboarding).
-// Each identity goes the way DELETE /api/user deletes it (IdentityDeletions: the mapping and a
-// queued deletion in one transaction, then ACS; a failed ACS call leaves it queued), paced by the
-// administrators' own limiter rather than the user's budget. An offboarding is a job in the
+// Tenant offboarding: every identity of a tenant deleted by an administrator. Each identity goes
+// the way the admin API deletes one (AdminDeletion: as DELETE /api/user, with an erasure receipt
+// naming the job's requester, paced by the administrators' own limiter rather than the user's
+// budget; a failed ACS call leaves it queued). An offboarding is a job in the
 // database: its identities are listed as items, claimed in batches under a lease (FOR UPDATE
 // SKIP LOCKED, so several workers can share one job), and each batch's progress is committed, so
 // a worker that dies loses at most its batch's lease. Starting a tenant's offboarding again
@@ -9,16 +9,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AcsError, isTransient } from '../acs/acsErrors.js';
-import type { AcsIdentityClient } from '../acs/acsIdentityClient.js';
-import type { AuditTrail } from '../audit/auditTrail.js';
-import { entraCaller, type Caller, type EntraCaller } from '../auth/caller.js';
-import type { IdentityStore } from '../db/identityStore.js';
+import { entraCaller, type Caller } from '../auth/caller.js';
 import { withTransaction } from '../db/pool.js';
-import type { Logger } from '../identities/collaborators.js';
-import type { DeletionSettings } from '../identities/deletionSettings.js';
-import { deletionBackoffSeconds, IdentityDeletions, type DeletionOutcome } from '../identities/identityDeletions.js';
+import { deletionBackoffSeconds } from '../identities/identityDeletions.js';
 import { GUID } from '../shared/guid.js';
-import type { AdminPacer } from './adminPacing.js';
+import { reasonOf, recordAdminOperation, resourcesOf, type AdminCollaborators, type AdminIdentityDeleter } from './adminDeletion.js';
 
 /** Identities one claim takes; their progress is committed together. */
 const BATCH_SIZE = 50;
@@ -28,7 +23,6 @@ const CONCURRENCY = 8;
 const MAX_IDLE_WAIT_MS = 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const reasonOf = (error: unknown) => (error instanceof Error ? error.message : 'failed').slice(0, 500);
 
 /** An Entra tenant or object id as the database stores it (lower case), or undefined if it is none. */
 export function entraId(value: string): string | undefined {
@@ -38,85 +32,6 @@ export function entraId(value: string): string | undefined {
 /** The keyed hash that stands for a user in the audit trail (as the audit plugin makes it). */
 export function userHasher(hashKey: string): (user: Caller) => string {
   return (user) => createHmac('sha256', hashKey).update(user.userKey).digest('base64url');
-}
-
-/** Who asked, and for which job: kept with each deletion. */
-export interface DeletionRequest {
-  requestedBy: string;
-  offboardingId?: string;
-}
-
-/** A request as the audit trail records it (as the admin API does: `by`). */
-const detailsOf = ({ requestedBy, offboardingId }: DeletionRequest) => ({ by: requestedBy, ...(offboardingId ? { offboardingId } : {}) });
-
-/**
- * Deletes identities for an administrator and records who asked. The admin HTTP API's deletion
- * (with its erasure receipts) can stand in for this one: offboarding needs only these two calls.
- */
-export interface AdminIdentityDeleter {
-  /** Deletes the user's identity as DELETE /api/user does; 'queued': ACS failed, the deletion waits in the queue. */
-  deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome>;
-  /**
-   * Retries the queued ACS deletion of `acsUserId` (its mapping already gone), if it is still
-   * queued; throws the ACS error when the attempt failed.
-   */
-  finishQueued(acsUserId: string, request: DeletionRequest): Promise<void>;
-}
-
-export interface AdminCollaborators {
-  pool: pg.Pool;
-  store: IdentityStore;
-  acs: AcsIdentityClient;
-  audit: AuditTrail;
-  hashUser: (user: Caller) => string;
-  log: Logger;
-  pacer: AdminPacer;
-  deletions: DeletionSettings;
-  /** The ACS resource whose rows are acted on, and whether rows of unknown resource ('') count as its own. */
-  scope: { resource: string; adoptUnknown: boolean };
-}
-
-const resourcesOf = (scope: AdminCollaborators['scope']) => (scope.adoptUnknown ? [scope.resource, ''] : [scope.resource]);
-
-/** The durable deletion of DELETE /api/user, paced as administrators' work. */
-export class DurableAdminDeletions implements AdminIdentityDeleter {
-  private readonly deletions: IdentityDeletions;
-  /** A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each. */
-  private readonly quietLog: Logger;
-
-  constructor(private readonly use: AdminCollaborators) {
-    const { log } = use;
-    this.quietLog = { info: (details, message) => log.info(details, message), warn: (details, message) => log.info(details, message), error: (details, message) => log.error(details, message) };
-    // The pacer stands where the user's budget stands for the user's own requests.
-    this.deletions = new IdentityDeletions({ ...use, budget: use.pacer }, use.deletions);
-  }
-
-  async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
-    const outcome = await this.deletions.deleteFor(user, this.quietLog);
-    if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_operation', this.use.hashUser(user), { operation: 'delete', ...detailsOf(request), queued: outcome === 'queued' });
-    return outcome;
-  }
-
-  async finishQueued(acsUserId: string, request: DeletionRequest): Promise<void> {
-    const { pool, store, acs, audit, pacer, scope } = this.use;
-    const { rows } = await pool.query<{ attempts: number }>(
-      'SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, resourcesOf(scope)]);
-    if (!rows[0]) return;
-    await pacer.spend();
-    try {
-      await acs.deleteIdentity(acsUserId);
-    } catch (error) {
-      // Recorded on the queued deletion too, so that the service's retries wait as long.
-      await store.deferDeletion(acsUserId, reasonOf(error), this.backoff(rows[0].attempts, error));
-      throw error;
-    }
-    await store.completeDeletion(acsUserId);
-    audit.record('deletion_completed', undefined, { attempts: rows[0].attempts + 1, ...detailsOf(request) });
-  }
-
-  backoff(attempts: number, error: unknown): number {
-    return deletionBackoffSeconds(this.use.deletions.retryIntervalSeconds, attempts, error instanceof AcsError ? error.retryAfterSeconds : undefined);
-  }
 }
 
 export type OffboardingState = 'running' | 'completed';
@@ -218,7 +133,7 @@ export class TenantOffboardings {
         return { job: toStatus(raced.rows[0]!), created: false };
       }
       await this.listIdentities(client, id, tenantId);
-      this.use.audit.record('admin_operation', undefined, { operation: 'offboard_started', by: requestedBy, offboardingId: id, tenantId });
+      recordAdminOperation(this.use.audit, 'offboard_started', requestedBy, undefined, { offboardingId: id, tenantId });
       const { rows } = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
       return { job: toStatus(rows[0]!), created: true };
     });
@@ -382,7 +297,7 @@ export class TenantOffboardings {
       const { rowCount } = await client.query(
         `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
           WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
-      if (rowCount) this.use.audit.record('admin_operation', undefined, { operation: 'offboard_completed', by: job.requestedBy, offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
+      if (rowCount) recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
     });
     return (await this.status(job.id))!;
   }

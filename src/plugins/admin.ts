@@ -5,8 +5,9 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { adminCallerOf, type AdminCaller } from '../admin/adminAuth.js';
 import { AdminDeletion } from '../admin/adminDeletion.js';
-import { AdminLookups } from '../admin/adminLookups.js';
-import { ErasureReceipts } from '../admin/erasureReceipts.js';
+import type { AdminLookups } from '../admin/adminLookups.js';
+import { AdminPacer } from '../admin/adminPacing.js';
+import type { ErasureReceipts } from '../admin/erasureReceipts.js';
 import type { Config } from '../config/index.js';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { LocalWindowCounts } from './localWindowCounts.js';
@@ -23,6 +24,8 @@ declare module 'fastify' {
     adminLookups: AdminLookups;
     erasureReceipts: ErasureReceipts;
     adminDeletion: AdminDeletion;
+    /** The pace of administrators' ACS calls in this process (ADMIN_ACS_CALLS_PER_SECOND). */
+    adminPacer: AdminPacer;
   }
 }
 
@@ -30,16 +33,19 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** Operator applications whose count a replica keeps. */
 const ADMIN_KEYS = 1000;
 
-export default fp(async function admin(app, { config }: { config: Pick<Config, 'admin' | 'acs' | 'rateLimits'> }) {
+export default fp(async function admin(app, { config }: { config: Pick<Config, 'admin' | 'adminPacing' | 'acs' | 'deletions' | 'rateLimits'> }) {
   // The rows of this service's resource, as the identity store reads them (plugins/database.ts).
-  const resources = config.acs.resource === LOCAL_ACS_RESOURCE ? [config.acs.resource] : [config.acs.resource, ''];
-  const lookups = new AdminLookups(app.pool, resources);
-  const receipts = new ErasureReceipts(app.pool, config.acs.resource);
+  const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
+  const pacer = new AdminPacer(config.adminPacing.acsCallsPerSecond);
+  const adminDeletion = new AdminDeletion({
+    pool: app.pool, store: app.identityStore, acs: app.acs, audit: app.audit, hashUser: app.hashUser, log: app.log,
+    pacer, deletions: config.deletions, scope,
+  });
+  const { lookups, receipts } = adminDeletion;
+  app.decorate('adminPacer', pacer);
   app.decorate('adminLookups', lookups);
   app.decorate('erasureReceipts', receipts);
-  app.decorate('adminDeletion', new AdminDeletion({
-    lookups, receipts, deletions: app.identityDeletions, identities: app.identities, audit: app.audit, hashUser: app.hashUser,
-  }));
+  app.decorate('adminDeletion', adminDeletion);
 
   app.decorateRequest('adminCaller', null);
   const { appRole, rateLimitMax, tenantId } = config.admin;
@@ -67,6 +73,6 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
   app.beforePoolEnd(async () => { clearInterval(purgeTimer); });
 }, {
   name: 'admin',
-  dependencies: ['database', 'authentication', 'rate-limits', 'audit', 'identities', 'metrics'],
-  decorators: { fastify: ['pool', 'authenticateWith', 'rateLimitHooks', 'identityDeletions', 'identities', 'audit', 'hashUser', 'metrics', 'beforePoolEnd'] },
+  dependencies: ['database', 'acs', 'authentication', 'rate-limits', 'audit', 'metrics'],
+  decorators: { fastify: ['pool', 'identityStore', 'acs', 'authenticateWith', 'rateLimitHooks', 'audit', 'hashUser', 'metrics', 'beforePoolEnd'] },
 });

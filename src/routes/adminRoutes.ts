@@ -97,7 +97,7 @@ export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, 
 
     async adminDeleteIdentity(request, reply) {
       const { acsUserId } = request.params as { acsUserId: string };
-      const erased = await admin.erase(by(request), { acsUserId }, request.log);
+      const erased = await admin.erase({ requestedBy: by(request) }, { acsUserId }, request.log);
       if (erased.outcome === 'not_found') throw identityNotFound();
       return reply.code(erased.outcome === 'deleted' ? 200 : 202).send(toReceipt(erased.receipt));
     },
