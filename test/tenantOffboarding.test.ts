@@ -147,6 +147,45 @@ t.test('a user created while the tenant is offboarded is deleted too before the 
   t.same([...ids, ...late].filter((id) => svc.acs.hasIdentity(id)), []);
 });
 
+t.test('one worker per job across processes: another waits while it holds the job, and takes over once its lease lapses', async (t) => {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 30);
+  // Two processes' offboardings, each with its own pacer.
+  const [first, second] = [serviceCollaborators(svc, 200), serviceCollaborators(svc, 200)].map((use) => new TenantOffboardings(use, new AdminDeletion(use), 10));
+  const { job } = await first!.start(tenant, 'ops');
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => { holding = resolve; });
+  const firstBatches: number[] = [];
+  const running = first!.run(job.id, { onProgress: (status) => { firstBatches.push(status.deleted); holding(); } });
+  await held;
+  let waited = 0;
+  const secondBatches: number[] = [];
+  const [end, alsoEnd] = await Promise.all([running, second!.run(job.id, { onWaiting: () => waited++, onProgress: (status) => secondBatches.push(status.deleted) })]);
+  t.equal(end.state, 'completed');
+  t.equal(alsoEnd.state, 'completed', 'the waiting worker sees it completed');
+  t.equal(waited, 1, 'the second worker waited');
+  t.same(secondBatches, [], 'and ran no batch');
+  t.ok(firstBatches.length >= 3, `the first ran every batch (${firstBatches.length})`);
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+
+  // A worker that died holding a job: another takes it over once the lease lapses.
+  const late = randomUUID();
+  const lateIds = await seed(svc.db, svc.acs, prefix, late, 5);
+  const { job: orphan } = await first!.start(late, 'ops');
+  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '1 second' WHERE id = $1", [orphan.id, randomUUID()]);
+  let orphanWaited = false;
+  const started = performance.now();
+  const taken = await second!.run(orphan.id, { onWaiting: () => { orphanWaited = true; } });
+  t.ok(orphanWaited, 'it waited for the lease');
+  t.match(taken, { state: 'completed', deleted: 5 });
+  t.ok(performance.now() - started >= 900, 'until the lease lapsed');
+  t.same(lateIds.filter((id) => svc.acs.hasIdentity(id)), []);
+  const { rows } = await svc.db.query('SELECT worker_id FROM tenant_offboardings WHERE id = ANY($1::uuid[])', [[job.id, orphan.id]]);
+  t.same(rows, [{ worker_id: null }, { worker_id: null }], 'released once completed');
+});
+
 t.test("admin deletions go at their own pace and never spend (nor wait for) a user's ACS-call budget", async (t) => {
   const svc = await startTestService(t, { ACS_CALLS_PER_USER_PER_MINUTE: '2' });
   const objectId = randomUUID();

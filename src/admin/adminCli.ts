@@ -194,7 +194,11 @@ async function offboard(use: AdminCollaborators, tenantId: string, who: string):
   const stop = new AbortController();
   process.once('SIGINT', () => { err('Stopping after the batch under way…'); stop.abort(); });
   process.once('SIGTERM', () => stop.abort());
-  const end = await offboardings.run(job.id, { signal: stop.signal, onProgress: (status) => out(progressLine(status)) });
+  const end = await offboardings.run(job.id, {
+    signal: stop.signal,
+    onProgress: (status) => out(progressLine(status)),
+    onWaiting: () => out(`Another worker (the service, or another run of this command) runs job ${job.id}: waiting for it to finish, or to stop and leave the job here.`),
+  });
   if (end.state === 'completed') {
     out(end.message);
     return 0;
