@@ -19,7 +19,9 @@ import type { AdminPacer } from './adminPacing.js';
 import { ErasureReceipts, type ErasureReceipt } from './erasureReceipts.js';
 
 /** The admin operations the audit trail names (event admin_operation, detail `operation`). */
-export type AdminOperation = 'lookup' | 'export' | 'revoke' | 'delete' | 'list' | 'receipt' | 'offboard_started' | 'offboard_completed';
+export type AdminOperation =
+  | 'lookup' | 'export' | 'revoke' | 'delete' | 'list' | 'receipt'
+  | 'offboard_started' | 'offboard_status' | 'offboard_completed';
 
 /** Writes an admin operation to the audit trail: by whom, and of which user (keyed hash) when there is one. */
 export function recordAdminOperation(audit: AuditTrail, operation: AdminOperation, by: string, userHash?: string, details: Record<string, unknown> = {}): void {

@@ -1,6 +1,8 @@
 // The admin API's wiring (docs/operations.md#admin-api): the hook that admits only operators'
 // applications (admin/adminAuth.ts) on top of the usual token checks, their rate limit, the
-// admin services, and the sweep that deletes erasure receipts past their retention.
+// admin services (one AdminPacer for the process's administrative ACS calls), the sweep that
+// deletes erasure receipts past their retention, and tenant offboardings run in the background
+// (those left running resumed at start, stopped at close).
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { adminCallerOf, type AdminCaller } from '../admin/adminAuth.js';
@@ -8,6 +10,8 @@ import { AdminDeletion } from '../admin/adminDeletion.js';
 import type { AdminLookups } from '../admin/adminLookups.js';
 import { AdminPacer } from '../admin/adminPacing.js';
 import type { ErasureReceipts } from '../admin/erasureReceipts.js';
+import { OffboardingRunner } from '../admin/offboardingRunner.js';
+import { TenantOffboardings } from '../admin/tenantOffboarding.js';
 import type { Config } from '../config/index.js';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { LocalWindowCounts } from './localWindowCounts.js';
@@ -26,6 +30,8 @@ declare module 'fastify' {
     adminDeletion: AdminDeletion;
     /** The pace of administrators' ACS calls in this process (ADMIN_ACS_CALLS_PER_SECOND). */
     adminPacer: AdminPacer;
+    /** Tenant offboardings, run in this process's background. */
+    adminOffboardings: OffboardingRunner;
   }
 }
 
@@ -37,11 +43,14 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
   // The rows of this service's resource, as the identity store reads them (plugins/database.ts).
   const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
   const pacer = new AdminPacer(config.adminPacing.acsCallsPerSecond);
-  const adminDeletion = new AdminDeletion({
+  const collaborators = {
     pool: app.pool, store: app.identityStore, acs: app.acs, audit: app.audit, hashUser: app.hashUser, log: app.log,
     pacer, deletions: config.deletions, scope,
-  });
+  };
+  const adminDeletion = new AdminDeletion(collaborators);
+  const offboardings = new OffboardingRunner(new TenantOffboardings(collaborators, adminDeletion), app.log);
   const { lookups, receipts } = adminDeletion;
+  app.decorate('adminOffboardings', offboardings);
   app.decorate('adminPacer', pacer);
   app.decorate('adminLookups', lookups);
   app.decorate('erasureReceipts', receipts);
@@ -69,7 +78,13 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
     .catch((error: unknown) => app.log.warn({ err: error }, 'erasure receipt purge failed'));
   const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
   purgeTimer.unref();
-  app.addHook('onReady', async () => { void purge(); });
+  app.addHook('onReady', async () => {
+    void purge();
+    // Jobs left running (by this replica before a restart, or by one that is gone) go on here.
+    await offboardings.resume();
+  });
+  // preClose: the batch under way is committed before the database plugin's onClose ends the pool.
+  app.addHook('preClose', () => offboardings.close());
   app.beforePoolEnd(async () => { clearInterval(purgeTimer); });
 }, {
   name: 'admin',
