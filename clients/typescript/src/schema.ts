@@ -148,6 +148,8 @@ export interface paths {
          *     202 when ACS cannot be reached: the deletion is recorded durably and retried in the
          *     background, and the receipt (`GET /admin/erasures/{id}`) shows the confirmation once it
          *     comes. Once confirmed, the receipt names the user only by the audit trail's keyed hash.
+         *     The ACS call is paced as administrators' work (`ADMIN_ACS_CALLS_PER_SECOND`): it never
+         *     counts against the user's own ACS-call budget, nor is refused by it.
          */
         delete: operations["adminDeleteIdentity"];
         options?: never;
@@ -191,6 +193,8 @@ export interface paths {
          * Revoke every ACS token of a user (operators)
          * @description Revokes every ACS access token of the user's identity, as `POST /api/token/revoke` does;
          *     the identity stays. ACS can take up to 15 minutes to refuse revoked tokens everywhere.
+         *     The ACS call is paced as administrators' work (`ADMIN_ACS_CALLS_PER_SECOND`): it never
+         *     counts against the user's own ACS-call budget, nor is refused by it.
          */
         post: operations["adminRevokeTokens"];
         delete?: never;
