@@ -182,6 +182,24 @@ t.test('offboard-tenant: progress printed, the last line tells what to do; again
   t.match(none.stderr, /No offboarding job/);
 });
 
+t.test('offboard-tenant while another worker holds the job: says so, waits, then takes it over', async (t) => {
+  const { tenantId, acsUserIds } = await users(3);
+  // A job started elsewhere (the service) whose worker died: its lease lapses once the CLI is up.
+  const jobId = randomUUID();
+  await db.query(
+    `INSERT INTO tenant_offboardings (id, tenant_id, acs_resource, requested_by, total, worker_id, worker_lease_until)
+     VALUES ($1, $2, $3, 'ops:service', 3, $4, now() + interval '4 seconds')`, [jobId, tenantId, new URL(acs.endpoint).hostname, randomUUID()]);
+  await db.query(`INSERT INTO tenant_offboarding_items (job_id, object_id, acs_user_id)
+    SELECT $1, object_id, acs_user_id FROM acs_identities WHERE tenant_id = $2`, [jobId, tenantId]);
+  const run = await admin(t, ['offboard-tenant', '--tenant', tenantId, '--requested-by', 'ops:cli']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, `Resuming offboarding job ${jobId} for tenant ${tenantId} (requested by ops:service)`);
+  t.match(run.stdout, `Another worker (the service, or another run of this command) runs job ${jobId}: waiting`);
+  t.match(run.stdout, `Tenant ${tenantId} is offboarded: 3 identities deleted.`);
+  t.equal(await mapped(acsUserIds), 0);
+  t.same(acsUserIds.filter((id) => acs.hasIdentity(id)), []);
+});
+
 t.test("the service's settings are required: a missing one is named, exit 1", async (t) => {
   const missing: Record<string, string> = { ...env };
   delete missing.DATABASE_URL;

@@ -1,6 +1,7 @@
 // Tenant offboarding: every identity of a tenant deleted the way DELETE /api/user deletes one,
 // while ACS fails part of the time, stopped midway and resumed, with no identity left in ACS or
-// in the database; its ACS calls paced apart from the users' budgets. The 5,000-identity run,
+// in the database, each with an erasure receipt; its ACS calls paced apart from the users'
+// budgets; one worker per job across processes, another taking over when its lease lapses. The 5,000-identity run,
 // with the CLI killed midway, is long: it runs once per CI run (LONG_TESTS=1, the first pass).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

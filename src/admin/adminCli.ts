@@ -2,8 +2,8 @@
 // service's configuration (the environment, or .env in the folder it runs in), so it works while
 // the HTTP service is down. The same code as the admin API's (AdminDeletion): deletions go the
 // way DELETE /api/user goes, each with an erasure receipt naming --requested-by, paced by
-// ADMIN_ACS_CALLS_PER_SECOND. Exit codes: 0 done; 1 not all done (an
-// ACS failure, a deletion left queued, the database or a setting); 2 a usage error (nothing done).
+// ADMIN_ACS_CALLS_PER_SECOND. Exit codes: 0 done; 1 not all done (an ACS failure, a deletion
+// left queued, the database or a setting); 2 a usage error (nothing done).
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AcsIdentityClient } from '../acs/acsIdentityClient.js';

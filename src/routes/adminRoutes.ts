@@ -38,18 +38,7 @@ export const toReceipt = (receipt: ErasureReceipt): Schemas['ErasureReceipt'] =>
 });
 
 const toOffboarding = (job: OffboardingStatus): Schemas['OffboardingStatus'] => ({
-  id: job.id,
-  tenantId: job.tenantId,
-  state: job.state,
-  requestedBy: job.requestedBy,
-  total: job.total,
-  deleted: job.deleted,
-  failed: job.failed,
-  lastError: job.lastError,
-  createdAt: job.createdAt.toISOString(),
-  updatedAt: job.updatedAt.toISOString(),
-  completedAt: job.completedAt?.toISOString() ?? null,
-  message: job.message,
+  ...job, createdAt: job.createdAt.toISOString(), updatedAt: job.updatedAt.toISOString(), completedAt: job.completedAt?.toISOString() ?? null,
 });
 
 type LookupQuery = { tenantId?: string; objectId?: string; issuer?: string; subject?: string; acsUserId?: string };
