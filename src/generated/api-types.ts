@@ -449,7 +449,7 @@ export interface components {
              * @enum {string}
              */
             status: "queued" | "confirmed";
-            /** @description The client id of the operator application that asked. */
+            /** @description The client id of the operator application that asked (or, for a deletion by `npm run admin` or its tenant offboarding, the name given to `--requested-by`). */
             requestedBy: string;
             /** Format: date-time */
             requestedAt: string;
