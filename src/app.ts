@@ -126,7 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...teamsHandlers(config.auth),
     ...userHandlers(app.identities, app.identityDeletions),
     ...healthHandlers(),
-    ...adminHandlers(app.adminLookups, app.erasureReceipts, app.adminDeletion, app.hashUser),
+    ...adminHandlers(app.adminLookups, app.erasureReceipts, app.adminDeletion, app.hashUser, app.adminOffboardings),
   };
   await app.register(contractRoutes, {
     routes: await loadContractRoutes(contract),

@@ -35,6 +35,9 @@ const everyOperation = (tenantId: string): Array<{ method: 'GET' | 'POST' | 'DEL
   { method: 'DELETE', url: `/admin/identities/${NOBODY}` },
   { method: 'GET', url: `/admin/tenants/${tenantId}/identities` },
   { method: 'GET', url: `/admin/erasures/${randomUUID()}` },
+  { method: 'GET', url: `/admin/offboardings/${randomUUID()}` },
+  // Refused before anything starts in each case below (a started job would offboard `tenantId`).
+  { method: 'POST', url: `/admin/tenants/${tenantId}/offboarding` },
 ];
 
 // A second allowed tenant, whose users use the service but whose applications are no operators.
@@ -98,6 +101,7 @@ t.test('every admin operation: 401 without a token, 403 for a user or without th
     const tooLong = await svc.request({ method, url: `${url}${url.includes('?') ? '&' : '?'}pad=${'x'.repeat(3000)}`, token: appToken(svc) });
     t.equal(tooLong.statusCode, 414, `${method} ${url}: 414`);
   }
+  t.equal((await svc.db.query('SELECT count(*)::int AS n FROM tenant_offboardings')).rows[0].n, 0, 'no offboarding started');
 });
 
 t.test('lookups by tenant + object id, issuer + subject, ACS id; 404 for nobody', async (t) => {
@@ -145,6 +149,9 @@ t.test('bad parameters: 400 naming them, and nothing changed', async (t) => {
     { url: `/admin/tenants/${svc.entra.tenantId}/identities?after=${Buffer.from('x').toString('base64url')}`, name: 'after' },
     { url: '/admin/tenants/not-a-tenant/identities', name: 'tenantId' },
     { url: '/admin/erasures/not-a-receipt', name: 'id' },
+    { url: '/admin/offboardings/not-a-job', name: 'id' },
+    { method: 'POST', url: '/admin/tenants/not-a-tenant/offboarding', name: 'tenantId' },
+    { method: 'POST', url: `/admin/tenants/${svc.entra.tenantId}/offboarding?force=1`, name: 'force' },
   ];
   for (const { method = 'GET', url, name } of cases) {
     const response = await svc.request({ method, url, token: admin });
@@ -154,6 +161,7 @@ t.test('bad parameters: 400 naming them, and nothing changed', async (t) => {
   }
   t.same(await svc.snapshot(), before, 'identities and deletions unchanged');
   t.same((await svc.db.query('SELECT count(*)::int AS n FROM erasure_receipts')).rows, receiptsBefore.rows, 'no receipt made');
+  t.equal((await svc.db.query('SELECT count(*)::int AS n FROM tenant_offboardings')).rows[0].n, 0, 'no offboarding started');
   t.ok(svc.acs.hasIdentity(acsUserId));
 });
 
@@ -293,6 +301,7 @@ t.test('the admin rate limit: 429 per operator application', async (t) => {
     t.ok(refused.headers['retry-after']);
   }
   t.equal((await limited.request({ ...urls[0]!, token: other })).statusCode, 404, 'another application has its own budget');
+  t.equal((await limited.db.query('SELECT count(*)::int AS n FROM tenant_offboardings')).rows[0].n, 0, 'no offboarding started');
 });
 
 t.test('database down: 503 on every admin operation', async (t) => {
@@ -305,10 +314,37 @@ t.test('database down: 503 on every admin operation', async (t) => {
   }
 });
 
-t.test('a body over 16 KiB: 413 on revoke and delete', async (t) => {
+t.test('a body over 16 KiB: 413 on revoke, delete and offboarding', async (t) => {
   const admin = appToken(svc);
-  for (const [method, url] of [['POST', `/admin/identities/${NOBODY}/revoke`], ['DELETE', `/admin/identities/${NOBODY}`]] as const) {
+  const requests = [['POST', `/admin/identities/${NOBODY}/revoke`], ['DELETE', `/admin/identities/${NOBODY}`], ['POST', `/admin/tenants/${randomUUID()}/offboarding`]] as const;
+  for (const [method, url] of requests) {
     const big = await svc.request({ method, url, token: admin, headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(20_000)}"` });
     t.equal(big.statusCode, 413, `${method} ${url}: 413`);
   }
+});
+
+t.test('admin deletions and revocations are paced as administrators\' work, not spent from the user\'s ACS-call budget', async (t) => {
+  const budgeted = await startTestService(t, { ACS_CALLS_PER_USER_PER_MINUTE: '2' });
+  const admin = appToken(budgeted);
+  /** A user who has spent their budget: creation and a token, then refused. */
+  const spentUser = async () => {
+    const user = await userWithIdentity(budgeted);
+    t.equal((await budgeted.request({ url: '/api/token', token: user.token })).statusCode, 200);
+    const refused = await budgeted.request({ method: 'POST', url: '/api/token/revoke', token: user.token });
+    t.equal(refused.statusCode, 429, 'the user\'s own budget is spent');
+    t.equal(refused.json.code, 'acs_call_budget_exceeded');
+    return user;
+  };
+  const revoked = await spentUser();
+  const revoke = await budgeted.request({ method: 'POST', url: `/admin/identities/${enc(revoked.acsUserId)}/revoke`, token: admin });
+  t.equal(revoke.statusCode, 204, 'an admin still revokes their tokens');
+  const deleted = await spentUser();
+  const erase = await budgeted.request({ method: 'DELETE', url: `/admin/identities/${enc(deleted.acsUserId)}`, token: admin });
+  t.equal(erase.statusCode, 200, 'an admin still deletes them');
+  t.notOk(budgeted.acs.hasIdentity(deleted.acsUserId));
+
+  // The admin's calls counted against no user: a user who asks now has their whole budget.
+  const other = await userWithIdentity(budgeted);
+  t.equal((await budgeted.request({ url: '/api/token', token: other.token })).statusCode, 200, 'other users are not throttled');
+  t.equal((await budgeted.request({ method: 'POST', url: '/api/token/revoke', token: revoked.token })).statusCode, 429, 'the revoked user\'s budget stays spent');
 });

@@ -46,6 +46,10 @@ const mapped = async (acsUserIds: string[]) =>
   (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identities WHERE acs_user_id = ANY($1::text[])', [acsUserIds])).rows[0]!.n;
 const queued = async (acsUserIds: string[]) =>
   (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identity_deletions WHERE acs_user_id = ANY($1::text[])', [acsUserIds])).rows[0]!.n;
+/** The erasure receipts of the deletions `requestedBy` asked for. */
+const receipts = async (requestedBy: string) =>
+  (await db.query<{ confirmed: boolean; acs_user_id: string | null; user_hash: string }>(
+    'SELECT confirmed_at IS NOT NULL AS confirmed, acs_user_id, user_hash FROM erasure_receipts WHERE requested_by = $1', [requestedBy])).rows;
 const adminEvents = async (operation: string) =>
   (await db.query<{ by: string }>("SELECT details->>'by' AS by FROM audit_events WHERE event = 'admin_operation' AND details->>'operation' = $1 ORDER BY id", [operation])).rows.map((row) => row.by);
 
@@ -90,6 +94,10 @@ t.test('delete one user: identity and mapping gone, who asked recorded; a user w
   t.equal(await queued(acsUserIds), 0);
   t.notOk(acs.hasIdentity(acsUserIds[0]!), 'gone from ACS');
   t.ok((await adminEvents('delete')).includes('ops:ticket-7'), 'the audit trail names who asked');
+  const [receipt, ...more] = await receipts('ops:ticket-7');
+  t.same(more, [], 'one erasure receipt');
+  t.ok(receipt?.confirmed, 'confirmed, as ACS confirmed');
+  t.equal(receipt?.acs_user_id, null, 'with no clear user id');
 
   const again = await admin(t, ['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops:ticket-7']);
   t.equal(again.code, 0);
@@ -110,17 +118,23 @@ t.test('delete --from-file: every listed user; comments and blank lines skipped'
   const all = [...first.acsUserIds, ...second.acsUserIds];
   t.equal(await mapped(all), 0);
   t.same(all.filter((id) => acs.hasIdentity(id)), []);
+  const erased = await receipts('ops:bulk');
+  t.equal(erased.length, 3, 'a receipt for each user deleted');
+  t.match(erased, Array.from({ length: 3 }, () => ({ confirmed: true, acs_user_id: null, user_hash: String })), 'each confirmed, with no clear user id');
 });
 
 t.test('delete while ACS fails: the mapping goes, the ACS deletion stays queued, exit 1', async (t) => {
   const { tenantId, objectIds, acsUserIds } = await users(1);
   acs.injectFault({ status: 503, times: Infinity, operations: ['deleteIdentity'] });
-  const run = await admin(t, ['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops']);
+  const run = await admin(t, ['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops:queued']);
   t.equal(run.code, 1);
   t.match(run.stdout, /mapping deleted; the ACS deletion failed and is queued \(the service retries it\)/);
   t.equal(await mapped(acsUserIds), 0);
   t.equal(await queued(acsUserIds), 1, 'queued for the service to retry');
   t.ok(acs.hasIdentity(acsUserIds[0]!));
+  const waiting = await receipts('ops:queued');
+  t.equal(waiting.length, 1, 'a receipt');
+  t.match(waiting, [{ confirmed: false, acs_user_id: acsUserIds[0], user_hash: String }], 'waiting for ACS to confirm');
 });
 
 t.test('revoke: ACS revokes the tokens and the database records it; who asked recorded', async (t) => {
@@ -150,6 +164,9 @@ t.test('offboard-tenant: progress printed, the last line tells what to do; again
   t.equal(await mapped(acsUserIds), 0);
   t.same(acsUserIds.filter((id) => acs.hasIdentity(id)), []);
   const jobId = /Started offboarding job (\S+)/.exec(run.stdout)![1]!;
+  const erased = await receipts('ops:offboard');
+  t.equal(erased.length, 60, 'a receipt for each identity, requested by the job\'s requester');
+  t.ok(erased.every((receipt) => receipt.confirmed && receipt.acs_user_id === null), 'each confirmed, with no clear user id');
 
   const again = await admin(t, ['offboard-tenant', '--tenant', tenantId, '--requested-by', 'ops:other']);
   t.equal(again.code, 0);
@@ -163,6 +180,24 @@ t.test('offboard-tenant: progress printed, the last line tells what to do; again
   const none = await admin(t, ['status', '--job', randomUUID()]);
   t.equal(none.code, 1);
   t.match(none.stderr, /No offboarding job/);
+});
+
+t.test('offboard-tenant while another worker holds the job: says so, waits, then takes it over', async (t) => {
+  const { tenantId, acsUserIds } = await users(3);
+  // A job started elsewhere (the service) whose worker died: its lease lapses once the CLI is up.
+  const jobId = randomUUID();
+  await db.query(
+    `INSERT INTO tenant_offboardings (id, tenant_id, acs_resource, requested_by, total, worker_id, worker_lease_until)
+     VALUES ($1, $2, $3, 'ops:service', 3, $4, now() + interval '4 seconds')`, [jobId, tenantId, new URL(acs.endpoint).hostname, randomUUID()]);
+  await db.query(`INSERT INTO tenant_offboarding_items (job_id, object_id, acs_user_id)
+    SELECT $1, object_id, acs_user_id FROM acs_identities WHERE tenant_id = $2`, [jobId, tenantId]);
+  const run = await admin(t, ['offboard-tenant', '--tenant', tenantId, '--requested-by', 'ops:cli']);
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, `Resuming offboarding job ${jobId} for tenant ${tenantId} (requested by ops:service)`);
+  t.match(run.stdout, `Another worker (the service, or another run of this command) runs job ${jobId}: waiting`);
+  t.match(run.stdout, `Tenant ${tenantId} is offboarded: 3 identities deleted.`);
+  t.equal(await mapped(acsUserIds), 0);
+  t.same(acsUserIds.filter((id) => acs.hasIdentity(id)), []);
 });
 
 t.test("the service's settings are required: a missing one is named, exit 1", async (t) => {

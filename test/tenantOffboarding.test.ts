@@ -1,6 +1,7 @@
 // Tenant offboarding: every identity of a tenant deleted the way DELETE /api/user deletes one,
 // while ACS fails part of the time, stopped midway and resumed, with no identity left in ACS or
-// in the database; its ACS calls paced apart from the users' budgets. The 5,000-identity run,
+// in the database, each with an erasure receipt; its ACS calls paced apart from the users'
+// budgets; one worker per job across processes, another taking over when its lease lapses. The 5,000-identity run,
 // with the CLI killed midway, is long: it runs once per CI run (LONG_TESTS=1, the first pass).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,7 +11,8 @@ import pg from 'pg';
 import t from 'tap';
 import { startAcsEmulator, type AcsEmulator } from '../emulators/acsEmulator.js';
 import { AdminPacer } from '../src/admin/adminPacing.js';
-import { DurableAdminDeletions, TenantOffboardings, type AdminCollaborators } from '../src/admin/tenantOffboarding.js';
+import { AdminDeletion, type AdminCollaborators } from '../src/admin/adminDeletion.js';
+import { TenantOffboardings } from '../src/admin/tenantOffboarding.js';
 import { entraCaller } from '../src/auth/caller.js';
 import { deletionSettings } from '../src/identities/deletionSettings.js';
 import { projectFile } from '../src/projectFiles.js';
@@ -77,7 +79,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
   const ids = await seed(svc.db, svc.acs, prefix, tenant, 50);
   const others = await seed(svc.db, svc.acs, prefix, other, 3);
   const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use), 10);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 10);
 
   const first = await offboardings.start(tenant, 'ops:ticket-1');
   t.ok(first.created);
@@ -125,6 +127,10 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
     { operation: 'offboard_completed', n: 1, by: 'ops:ticket-1' },
     { operation: 'offboard_started', n: 1, by: 'ops:ticket-1' },
   ], 'who asked is in the audit trail');
+  const { rows: receipts } = await svc.db.query<{ confirmed: boolean; n: number }>(
+    `SELECT confirmed_at IS NOT NULL AND acs_user_id IS NULL AS confirmed, count(*)::int AS n FROM erasure_receipts
+      WHERE requested_by = 'ops:ticket-1' GROUP BY 1`);
+  t.same(receipts, [{ confirmed: true, n: 50 }], 'an erasure receipt for each identity, confirmed, with no clear user id');
 });
 
 t.test('a user created while the tenant is offboarded is deleted too before the job completes', async (t) => {
@@ -133,13 +139,52 @@ t.test('a user created while the tenant is offboarded is deleted too before the 
   const tenant = randomUUID();
   const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
   const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use), 5);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
   const { job } = await offboardings.start(tenant, 'ops');
   const late = await seed(svc.db, svc.acs, prefix, tenant, 2);
   const done = await offboardings.run(job.id);
   t.match(done, { state: 'completed', total: 7, deleted: 7 });
   t.same(await remaining(svc.db, tenant, [...ids, ...late]), { mapped: 0, queued: 0 });
   t.same([...ids, ...late].filter((id) => svc.acs.hasIdentity(id)), []);
+});
+
+t.test('one worker per job across processes: another waits while it holds the job, and takes over once its lease lapses', async (t) => {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 30);
+  // Two processes' offboardings, each with its own pacer.
+  const [first, second] = [serviceCollaborators(svc, 200), serviceCollaborators(svc, 200)].map((use) => new TenantOffboardings(use, new AdminDeletion(use), 10));
+  const { job } = await first!.start(tenant, 'ops');
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => { holding = resolve; });
+  const firstBatches: number[] = [];
+  const running = first!.run(job.id, { onProgress: (status) => { firstBatches.push(status.deleted); holding(); } });
+  await held;
+  let waited = 0;
+  const secondBatches: number[] = [];
+  const [end, alsoEnd] = await Promise.all([running, second!.run(job.id, { onWaiting: () => waited++, onProgress: (status) => secondBatches.push(status.deleted) })]);
+  t.equal(end.state, 'completed');
+  t.equal(alsoEnd.state, 'completed', 'the waiting worker sees it completed');
+  t.equal(waited, 1, 'the second worker waited');
+  t.same(secondBatches, [], 'and ran no batch');
+  t.ok(firstBatches.length >= 3, `the first ran every batch (${firstBatches.length})`);
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+
+  // A worker that died holding a job: another takes it over once the lease lapses.
+  const late = randomUUID();
+  const lateIds = await seed(svc.db, svc.acs, prefix, late, 5);
+  const { job: orphan } = await first!.start(late, 'ops');
+  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '1 second' WHERE id = $1", [orphan.id, randomUUID()]);
+  let orphanWaited = false;
+  const started = performance.now();
+  const taken = await second!.run(orphan.id, { onWaiting: () => { orphanWaited = true; } });
+  t.ok(orphanWaited, 'it waited for the lease');
+  t.match(taken, { state: 'completed', deleted: 5 });
+  t.ok(performance.now() - started >= 900, 'until the lease lapsed');
+  t.same(lateIds.filter((id) => svc.acs.hasIdentity(id)), []);
+  const { rows } = await svc.db.query('SELECT worker_id FROM tenant_offboardings WHERE id = ANY($1::uuid[])', [[job.id, orphan.id]]);
+  t.same(rows, [{ worker_id: null }, { worker_id: null }], 'released once completed');
 });
 
 t.test("admin deletions go at their own pace and never spend (nor wait for) a user's ACS-call budget", async (t) => {
@@ -151,7 +196,7 @@ t.test("admin deletions go at their own pace and never spend (nor wait for) a us
   t.equal((await svc.request({ url: '/api/token', token: user })).statusCode, 429, "the user's budget is spent");
 
   const use = serviceCollaborators(svc, 20);
-  const deleter = new DurableAdminDeletions(use);
+  const deleter = new AdminDeletion(use);
   t.equal(await deleter.deleteUser(entraCaller(svc.entra.tenantId, objectId), { requestedBy: 'ops' }), 'deleted', 'deleted although the user has no budget left');
   t.equal((await svc.db.query('SELECT 1 FROM acs_identities WHERE object_id = $1', [objectId])).rowCount, 0);
 

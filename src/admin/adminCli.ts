@@ -1,8 +1,9 @@
 // `npm run admin -- <command>`: administrators' work on the database and ACS directly, with the
 // service's configuration (the environment, or .env in the folder it runs in), so it works while
-// the HTTP service is down. The same code as the service's: deletions go the way DELETE
-// /api/user goes, paced by ADMIN_ACS_CALLS_PER_SECOND. Exit codes: 0 done; 1 not all done (an
-// ACS failure, a deletion left queued, the database or a setting); 2 a usage error (nothing done).
+// the HTTP service is down. The same code as the admin API's (AdminDeletion): deletions go the
+// way DELETE /api/user goes, each with an erasure receipt naming --requested-by, paced by
+// ADMIN_ACS_CALLS_PER_SECOND. Exit codes: 0 done; 1 not all done (an ACS failure, a deletion
+// left queued, the database or a setting); 2 a usage error (nothing done).
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AcsIdentityClient } from '../acs/acsIdentityClient.js';
@@ -12,8 +13,9 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { IdentityStore } from '../db/identityStore.js';
 import { createPool } from '../db/pool.js';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
+import { AdminDeletion, type AdminCollaborators } from './adminDeletion.js';
 import { AdminPacer } from './adminPacing.js';
-import { DurableAdminDeletions, entraId, TenantOffboardings, userHasher, type AdminCollaborators, type OffboardingStatus } from './tenantOffboarding.js';
+import { entraId, TenantOffboardings, userHasher, type OffboardingStatus } from './tenantOffboarding.js';
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -148,11 +150,10 @@ function collaborators(): AdminCollaborators & { close(): Promise<void> } {
 
 const userOf = (user: EntraCaller) => `${user.tenantId},${user.objectId}`;
 
-async function deleteUsers(use: AdminCollaborators, users: EntraCaller[], who: string): Promise<number> {
-  const deleter = new DurableAdminDeletions(use);
+async function deleteUsers(admin: AdminDeletion, users: EntraCaller[], who: string): Promise<number> {
   let queued = 0;
   for (const user of users) {
-    const outcome = await deleter.deleteUser(user, { requestedBy: who });
+    const outcome = await admin.deleteUser(user, { requestedBy: who });
     if (outcome === 'queued') queued++;
     out(`${userOf(user)}: ${outcome === 'nothing_to_delete' ? 'no identity' : outcome === 'queued' ? 'mapping deleted; the ACS deletion failed and is queued (the service retries it)' : 'deleted'}`);
   }
@@ -160,27 +161,18 @@ async function deleteUsers(use: AdminCollaborators, users: EntraCaller[], who: s
   return queued > 0 ? EXIT_FAILED : 0;
 }
 
-async function revokeUsers(use: AdminCollaborators, users: EntraCaller[], who: string): Promise<number> {
+async function revokeUsers(admin: AdminDeletion, users: EntraCaller[], who: string): Promise<number> {
   let failed = 0;
   for (const user of users) {
-    const identity = await use.store.find(user);
-    if (!identity) {
-      out(`${userOf(user)}: no identity`);
-      continue;
-    }
-    await use.pacer.spend();
+    let revoked;
     try {
-      await use.acs.revokeTokens(identity.acsUserId);
+      revoked = await admin.revoke(who, { tenantId: user.tenantId, objectId: user.objectId });
     } catch (error) {
       failed++;
       out(`${userOf(user)}: failed: ${(error as Error).message}`);
       continue;
     }
-    // As the user's own revocation: no replica serves an older token again.
-    await use.store.markTokensRevoked(user);
-    use.audit.record('tokens_revoked', use.hashUser(user));
-    use.audit.record('admin_operation', use.hashUser(user), { operation: 'revoke', by: who });
-    out(`${userOf(user)}: revoked`);
+    out(`${userOf(user)}: ${revoked ? 'revoked' : 'no identity'}`);
   }
   out(`${users.length} user(s): ${users.length - failed} done${failed ? `, ${failed} failed` : ''}.`);
   return failed > 0 ? EXIT_FAILED : 0;
@@ -189,7 +181,7 @@ async function revokeUsers(use: AdminCollaborators, users: EntraCaller[], who: s
 const progressLine = (job: OffboardingStatus) => `${new Date().toISOString()} ${job.message}`;
 
 async function offboard(use: AdminCollaborators, tenantId: string, who: string): Promise<number> {
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use));
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use));
   const { job, created } = await offboardings.start(tenantId, who);
   if (!created && job.state === 'completed') {
     out(`Tenant ${tenantId} was offboarded already (job ${job.id}, requested by ${job.requestedBy}).`);
@@ -202,7 +194,11 @@ async function offboard(use: AdminCollaborators, tenantId: string, who: string):
   const stop = new AbortController();
   process.once('SIGINT', () => { err('Stopping after the batch under way…'); stop.abort(); });
   process.once('SIGTERM', () => stop.abort());
-  const end = await offboardings.run(job.id, { signal: stop.signal, onProgress: (status) => out(progressLine(status)) });
+  const end = await offboardings.run(job.id, {
+    signal: stop.signal,
+    onProgress: (status) => out(progressLine(status)),
+    onWaiting: () => out(`Another worker (the service, or another run of this command) runs job ${job.id}: waiting for it to finish, or to stop and leave the job here.`),
+  });
   if (end.state === 'completed') {
     out(end.message);
     return 0;
@@ -212,7 +208,7 @@ async function offboard(use: AdminCollaborators, tenantId: string, who: string):
 }
 
 async function status(use: AdminCollaborators, options: Options): Promise<number> {
-  const offboardings = new TenantOffboardings(use, new DurableAdminDeletions(use));
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use));
   if (options.job !== undefined) {
     const job = await offboardings.status(options.job);
     if (!job) {
@@ -236,12 +232,12 @@ function commandOf(command: string, options: Options): Command {
     case 'delete': {
       const who = requestedBy(options);
       const users = targets(options);
-      return (use) => deleteUsers(use, users, who);
+      return (use) => deleteUsers(new AdminDeletion(use), users, who);
     }
     case 'revoke': {
       const who = requestedBy(options);
       const users = targets(options);
-      return (use) => revokeUsers(use, users, who);
+      return (use) => revokeUsers(new AdminDeletion(use), users, who);
     }
     case 'offboard-tenant': {
       const who = requestedBy(options);

@@ -1,24 +1,21 @@
-// Administrators' deletions: one user's identity, or every identity of a tenant (offboarding).
-// Each identity goes the way DELETE /api/user deletes it (IdentityDeletions: the mapping and a
-// queued deletion in one transaction, then ACS; a failed ACS call leaves it queued), paced by the
-// administrators' own limiter rather than the user's budget. An offboarding is a job in the
+// Tenant offboarding: every identity of a tenant deleted by an administrator. Each identity goes
+// the way the admin API deletes one (AdminDeletion: as DELETE /api/user, with an erasure receipt
+// naming the job's requester, paced by the administrators' own limiter rather than the user's
+// budget; a failed ACS call leaves it queued). An offboarding is a job in the
 // database: its identities are listed as items, claimed in batches under a lease (FOR UPDATE
-// SKIP LOCKED, so several workers can share one job), and each batch's progress is committed, so
-// a worker that dies loses at most its batch's lease. Starting a tenant's offboarding again
+// SKIP LOCKED), and each batch's progress is committed, so a worker that dies loses at most its
+// batch's lease. One worker runs a job at a time (the job's own lease, migrations/007). Starting a tenant's offboarding again
 // returns the job under way.
 import { createHmac, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import { AcsError, isTransient } from '../acs/acsErrors.js';
-import type { AcsIdentityClient } from '../acs/acsIdentityClient.js';
-import type { AuditTrail } from '../audit/auditTrail.js';
-import { entraCaller, type Caller, type EntraCaller } from '../auth/caller.js';
-import type { IdentityStore } from '../db/identityStore.js';
+import { entraCaller, type Caller } from '../auth/caller.js';
+import { classifyDatabaseError } from '../db/databaseErrors.js';
 import { withTransaction } from '../db/pool.js';
-import type { Logger } from '../identities/collaborators.js';
-import type { DeletionSettings } from '../identities/deletionSettings.js';
-import { deletionBackoffSeconds, IdentityDeletions, type DeletionOutcome } from '../identities/identityDeletions.js';
+import { deletionBackoffSeconds } from '../identities/identityDeletions.js';
 import { GUID } from '../shared/guid.js';
-import type { AdminPacer } from './adminPacing.js';
+import { reasonOf, recordAdminOperation, resourcesOf, type AdminCollaborators, type AdminIdentityDeleter } from './adminDeletion.js';
 
 /** Identities one claim takes; their progress is committed together. */
 const BATCH_SIZE = 50;
@@ -27,8 +24,8 @@ const CONCURRENCY = 8;
 /** Longest wait between two looks at a job whose identities all wait for a retry. */
 const MAX_IDLE_WAIT_MS = 1000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const reasonOf = (error: unknown) => (error instanceof Error ? error.message : 'failed').slice(0, 500);
+/** Waits `ms`, or less if `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal | undefined) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** An Entra tenant or object id as the database stores it (lower case), or undefined if it is none. */
 export function entraId(value: string): string | undefined {
@@ -38,85 +35,6 @@ export function entraId(value: string): string | undefined {
 /** The keyed hash that stands for a user in the audit trail (as the audit plugin makes it). */
 export function userHasher(hashKey: string): (user: Caller) => string {
   return (user) => createHmac('sha256', hashKey).update(user.userKey).digest('base64url');
-}
-
-/** Who asked, and for which job: kept with each deletion. */
-export interface DeletionRequest {
-  requestedBy: string;
-  offboardingId?: string;
-}
-
-/** A request as the audit trail records it (as the admin API does: `by`). */
-const detailsOf = ({ requestedBy, offboardingId }: DeletionRequest) => ({ by: requestedBy, ...(offboardingId ? { offboardingId } : {}) });
-
-/**
- * Deletes identities for an administrator and records who asked. The admin HTTP API's deletion
- * (with its erasure receipts) can stand in for this one: offboarding needs only these two calls.
- */
-export interface AdminIdentityDeleter {
-  /** Deletes the user's identity as DELETE /api/user does; 'queued': ACS failed, the deletion waits in the queue. */
-  deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome>;
-  /**
-   * Retries the queued ACS deletion of `acsUserId` (its mapping already gone), if it is still
-   * queued; throws the ACS error when the attempt failed.
-   */
-  finishQueued(acsUserId: string, request: DeletionRequest): Promise<void>;
-}
-
-export interface AdminCollaborators {
-  pool: pg.Pool;
-  store: IdentityStore;
-  acs: AcsIdentityClient;
-  audit: AuditTrail;
-  hashUser: (user: Caller) => string;
-  log: Logger;
-  pacer: AdminPacer;
-  deletions: DeletionSettings;
-  /** The ACS resource whose rows are acted on, and whether rows of unknown resource ('') count as its own. */
-  scope: { resource: string; adoptUnknown: boolean };
-}
-
-const resourcesOf = (scope: AdminCollaborators['scope']) => (scope.adoptUnknown ? [scope.resource, ''] : [scope.resource]);
-
-/** The durable deletion of DELETE /api/user, paced as administrators' work. */
-export class DurableAdminDeletions implements AdminIdentityDeleter {
-  private readonly deletions: IdentityDeletions;
-  /** A deletion left queued is reported by the caller (a CLI line, the job's failed count): not a warning each. */
-  private readonly quietLog: Logger;
-
-  constructor(private readonly use: AdminCollaborators) {
-    const { log } = use;
-    this.quietLog = { info: (details, message) => log.info(details, message), warn: (details, message) => log.info(details, message), error: (details, message) => log.error(details, message) };
-    // The pacer stands where the user's budget stands for the user's own requests.
-    this.deletions = new IdentityDeletions({ ...use, budget: use.pacer }, use.deletions);
-  }
-
-  async deleteUser(user: EntraCaller, request: DeletionRequest): Promise<DeletionOutcome> {
-    const outcome = await this.deletions.deleteFor(user, this.quietLog);
-    if (outcome !== 'nothing_to_delete') this.use.audit.record('admin_operation', this.use.hashUser(user), { operation: 'delete', ...detailsOf(request), queued: outcome === 'queued' });
-    return outcome;
-  }
-
-  async finishQueued(acsUserId: string, request: DeletionRequest): Promise<void> {
-    const { pool, store, acs, audit, pacer, scope } = this.use;
-    const { rows } = await pool.query<{ attempts: number }>(
-      'SELECT attempts FROM acs_identity_deletions WHERE acs_user_id = $1 AND acs_resource = ANY($2::text[])', [acsUserId, resourcesOf(scope)]);
-    if (!rows[0]) return;
-    await pacer.spend();
-    try {
-      await acs.deleteIdentity(acsUserId);
-    } catch (error) {
-      // Recorded on the queued deletion too, so that the service's retries wait as long.
-      await store.deferDeletion(acsUserId, reasonOf(error), this.backoff(rows[0].attempts, error));
-      throw error;
-    }
-    await store.completeDeletion(acsUserId);
-    audit.record('deletion_completed', undefined, { attempts: rows[0].attempts + 1, ...detailsOf(request) });
-  }
-
-  backoff(attempts: number, error: unknown): number {
-    return deletionBackoffSeconds(this.use.deletions.retryIntervalSeconds, attempts, error instanceof AcsError ? error.retryAfterSeconds : undefined);
-  }
 }
 
 export type OffboardingState = 'running' | 'completed';
@@ -184,6 +102,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Told the job's status after each committed batch. */
   onProgress?: (status: OffboardingStatus) => void;
+  /** Told when another worker holds the job: this one waits until it completes it or its lease lapses. */
+  onWaiting?: (status: OffboardingStatus) => void;
 }
 
 /** Tenant offboardings: start (or find) a tenant's job, run it, read its status. */
@@ -200,6 +120,7 @@ export class TenantOffboardings {
    */
   async start(tenantId: string, requestedBy: string): Promise<{ job: OffboardingStatus; created: boolean }> {
     const { resource } = this.use.scope;
+    // The service's answer to the database failing is a 503 (DatabaseUnavailableError).
     return withTransaction(this.use.pool, async (client) => {
       const open = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE tenant_id = $1 AND acs_resource = $2 AND state = 'running'`, [tenantId, resource]);
       if (open.rows[0]) return { job: toStatus(open.rows[0]), created: false };
@@ -218,16 +139,16 @@ export class TenantOffboardings {
         return { job: toStatus(raced.rows[0]!), created: false };
       }
       await this.listIdentities(client, id, tenantId);
-      this.use.audit.record('admin_operation', undefined, { operation: 'offboard_started', by: requestedBy, offboardingId: id, tenantId });
+      recordAdminOperation(this.use.audit, 'offboard_started', requestedBy, undefined, { offboardingId: id, tenantId });
       const { rows } = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
       return { job: toStatus(rows[0]!), created: true };
-    });
+    }).catch(classifyDatabaseError);
   }
 
   /** The job's status, or undefined if there is no such job. */
   async status(id: string): Promise<OffboardingStatus | undefined> {
     if (!GUID.test(id)) return undefined;
-    const { rows } = await this.use.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]);
+    const { rows } = await this.use.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM tenant_offboardings WHERE id = $1`, [id]).catch(classifyDatabaseError);
     return rows[0] && toStatus(rows[0]);
   }
 
@@ -247,33 +168,66 @@ export class TenantOffboardings {
 
   /**
    * Works on the job until it is completed (or `signal` stops it): batch after batch of due
-   * identities, waiting for those that failed to be due again. Several workers may run one job.
+   * identities, waiting for those that failed to be due again. One worker at a time, whichever
+   * process runs it: the job's lease (renewed each round) keeps others waiting, so that the
+   * job's ACS calls keep one process's pace; a worker that dies is replaced when it lapses.
    */
-  async run(id: string, { signal, onProgress }: RunOptions = {}): Promise<OffboardingStatus> {
+  async run(id: string, { signal, onProgress, onWaiting }: RunOptions = {}): Promise<OffboardingStatus> {
     let job = await this.status(id);
     if (!job) throw new Error(`no offboarding ${id}`);
-    while (job.state === 'running' && !signal?.aborted) {
-      const batch = await this.claim(id);
-      if (batch.length > 0) {
-        const results = await this.deleteBatch(job, batch, signal);
-        await this.commit(id, batch, results);
-        await this.use.audit.flush();
-        job = (await this.status(id))!;
-        onProgress?.(job);
-        continue;
+    const worker = randomUUID();
+    let waiting = false;
+    try {
+      while (job.state === 'running' && !signal?.aborted) {
+        if (!(await this.holdJob(id, worker))) {
+          if (!waiting) onWaiting?.(job);
+          waiting = true;
+          await pause(MAX_IDLE_WAIT_MS, signal);
+          job = (await this.status(id))!;
+          continue;
+        }
+        waiting = false;
+        const batch = await this.claim(id);
+        if (batch.length > 0) {
+          const results = await this.deleteBatch(job, batch, signal);
+          await this.commit(id, batch, results);
+          await this.use.audit.flush();
+          job = (await this.status(id))!;
+          onProgress?.(job);
+          continue;
+        }
+        const waitMs = await this.nextDueInMs(id);
+        if (waitMs !== undefined) {
+          await pause(Math.min(MAX_IDLE_WAIT_MS, Math.max(10, waitMs)), signal);
+          continue;
+        }
+        job = await this.topUpOrComplete(job);
+        if (job.state === 'completed') {
+          await this.use.audit.flush();
+          onProgress?.(job);
+        }
       }
-      const waitMs = await this.nextDueInMs(id);
-      if (waitMs !== undefined) {
-        await sleep(Math.min(MAX_IDLE_WAIT_MS, Math.max(10, waitMs)));
-        continue;
-      }
-      job = await this.topUpOrComplete(job);
-      if (job.state === 'completed') {
-        await this.use.audit.flush();
-        onProgress?.(job);
-      }
+    } finally {
+      // Released at once: a worker stopped on purpose leaves the job to the next without a wait.
+      await this.use.pool.query('UPDATE tenant_offboardings SET worker_id = NULL, worker_lease_until = NULL WHERE id = $1 AND worker_id = $2', [id, worker])
+        .catch((error: unknown) => this.use.log.warn({ err: error }, 'tenant offboarding: releasing the job failed (its lease lapses)'));
     }
     return job;
+  }
+
+  /** Takes or renews the job's lease for `worker`; false when another worker holds it, or the job is over. */
+  private async holdJob(id: string, worker: string): Promise<boolean> {
+    // Two rounds' bound: a round is at most one batch.
+    const { rowCount } = await this.use.pool.query(
+      `UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND state = 'running' AND (worker_id = $2 OR worker_lease_until IS NULL OR worker_lease_until < now())`,
+      [id, worker, 2 * this.leaseSeconds()]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** How long a batch's claim holds its items: one batch's calls at the pace, and a whole ACS call's bound for the slowest. */
+  private leaseSeconds(): number {
+    return this.use.deletions.leaseSeconds + Math.ceil(this.use.pacer.secondsFor(this.batchSize));
   }
 
   /** Lists the tenant's mappings as items: new ones, and those re-created since their item was deleted. */
@@ -289,9 +243,7 @@ export class TenantOffboardings {
 
   /** Claims due items, pushing them a lease ahead: a worker that dies holds them no longer. */
   private async claim(id: string): Promise<Item[]> {
-    const { deletions, pacer } = this.use;
-    // One batch's calls at the pace, and a whole ACS call's bound for the slowest.
-    const leaseSeconds = deletions.leaseSeconds + Math.ceil(pacer.secondsFor(this.batchSize));
+    const leaseSeconds = this.leaseSeconds();
     const { rows } = await this.use.pool.query<{ object_id: string; acs_user_id: string; attempts: number }>(
       `UPDATE tenant_offboarding_items SET next_attempt_at = now() + make_interval(secs => $3)
         WHERE job_id = $1 AND object_id IN (
@@ -382,7 +334,7 @@ export class TenantOffboardings {
       const { rowCount } = await client.query(
         `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
           WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
-      if (rowCount) this.use.audit.record('admin_operation', undefined, { operation: 'offboard_completed', by: job.requestedBy, offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
+      if (rowCount) recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
     });
     return (await this.status(job.id))!;
   }

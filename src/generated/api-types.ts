@@ -148,6 +148,8 @@ export interface paths {
          *     202 when ACS cannot be reached: the deletion is recorded durably and retried in the
          *     background, and the receipt (`GET /admin/erasures/{id}`) shows the confirmation once it
          *     comes. Once confirmed, the receipt names the user only by the audit trail's keyed hash.
+         *     The ACS call is paced as administrators' work (`ADMIN_ACS_CALLS_PER_SECOND`): it never
+         *     counts against the user's own ACS-call budget, nor is refused by it.
          */
         delete: operations["adminDeleteIdentity"];
         options?: never;
@@ -191,6 +193,8 @@ export interface paths {
          * Revoke every ACS token of a user (operators)
          * @description Revokes every ACS access token of the user's identity, as `POST /api/token/revoke` does;
          *     the identity stays. ACS can take up to 15 minutes to refuse revoked tokens everywhere.
+         *     The ACS call is paced as administrators' work (`ADMIN_ACS_CALLS_PER_SECOND`): it never
+         *     counts against the user's own ACS-call budget, nor is refused by it.
          */
         post: operations["adminRevokeTokens"];
         delete?: never;
@@ -236,6 +240,58 @@ export interface paths {
          *     Confirmed receipts are deleted after `ADMIN_RECEIPT_RETENTION_DAYS`.
          */
         get: operations["adminGetErasureReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{tenantId}/offboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Offboard a tenant: delete every identity of its users (operators)
+         * @description Starts a job that deletes every identity of the Entra ID tenant's users, each as
+         *     `DELETE /admin/identities/{acsUserId}` does (with an erasure receipt naming the operator
+         *     application), at the administrators' pace (`ADMIN_ACS_CALLS_PER_SECOND`, apart from the
+         *     users' own budgets). Identities created while it runs are deleted too. The job runs in
+         *     the background, one worker at a time across replicas; a replica that starts resumes the
+         *     jobs left running. 202 when this request started the job; 200 when the tenant's
+         *     offboarding was already under way, or is completed with no identity left (the same job,
+         *     whoever started it). Either way `Location` is the job's status. Once completed, remove
+         *     the tenant from `AUTH_ALLOWED_TENANTS`, or its users get new identities when they sign in
+         *     again. `npm run admin -- offboard-tenant` runs the same job from a shell.
+         */
+        post: operations["adminStartOffboarding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/offboardings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A tenant offboarding's status (operators)
+         * @description The job's progress: identities listed, deleted, and failed (waiting for a retry, with the
+         *     last error); who asked (the operator application's client id, or the name given to the
+         *     CLI) and when. `message` says what to do next: once `completed`, remove the tenant from
+         *     `AUTH_ALLOWED_TENANTS`.
+         */
+        get: operations["adminGetOffboarding"];
         put?: never;
         post?: never;
         delete?: never;
@@ -354,6 +410,37 @@ export interface components {
             /** @description The URL of the next page (path and query), or null on the last page. */
             next: string | null;
         };
+        OffboardingStatus: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The tenant being offboarded.
+             */
+            tenantId: string;
+            /**
+             * @description `completed` once no identity of the tenant is left, in the database or in ACS.
+             * @enum {string}
+             */
+            state: "running" | "completed";
+            /** @description The client id of the operator application that started it (or the name given to the CLI's `--requested-by`). */
+            requestedBy: string;
+            /** @description Identities listed for deletion so far (those created while it runs are added). */
+            total: number;
+            deleted: number;
+            /** @description Identities whose last attempt failed and that wait for a retry. */
+            failed: number;
+            /** @description The last failure's reason, if any. */
+            lastError: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            completedAt: string | null;
+            /** @description What to do next; once completed, to remove the tenant from `AUTH_ALLOWED_TENANTS`. */
+            message: string;
+        };
         ErasureReceipt: {
             /** Format: uuid */
             id: string;
@@ -362,7 +449,7 @@ export interface components {
              * @enum {string}
              */
             status: "queued" | "confirmed";
-            /** @description The client id of the operator application that asked. */
+            /** @description The client id of the operator application that asked (or, for a deletion by `npm run admin` or its tenant offboarding, the name given to `--requested-by`). */
             requestedBy: string;
             /** Format: date-time */
             requestedAt: string;
@@ -530,6 +617,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No tenant offboarding has that id (`offboarding_not_found`). */
+        OffboardingNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No erasure receipt has that id (never made, or deleted after the retention period) (`erasure_receipt_not_found`). */
         ErasureReceiptNotFound: {
             headers: {
@@ -641,6 +738,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description The job's status, `/admin/offboardings/{id}`. */
+        OffboardingLocation: string;
         /** @description Tokens must never be cached. */
         CacheControlNoStore: "no-store";
         /** @description The request id, also on every log line of the request. A client may send its own (`[A-Za-z0-9._-]{1,64}`). */
@@ -1118,6 +1217,82 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AdminForbidden"];
             404: components["responses"]["ErasureReceiptNotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminStartOffboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Entra ID tenant to offboard. */
+                tenantId: components["schemas"]["Guid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's offboarding was started already (under way, or completed); its status. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    Location: components["headers"]["OffboardingLocation"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffboardingStatus"];
+                };
+            };
+            /** @description Started; the job runs in the background. Its status. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    Location: components["headers"]["OffboardingLocation"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffboardingStatus"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    adminGetOffboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id, from the `Location` that `adminStartOffboarding` answered. */
+                id: components["schemas"]["Guid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job's status. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OffboardingStatus"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["OffboardingNotFound"];
             414: components["responses"]["UriTooLong"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -69,4 +69,5 @@ export const ADMIN_PROBLEMS = {
     status: 404, code: 'erasure_receipt_not_found',
     detail: 'No erasure receipt has this id; confirmed receipts are deleted after the retention period.',
   },
+  offboardingNotFound: { status: 404, code: 'offboarding_not_found', detail: 'No tenant offboarding has this id.' },
 } satisfies Record<string, ProblemCode | ((role: string) => ProblemCode)>;

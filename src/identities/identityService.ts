@@ -99,14 +99,22 @@ export class IdentityService {
   }
 
   /** Revokes the caller's ACS tokens, if the caller has an identity. */
-  async revokeTokens(caller: Caller): Promise<void> {
-    const { store, acs, budget, audit, hashUser } = this.use;
-    const identity = await store.find(caller);
-    if (!identity) return;
-    await budget.spend(caller, 'revokeTokens');
-    await acs.revokeTokens(identity.acsUserId);
-    // Every replica reads this with the mapping: none serves an older token again.
-    await store.markTokensRevoked(caller);
-    audit.record('tokens_revoked', hashUser(caller));
+  revokeTokens(caller: Caller): Promise<void> {
+    return revokeTokensOf(this.use, caller);
   }
+}
+
+/**
+ * Revokes the caller's ACS tokens, if the caller has an identity, the call paid from `budget`
+ * (the caller's own, or the administrators' pace when an operator asks).
+ */
+export async function revokeTokensOf(use: Pick<IdentityCollaborators, 'store' | 'acs' | 'budget' | 'audit' | 'hashUser'>, caller: Caller): Promise<void> {
+  const { store, acs, budget, audit, hashUser } = use;
+  const identity = await store.find(caller);
+  if (!identity) return;
+  await budget.spend(caller, 'revokeTokens');
+  await acs.revokeTokens(identity.acsUserId);
+  // Every replica reads this with the mapping: none serves an older token again.
+  await store.markTokensRevoked(caller);
+  audit.record('tokens_revoked', hashUser(caller));
 }

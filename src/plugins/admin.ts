@@ -1,12 +1,17 @@
 // The admin API's wiring (docs/operations.md#admin-api): the hook that admits only operators'
 // applications (admin/adminAuth.ts) on top of the usual token checks, their rate limit, the
-// admin services, and the sweep that deletes erasure receipts past their retention.
+// admin services (one AdminPacer for the process's administrative ACS calls), the sweep that
+// deletes erasure receipts past their retention, and tenant offboardings run in the background
+// (those left running resumed at start, stopped at close).
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { adminCallerOf, type AdminCaller } from '../admin/adminAuth.js';
 import { AdminDeletion } from '../admin/adminDeletion.js';
-import { AdminLookups } from '../admin/adminLookups.js';
-import { ErasureReceipts } from '../admin/erasureReceipts.js';
+import type { AdminLookups } from '../admin/adminLookups.js';
+import { AdminPacer } from '../admin/adminPacing.js';
+import type { ErasureReceipts } from '../admin/erasureReceipts.js';
+import { OffboardingRunner } from '../admin/offboardingRunner.js';
+import { TenantOffboardings } from '../admin/tenantOffboarding.js';
 import type { Config } from '../config/index.js';
 import { LOCAL_ACS_RESOURCE } from '../db/resources.js';
 import { LocalWindowCounts } from './localWindowCounts.js';
@@ -23,6 +28,10 @@ declare module 'fastify' {
     adminLookups: AdminLookups;
     erasureReceipts: ErasureReceipts;
     adminDeletion: AdminDeletion;
+    /** The pace of administrators' ACS calls in this process (ADMIN_ACS_CALLS_PER_SECOND). */
+    adminPacer: AdminPacer;
+    /** Tenant offboardings, run in this process's background. */
+    adminOffboardings: OffboardingRunner;
   }
 }
 
@@ -30,16 +39,22 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** Operator applications whose count a replica keeps. */
 const ADMIN_KEYS = 1000;
 
-export default fp(async function admin(app, { config }: { config: Pick<Config, 'admin' | 'acs' | 'rateLimits'> }) {
+export default fp(async function admin(app, { config }: { config: Pick<Config, 'admin' | 'adminPacing' | 'acs' | 'deletions' | 'rateLimits'> }) {
   // The rows of this service's resource, as the identity store reads them (plugins/database.ts).
-  const resources = config.acs.resource === LOCAL_ACS_RESOURCE ? [config.acs.resource] : [config.acs.resource, ''];
-  const lookups = new AdminLookups(app.pool, resources);
-  const receipts = new ErasureReceipts(app.pool, config.acs.resource);
+  const scope = { resource: config.acs.resource, adoptUnknown: config.acs.resource !== LOCAL_ACS_RESOURCE };
+  const pacer = new AdminPacer(config.adminPacing.acsCallsPerSecond);
+  const collaborators = {
+    pool: app.pool, store: app.identityStore, acs: app.acs, audit: app.audit, hashUser: app.hashUser, log: app.log,
+    pacer, deletions: config.deletions, scope,
+  };
+  const adminDeletion = new AdminDeletion(collaborators);
+  const offboardings = new OffboardingRunner(new TenantOffboardings(collaborators, adminDeletion), app.log);
+  const { lookups, receipts } = adminDeletion;
+  app.decorate('adminOffboardings', offboardings);
+  app.decorate('adminPacer', pacer);
   app.decorate('adminLookups', lookups);
   app.decorate('erasureReceipts', receipts);
-  app.decorate('adminDeletion', new AdminDeletion({
-    lookups, receipts, deletions: app.identityDeletions, identities: app.identities, audit: app.audit, hashUser: app.hashUser,
-  }));
+  app.decorate('adminDeletion', adminDeletion);
 
   app.decorateRequest('adminCaller', null);
   const { appRole, rateLimitMax, tenantId } = config.admin;
@@ -63,10 +78,16 @@ export default fp(async function admin(app, { config }: { config: Pick<Config, '
     .catch((error: unknown) => app.log.warn({ err: error }, 'erasure receipt purge failed'));
   const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
   purgeTimer.unref();
-  app.addHook('onReady', async () => { void purge(); });
+  app.addHook('onReady', async () => {
+    void purge();
+    // Jobs left running (by this replica before a restart, or by one that is gone) go on here.
+    await offboardings.resume();
+  });
+  // preClose: the batch under way is committed before the database plugin's onClose ends the pool.
+  app.addHook('preClose', () => offboardings.close());
   app.beforePoolEnd(async () => { clearInterval(purgeTimer); });
 }, {
   name: 'admin',
-  dependencies: ['database', 'authentication', 'rate-limits', 'audit', 'identities', 'metrics'],
-  decorators: { fastify: ['pool', 'authenticateWith', 'rateLimitHooks', 'identityDeletions', 'identities', 'audit', 'hashUser', 'metrics', 'beforePoolEnd'] },
+  dependencies: ['database', 'acs', 'authentication', 'rate-limits', 'audit', 'metrics'],
+  decorators: { fastify: ['pool', 'identityStore', 'acs', 'authenticateWith', 'rateLimitHooks', 'audit', 'hashUser', 'metrics', 'beforePoolEnd'] },
 });

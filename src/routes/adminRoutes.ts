@@ -1,9 +1,12 @@
 // The admin API (operators' applications, plugins/admin.ts): find a user, export what is held
 // about them, revoke their tokens, delete them with an erasure receipt, list a tenant's users,
-// read a receipt. Every operation is audited with the operator application's id.
+// read a receipt, offboard a tenant and follow the job. Every operation is audited with the
+// operator application's id.
 import type { AdminDeletion } from '../admin/adminDeletion.js';
 import { decodeCursor, type AdminIdentity, type AdminLookups, type IdentityKey } from '../admin/adminLookups.js';
 import type { ErasureReceipt, ErasureReceipts } from '../admin/erasureReceipts.js';
+import type { OffboardingRunner } from '../admin/offboardingRunner.js';
+import type { OffboardingStatus } from '../admin/tenantOffboarding.js';
 import type { Caller } from '../auth/caller.js';
 import type { OperationHandler, Schemas } from '../http/contract.js';
 import { HttpProblem, type InvalidParam } from '../http/httpProblem.js';
@@ -34,6 +37,10 @@ export const toReceipt = (receipt: ErasureReceipt): Schemas['ErasureReceipt'] =>
   userHash: receipt.userHash,
 });
 
+const toOffboarding = (job: OffboardingStatus): Schemas['OffboardingStatus'] => ({
+  ...job, createdAt: job.createdAt.toISOString(), updatedAt: job.updatedAt.toISOString(), completedAt: job.completedAt?.toISOString() ?? null,
+});
+
 type LookupQuery = { tenantId?: string; objectId?: string; issuer?: string; subject?: string; acsUserId?: string };
 
 /** The one key a lookup names, or a 400 naming what is wrong. */
@@ -54,13 +61,15 @@ function lookupKey(query: LookupQuery): IdentityKey {
   return { tenantId: query.tenantId!.toLowerCase(), objectId: query.objectId!.toLowerCase() };
 }
 
-export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, admin: AdminDeletion, hashUser: (user: Caller) => string): {
+export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, admin: AdminDeletion, hashUser: (user: Caller) => string, offboardings: OffboardingRunner): {
   adminFindIdentity: OperationHandler<'adminFindIdentity'>;
   adminExportIdentity: OperationHandler<'adminExportIdentity'>;
   adminRevokeTokens: OperationHandler<'adminRevokeTokens'>;
   adminDeleteIdentity: OperationHandler<'adminDeleteIdentity'>;
   adminListTenantIdentities: OperationHandler<'adminListTenantIdentities'>;
   adminGetErasureReceipt: OperationHandler<'adminGetErasureReceipt'>;
+  adminStartOffboarding: OperationHandler<'adminStartOffboarding'>;
+  adminGetOffboarding: OperationHandler<'adminGetOffboarding'>;
 } {
   const by = (request: { adminCaller: { appId: string } | null }) => request.adminCaller!.appId;
   return {
@@ -97,7 +106,7 @@ export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, 
 
     async adminDeleteIdentity(request, reply) {
       const { acsUserId } = request.params as { acsUserId: string };
-      const erased = await admin.erase(by(request), { acsUserId }, request.log);
+      const erased = await admin.erase({ requestedBy: by(request) }, { acsUserId }, request.log);
       if (erased.outcome === 'not_found') throw identityNotFound();
       return reply.code(erased.outcome === 'deleted' ? 200 : 202).send(toReceipt(erased.receipt));
     },
@@ -123,6 +132,23 @@ export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, 
       admin.record(by(request), 'receipt', undefined, { receipt: id.toLowerCase(), found: receipt !== undefined });
       if (!receipt) throw problem(ADMIN_PROBLEMS.receiptNotFound);
       return reply.code(200).send(toReceipt(receipt));
+    },
+
+    async adminStartOffboarding(request, reply) {
+      const tenantId = (request.params as { tenantId: string }).tenantId.toLowerCase();
+      const { job, created } = await offboardings.start(tenantId, by(request));
+      // A new job is audited as offboard_started by the job itself.
+      if (!created) admin.record(by(request), 'offboard_status', undefined, { offboardingId: job.id, tenantId });
+      reply.header('location', `/admin/offboardings/${job.id}`);
+      return reply.code(created ? 202 : 200).send(toOffboarding(job));
+    },
+
+    async adminGetOffboarding(request, reply) {
+      const id = (request.params as { id: string }).id.toLowerCase();
+      const job = await offboardings.status(id);
+      admin.record(by(request), 'offboard_status', undefined, { offboardingId: id, found: job !== undefined });
+      if (!job) throw problem(ADMIN_PROBLEMS.offboardingNotFound);
+      return reply.code(200).send(toOffboarding(job));
     },
   };
 }
