@@ -23,6 +23,8 @@ export interface OtlpReceiver {
   url: string;
   /** Every request body received so far, as text. */
   received(): string;
+  /** The path (with query) of every request received so far. */
+  paths(): string[];
   spans(): ReceivedSpan[];
   /** The names of the metrics received so far. */
   metricNames(): Set<string>;
@@ -44,10 +46,12 @@ interface MetricsBody {
 /** `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS). */
 export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
   const bodies: string[] = [];
+  const paths: string[] = [];
   const spans: ReceivedSpan[] = [];
   const metricNames = new Set<string>();
   const receive = (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
+    paths.push(request.url ?? '');
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       // Azure Monitor's exporter sends gzip; OTLP's sends plain bodies here.
@@ -80,6 +84,7 @@ export async function startOtlpReceiver(tls?: { key: string; cert: string }): Pr
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => bodies.join('\n'),
+    paths: () => [...paths],
     spans: () => [...spans],
     metricNames: () => metricNames,
     async waitFor(check, ms = 10_000) {
