@@ -122,6 +122,9 @@ t.test('traces and metrics over OTLP', async (t) => {
   t.ok(await receiver.waitFor(() => receiver.metricNames().has('acs_tokens_issued_total')), 'the Prometheus series are exported as OTLP metrics');
   t.ok(receiver.metricNames().has('http_request_duration_seconds'));
 
+  // Probes and /metrics are not traced, with a query string too.
+  for (const path of ['/healthz?from=probe', '/readyz?from=probe', '/metrics?from=scraper']) await (await fetch(`${service.url}${path}`)).arrayBuffer();
+
   // ACS's URLs name the identity: revoking calls /identities/{id}/:revokeAccessTokens.
   const revoked = await fetch(`${service.url}/api/token/revoke`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
   t.equal(revoked.status, 204);
@@ -137,6 +140,7 @@ t.test('traces and metrics over OTLP', async (t) => {
     .filter(([key]) => ['url.path', 'http.target', 'url.query', 'url.full', 'http.url'].includes(key))
     .some(([key, value]) => [...new URLSearchParams(queryOf(key, value)).keys()].some((name) => !HARMLESS.has(name))));
   t.same(withQuery.map((span) => span.name), [], 'no query parameter but harmless ones in any URL attribute');
+  t.same(receiver.spans().filter((span) => /healthz|readyz|metrics/.test(`${span.name} ${String(span.attributes['url.path'])}`)).map((span) => span.name), [], 'no probe or /metrics span');
   const sent = receiver.received();
   for (const [what, secret] of Object.entries({ subject, stray, token, bearer, forged, signature: bearer.split('.')[2]!, oid, sub, acsUserId: user.communicationUserId, acsUserIdEncoded: encodeURIComponent(user.communicationUserId), acsGuid: user.communicationUserId.split('_').at(-1)! })) {
     t.notOk(sent.includes(secret), `no ${what} in anything exported`);
@@ -253,4 +257,14 @@ t.test('SIGTERM with a collector that never answers: the process still exits at 
   service.kill('SIGTERM');
   t.equal(await service.exited, 0, service.output().stderr);
   t.ok(Date.now() - stopping < 5_000, `exited in ${Date.now() - stopping} ms`);
+});
+
+t.test('a bad telemetry value stops the start with a message naming it', async (t) => {
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, { ...testServiceEnv({ entra, acs, database }), OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+  t.equal(service.url, undefined, 'not listening');
+  if (service.url) service.kill('SIGTERM');
+  t.equal(await service.exited, 1);
+  t.match(service.output().stderr, /^OTEL_EXPORTER_OTLP_ENDPOINT must be an http:\/\/ or https:\/\/ URL, not collector:4318\./);
 });

@@ -16,7 +16,8 @@ export function fastifyInstrumentation(): FastifyOtelInstrumentation {
     // not a span for each of Fastify's hooks.
     instrumentHooks: false,
     instrumentHandler: false,
-    ignorePaths: ({ url }) => UNTRACED.has(url),
+    // Given the request's URL, query string included.
+    ignorePaths: ({ url }) => UNTRACED.has(url.split('?')[0]!),
     requestHook: (span, request) => {
       const { url, schema } = request.routeOptions;
       if (url) span.updateName(`${request.method} ${url}`);

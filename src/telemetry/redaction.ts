@@ -12,6 +12,7 @@ const CREDENTIAL = /\b(bearer|hmac-sha256)\s+\S+/gi;
 const SECRET_KEY = /authorization|teams-user-aad-token|cookie|x-ms-content-sha256|signature|password|secret/i;
 
 export const REDACTED = '[redacted]';
+const PG_CODE = /\(code: (\w+)\)/;
 
 export function redactText(text: string): string {
   return text.replace(ACS_USER_ID, '8:acs:{id}').replace(JWT, REDACTED).replace(CREDENTIAL, `$1 ${REDACTED}`);
@@ -47,6 +48,15 @@ function redactAttributes(attributes: Attributes): void {
   }
 }
 
+/** pg's error message may quote the values of the statement: only its SQLSTATE code is kept. */
+function statusMessage(span: ReadableSpan): string {
+  const { attributes } = span;
+  if (attributes['db.system.name'] !== 'postgresql' && attributes['db.system'] !== 'postgresql') return redactText(span.status.message!);
+  // The instrumentation's exception event is already reduced to the code.
+  const recorded = span.events.map((event) => PG_CODE.exec(String(event.attributes?.['exception.message'] ?? ''))?.[1]).find(Boolean);
+  return `PostgreSQL error (code: ${String(attributes['error.type'] ?? recorded ?? 'unknown')})`;
+}
+
 /**
  * Rewrites each span as it ends, before the exporting processor (registered after this one)
  * sees it. The SDK's ended span is still a plain object, so it is changed in place.
@@ -62,7 +72,7 @@ export class RedactingSpanProcessor implements SpanProcessor {
       event.name = redactText(event.name);
       if (event.attributes) redactAttributes(event.attributes);
     }
-    if (span.status.message) writable.status = { ...span.status, message: redactText(span.status.message) };
+    if (span.status.message) writable.status = { ...span.status, message: statusMessage(span) };
   }
 
   forceFlush(): Promise<void> {
