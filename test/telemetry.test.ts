@@ -4,7 +4,7 @@
 // flag decides nothing; nothing secret or personal is exported; and without an exporter the
 // bootstrap loads no OpenTelemetry module.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -39,15 +39,16 @@ async function listening(server: Server): Promise<number> {
 }
 
 /** A receiver serving HTTPS (Azure Monitor's exporter sends nothing else) and the service's variables for it. */
-async function azureMonitorReceiver() {
+async function azureMonitorReceiver(status?: number) {
   const { private: key, cert } = await generate([{ name: 'commonName', value: '127.0.0.1' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
   const caFile = join(mkdtempSync(join(tmpdir(), 'telemetry-ca-')), 'ca.pem');
   writeFileSync(caFile, cert);
-  const receiver = await startOtlpReceiver({ key, cert });
+  const receiver = await startOtlpReceiver({ key, cert }, status);
   const env = {
     NODE_EXTRA_CA_CERTS: caFile,
     APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${receiver.url}/;LiveEndpoint=${receiver.url}/`,
-    APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true',
+    // The exporter's own usage reports (to Microsoft's endpoints, not this receiver).
+    APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
   };
   return { receiver, env };
 }
@@ -220,6 +221,21 @@ t.test('Azure Monitor: with a connection string, the same request is sent to its
   for (const [what, secret] of Object.entries({ token, bearer, oid, acsGuid: user.communicationUserId.split('_').at(-1)! })) {
     t.notOk(sent.includes(secret), `no ${what} in anything exported`);
   }
+});
+
+t.test('Azure Monitor: what its ingestion endpoint refuses is not stored on disk (the image\'s root filesystem is read-only)', async (t) => {
+  const [entra, acs, database, { receiver, env }] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), azureMonitorReceiver(403)]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const temporary = mkdtempSync(join(tmpdir(), 'telemetry-tmpdir-'));
+  const service = await startWithBootstrap(t, { ...testServiceEnv({ entra, acs, database }), ...env, TMPDIR: temporary, OTEL_BSP_SCHEDULE_DELAY: '100' });
+  t.ok(service.url, `listening ${service.output().stderr}`);
+  t.equal((await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}` } })).status, 200);
+  t.ok(await receiver.waitFor(() => /RequestData/.test(receiver.received())), 'the request item was sent, and refused');
+  // The exporter stores what was refused (when it may) once the answer has come.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  service.kill('SIGTERM');
+  t.equal(await service.exited, 0);
+  t.same(readdirSync(temporary, { recursive: true }).filter((name) => /AzureMonitor/i.test(String(name))), [], 'nothing kept in the temporary folder');
 });
 
 t.test('without an exporter configured, the bootstrap loads no OpenTelemetry module', async (t) => {

@@ -43,8 +43,11 @@ interface MetricsBody {
   resourceMetrics?: { scopeMetrics?: { metrics?: { name: string }[] }[] }[];
 }
 
-/** `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS). */
-export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
+/**
+ * `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS);
+ * `status`: the answer to every request (another than 200 refuses what was sent).
+ */
+export async function startOtlpReceiver(tls?: { key: string; cert: string }, status = 200): Promise<OtlpReceiver> {
   const bodies: string[] = [];
   const paths: string[] = [];
   const spans: ReceivedSpan[] = [];
@@ -75,7 +78,7 @@ export async function startOtlpReceiver(tls?: { key: string; cert: string }): Pr
       } catch {
         // Not JSON (another protocol): the bytes are kept, nothing is decoded.
       }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      response.writeHead(status, { 'content-type': 'application/json' }).end('{}');
     });
   };
   const server = tls ? createHttpsServer(tls, receive) : createServer(receive);
