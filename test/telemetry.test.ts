@@ -17,7 +17,7 @@ import { startAcsEmulator } from '../emulators/acsEmulator.js';
 import { startEntraEmulator } from '../emulators/entraEmulator.js';
 import { moduleHooksNodeOptions } from './helpers/moduleHooks.js';
 import { startOtlpReceiver, type ReceivedSpan } from './helpers/otlpReceiver.js';
-import { startServiceProcess } from './helpers/serviceProcess.js';
+import { startServiceProcess, type ServiceProcess } from './helpers/serviceProcess.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
 import { testServiceEnv } from './helpers/testServiceEnv.js';
 
@@ -31,6 +31,20 @@ const CLIENT_KIND = 3;
 const startWithBootstrap = (t: Test, env: Record<string, string>) =>
   startServiceProcess(t, env, '--import', { cwd: tmpdir() }, [import.meta.resolve('tsx'), '--import', import.meta.resolve('../src/telemetry/bootstrap.ts'), projectFile('src', 'server.ts')]);
 const traceparent = (traceId: string, sampled: boolean) => `00-${traceId}-${randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}`;
+
+/**
+ * One token request continuing a caller's trace with this sampled flag, then SIGTERM: stopping
+ * flushes what waits, so whatever was kept has been sent once the process has exited.
+ */
+async function requestThenStop(t: Test, service: ServiceProcess, entra: { mintAccessToken(): string }, sampled: boolean): Promise<string> {
+  t.ok(service.url, `listening ${service.output().stderr}`);
+  const traceId = randomBytes(16).toString('hex');
+  const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(traceId, sampled) } });
+  t.equal(answer.status, 200);
+  service.kill('SIGTERM');
+  t.equal(await service.exited, 0);
+  return traceId;
+}
 
 async function listening(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -167,13 +181,7 @@ for (const exporter of ['OTLP', 'Azure Monitor']) {
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0',
     });
-    t.ok(service.url, `listening ${service.output().stderr}`);
-    const traceId = randomBytes(16).toString('hex');
-    const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(traceId, true) } });
-    t.equal(answer.status, 200);
-    // Stopping flushes what waits: whatever was kept has been sent once the process has exited.
-    service.kill('SIGTERM');
-    t.equal(await service.exited, 0);
+    const traceId = await requestThenStop(t, service, entra, true);
     t.equal(receiver.spans().length, 0, 'no span of any trace');
     t.notOk(receiver.received().includes(traceId));
     t.notMatch(receiver.received(), /RequestData|RemoteDependencyData/, 'no request or dependency item');
@@ -184,12 +192,7 @@ t.test("Azure Monitor: parentbased_always_on keeps every trace, whatever the cal
   const [entra, acs, database, { receiver, env }] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), azureMonitorReceiver()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
   const service = await startWithBootstrap(t, { ...testServiceEnv({ entra, acs, database }), ...env, OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
-  t.ok(service.url, `listening ${service.output().stderr}`);
-  const traceId = randomBytes(16).toString('hex');
-  const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(traceId, false) } });
-  t.equal(answer.status, 200);
-  service.kill('SIGTERM');
-  t.equal(await service.exited, 0);
+  const traceId = await requestThenStop(t, service, entra, false);
   t.ok(receiver.received().includes(traceId), 'the trace is exported');
 });
 
