@@ -16,10 +16,13 @@ export function fastifyInstrumentation(): FastifyOtelInstrumentation {
     // not a span for each of Fastify's hooks.
     instrumentHooks: false,
     instrumentHandler: false,
-    ignorePaths: ({ url }) => UNTRACED.has(url),
+    // Given the request's URL, query string included.
+    ignorePaths: ({ url }) => UNTRACED.has(url.split('?')[0]!),
     requestHook: (span, request) => {
       const { url, schema } = request.routeOptions;
       if (url) span.updateName(`${request.method} ${url}`);
+      // @fastify/otel sets the whole request URL, query string included.
+      span.setAttribute('url.path', request.url.split('?')[0]!);
       const operationId = (schema as { operationId?: unknown } | undefined)?.operationId;
       if (typeof operationId === 'string') span.setAttribute(OPERATION_ID, operationId);
     },
@@ -36,17 +39,26 @@ function problemCode(reply: FastifyReply, payload: unknown): string | undefined 
   }
 }
 
+const FLUSH_ON_CLOSE_MS = 2_000;
+
+function boundedFlush(flush: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, FLUSH_ON_CLOSE_MS).unref(); });
+  return Promise.race([flush().catch(() => undefined), bound]).finally(() => clearTimeout(timer));
+}
+
 /** Adds, to every Fastify instance made from now on, the problem code hook and `onClose`. */
 export function onEveryFastify(onClose: () => Promise<void>): void {
   subscribe('fastify.initialization', (message) => {
     const { fastify } = message as { fastify: FastifyInstance };
     fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
       const code = problemCode(reply, payload);
-      if (code) request.opentelemetry().span?.setAttribute('error.type', code);
+      if (code) request.opentelemetry?.().span?.setAttribute('error.type', code);
       done(null, payload);
     });
-    // Spans and metrics still waiting are sent before the process exits; an exporter that
-    // cannot send must not fail the close (nor, unhandled, the process).
-    fastify.addHook('onClose', () => onClose().catch(() => undefined));
+    // Spans and metrics still waiting are sent before the process exits (added first, this hook
+    // runs after the app's own onClose work, whose spans it sends too); an exporter that cannot
+    // send must neither fail the close nor hold it past a short bound.
+    fastify.addHook('onClose', () => boundedFlush(onClose));
   });
 }

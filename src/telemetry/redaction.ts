@@ -1,8 +1,9 @@
 // What never leaves the process in a span: tokens (JWTs, ours and ACS's), Authorization and
-// Teams token headers, and ACS user ids, which are personal data and appear in the paths of
-// ACS's URLs (url.full, url.path, http.target…) and in error messages. Every string attribute,
-// event attribute, span name and status message is rewritten before export; a user is named
-// only by the audit trail's keyed hash, set by the service itself.
+// Teams token headers, ACS user ids, which are personal data and appear in the paths of ACS's
+// URLs (url.full, url.path, http.target…) and in error messages, and query parameters other
+// than a few harmless ones (the admin API's are a user's keys; a client may send anything).
+// Every string attribute, event attribute, span name and status message is rewritten before
+// export; a user is named only by the audit trail's keyed hash, set by the service itself.
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 const ACS_USER_ID = /8(?::|%3a)acs(?::|%3a)[\w.~%-]+/gi;
@@ -11,19 +12,49 @@ const CREDENTIAL = /\b(bearer|hmac-sha256)\s+\S+/gi;
 const SECRET_KEY = /authorization|teams-user-aad-token|cookie|x-ms-content-sha256|signature|password|secret/i;
 
 export const REDACTED = '[redacted]';
+const PG_CODE = /\(code: (\w+)\)/;
 
 export function redactText(text: string): string {
   return text.replace(ACS_USER_ID, '8:acs:{id}').replace(JWT, REDACTED).replace(CREDENTIAL, `$1 ${REDACTED}`);
 }
+
+const HARMLESS_QUERY_PARAMETERS = new Set(['scopes', 'expiresInMinutes', 'api-version']);
+
+/** The query string keeping only harmless parameters (the others are dropped, names too). */
+function harmlessQuery(query: string): string {
+  return query.split('&').filter((parameter) => HARMLESS_QUERY_PARAMETERS.has(parameter.split('=')[0]!)).join('&');
+}
+
+/** A URL (or path, or `url.query` itself) with only harmless query parameters; `url.path` with none. */
+export function redactUrl(key: string, value: string): string {
+  if (key === 'url.query') return harmlessQuery(value);
+  const at = value.indexOf('?');
+  if (at < 0) return value;
+  if (key === 'url.path') return value.slice(0, at);
+  const query = harmlessQuery(value.slice(at + 1));
+  return query ? `${value.slice(0, at)}?${query}` : value.slice(0, at);
+}
+
+const URL_KEYS = new Set(['url.full', 'url.path', 'url.query', 'http.url', 'http.target']);
 
 type Attributes = Record<string, unknown>;
 
 function redactAttributes(attributes: Attributes): void {
   for (const [key, value] of Object.entries(attributes)) {
     if (SECRET_KEY.test(key)) attributes[key] = REDACTED;
+    else if (typeof value === 'string' && URL_KEYS.has(key)) attributes[key] = redactText(redactUrl(key, value));
     else if (typeof value === 'string') attributes[key] = redactText(value);
     else if (Array.isArray(value)) attributes[key] = value.map((item) => (typeof item === 'string' ? redactText(item) : item) as unknown);
   }
+}
+
+/** pg's error message may quote the values of the statement: only its SQLSTATE code is kept. */
+function statusMessage(span: ReadableSpan): string {
+  const { attributes } = span;
+  if (attributes['db.system.name'] !== 'postgresql' && attributes['db.system'] !== 'postgresql') return redactText(span.status.message!);
+  // The instrumentation's exception event is already reduced to the code.
+  const recorded = span.events.map((event) => PG_CODE.exec(String(event.attributes?.['exception.message'] ?? ''))?.[1]).find(Boolean);
+  return `PostgreSQL error (code: ${String(attributes['error.type'] ?? recorded ?? 'unknown')})`;
 }
 
 /**
@@ -41,7 +72,7 @@ export class RedactingSpanProcessor implements SpanProcessor {
       event.name = redactText(event.name);
       if (event.attributes) redactAttributes(event.attributes);
     }
-    if (span.status.message) writable.status = { ...span.status, message: redactText(span.status.message) };
+    if (span.status.message) writable.status = { ...span.status, message: statusMessage(span) };
   }
 
   forceFlush(): Promise<void> {

@@ -11,6 +11,7 @@ import { installTelemetryHooks } from './hooks.js';
 import { PrometheusBridge } from './prometheusBridge.js';
 import { RedactingSpanProcessor } from './redaction.js';
 import { samplingRatio, serviceSampler, TelemetrySettingError } from './sampling.js';
+import { checkTelemetrySettings } from './settings.js';
 import { clientInstrumentations, loadInstrumentedModules, serviceResource, stepSpans } from './serviceTracing.js';
 import type { TelemetryChoice } from './telemetrySwitch.js';
 
@@ -35,12 +36,13 @@ async function metricExporter(env: Env): Promise<PushMetricExporter> {
 }
 
 async function startOtlp(choice: TelemetryChoice, env: Env): Promise<void> {
+  checkTelemetrySettings(env);
   const resource = serviceResource();
   const bridge = new PrometheusBridge();
   const flushes: (() => Promise<void>)[] = [];
   let meterProvider: MeterProvider | undefined;
   if (choice.metrics) {
-    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL) || DEFAULT_METRIC_INTERVAL_MS;
+    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL?.trim() || DEFAULT_METRIC_INTERVAL_MS);
     const reader = new PeriodicExportingMetricReader({ exporter: await metricExporter(env), exportIntervalMillis: interval, metricProducers: [bridge] });
     meterProvider = new MeterProvider({ resource, readers: [reader] });
     flushes.push(() => meterProvider!.forceFlush());

@@ -26,6 +26,8 @@ export interface OtlpReceiver {
   url: string;
   /** Every request body received so far, as text. */
   received(): string;
+  /** The path (with query) of every request received so far. */
+  paths(): string[];
   spans(): ReceivedSpan[];
   /** The names of the metrics received so far. */
   metricNames(): Set<string>;
@@ -44,13 +46,18 @@ interface MetricsBody {
   resourceMetrics?: { scopeMetrics?: { metrics?: { name: string }[] }[] }[];
 }
 
-/** `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS). */
-export async function startOtlpReceiver(tls?: { key: string; cert: string }): Promise<OtlpReceiver> {
+/**
+ * `tls`: serve HTTPS with this key and certificate (Azure Monitor's exporter sends only HTTPS);
+ * `status`: the answer to every request (another than 200 refuses what was sent).
+ */
+export async function startOtlpReceiver(tls?: { key: string; cert: string }, status = 200): Promise<OtlpReceiver> {
   const bodies: string[] = [];
+  const paths: string[] = [];
   const spans: ReceivedSpan[] = [];
   const metricNames = new Set<string>();
   const receive = (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
+    paths.push(request.url ?? '');
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       // Azure Monitor's exporter sends gzip; OTLP's sends plain bodies here.
@@ -74,7 +81,7 @@ export async function startOtlpReceiver(tls?: { key: string; cert: string }): Pr
       } catch {
         // Not JSON (another protocol): the bytes are kept, nothing is decoded.
       }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      response.writeHead(status, { 'content-type': 'application/json' }).end('{}');
     });
   };
   const server = tls ? createHttpsServer(tls, receive) : createServer(receive);
@@ -83,6 +90,7 @@ export async function startOtlpReceiver(tls?: { key: string; cert: string }): Pr
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received: () => bodies.join('\n'),
+    paths: () => [...paths],
     spans: () => [...spans],
     metricNames: () => metricNames,
     async waitFor(check, ms = 10_000) {

@@ -1,11 +1,13 @@
-// Telemetry's pure rules: which standard variables turn it on, the ratio of traces kept and how a
-// remote parent's sampled flag is treated, and what redaction rewrites.
+// Telemetry's pure rules: which standard variables turn it on and which values are refused, the
+// ratio of traces kept and how a remote parent's sampled flag is treated, and what redaction
+// rewrites (through the SDK's own tracer provider).
 import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
-import { SamplingDecision } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import t from 'tap';
-import { redactText } from '../../src/telemetry/redaction.js';
+import { RedactingSpanProcessor, redactText, redactUrl } from '../../src/telemetry/redaction.js';
 import { samplingRatio, serviceSampler, TelemetrySettingError } from '../../src/telemetry/sampling.js';
+import { checkTelemetrySettings } from '../../src/telemetry/settings.js';
 import { telemetryChoice } from '../../src/telemetry/telemetrySwitch.js';
 
 t.test('which variables turn telemetry on', async (t) => {
@@ -55,4 +57,44 @@ t.test('redaction', async (t) => {
   t.equal(redactText(`Bearer ${jwt}`), 'Bearer [redacted]');
   t.equal(redactText('HMAC-SHA256 SignedHeaders=x-ms-date;host&Signature=abc'), 'HMAC-SHA256 [redacted]');
   t.equal(redactText('SELECT 1'), 'SELECT 1', 'the rest is left as it is');
+});
+
+t.test('numbers and endpoints the exporters would crash on or ignore are refused, by name', async (t) => {
+  t.doesNotThrow(() => checkTelemetrySettings({}));
+  t.doesNotThrow(() => checkTelemetrySettings({ OTEL_METRIC_EXPORT_INTERVAL: '500', OTEL_BSP_SCHEDULE_DELAY: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318' }));
+  t.throws(() => checkTelemetrySettings({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), new TelemetrySettingError('OTEL_METRIC_EXPORT_INTERVAL must be a whole number of milliseconds above 0, not soon.'));
+  t.throws(() => checkTelemetrySettings({ OTEL_METRIC_EXPORT_INTERVAL: '0' }), /OTEL_METRIC_EXPORT_INTERVAL must be a whole number of milliseconds above 0/);
+  t.throws(() => checkTelemetrySettings({ OTEL_BSP_SCHEDULE_DELAY: '-5' }), new TelemetrySettingError('OTEL_BSP_SCHEDULE_DELAY must be a whole number of milliseconds, 0 or more, not -5.'));
+  t.throws(() => checkTelemetrySettings({ OTEL_EXPORTER_OTLP_TIMEOUT: '1.5' }), /OTEL_EXPORTER_OTLP_TIMEOUT must be a whole number/);
+  t.throws(() => checkTelemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), new TelemetrySettingError('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, not collector:4318.'));
+  t.throws(() => checkTelemetrySettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http//collector' }), /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:\/\/ or https:\/\/ URL/);
+});
+
+t.test('query strings keep only harmless parameters', async (t) => {
+  t.equal(redactUrl('url.path', '/admin/identities?tenantId=t&objectId=o'), '/admin/identities');
+  t.equal(redactUrl('url.full', 'http://h/api/token?scopes=chat&hint=x&expiresInMinutes=60'), 'http://h/api/token?scopes=chat&expiresInMinutes=60');
+  t.equal(redactUrl('http.target', '/admin/identities?subject=s'), '/admin/identities');
+  t.equal(redactUrl('url.query', 'api-version=2025-06-30&objectId=o'), 'api-version=2025-06-30');
+  t.equal(redactUrl('http.url', 'https://acs/identities?api-version=1'), 'https://acs/identities?api-version=1');
+});
+
+t.test("a PostgreSQL error's message is exported as its SQLSTATE code only", async (t) => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new RedactingSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+  const span = provider.getTracer('test').startSpan('pg.query:SELECT', { attributes: { 'db.system.name': 'postgresql', 'error.type': '22P02' } });
+  span.setStatus({ code: 2, message: 'invalid input syntax for type uuid: "alice@example.com"' });
+  span.end();
+  // pg's instrumentation records the code in its (sanitized) exception event, not always as error.type.
+  const recorded = provider.getTracer('test').startSpan('pg.query:INSERT', { attributes: { 'db.system.name': 'postgresql' } });
+  recorded.recordException("PostgreSQL error of type 'error' occurred (code: 23505)");
+  recorded.setStatus({ code: 2, message: 'duplicate key value violates unique constraint "x" for alice@example.com' });
+  recorded.end();
+  const other = provider.getTracer('test').startSpan('identity create');
+  other.setStatus({ code: 2, message: 'ACS answered 503' });
+  other.end();
+  await provider.forceFlush();
+  const [pg, pgRecorded, own] = exporter.getFinishedSpans();
+  t.equal(pg!.status.message, 'PostgreSQL error (code: 22P02)');
+  t.equal(pgRecorded!.status.message, 'PostgreSQL error (code: 23505)');
+  t.equal(own!.status.message, 'ACS answered 503', "other spans' messages are only redacted");
 });
