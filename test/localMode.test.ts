@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { PROJECT_ROOT } from '../src/projectFiles.js';
 
-t.setTimeout(240_000);
+t.setTimeout(420_000);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -44,7 +44,9 @@ async function npmStart() {
   child.stdout.on('data', (chunk) => { stdout += chunk; });
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  for (let i = 0; i < 600 && !stdout.includes('Try it:'); i++) {
+  // `npm start` builds first: on a busy machine (CI runs two test files at once) that alone can
+  // take a minute.
+  for (let i = 0; i < 1500 && !stdout.includes('Try it:'); i++) {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
