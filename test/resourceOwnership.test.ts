@@ -2,6 +2,7 @@
 // retries another resource's rows (one database may have met a local-mode service, or a
 // sidecar may point one at a real database), and local mode refuses such a database at start.
 import t from 'tap';
+import { migrate, readMigrations } from '../src/db/migrations.js';
 import { startLocalEnvironment } from '../src/local/localMode.js';
 import { startOtherReplica, startTestService } from './helpers/testService.js';
 import { createTestDatabase } from './helpers/testDatabase.js';
@@ -43,15 +44,14 @@ t.test('a configured service acts only on its resource\'s rows and on rows of un
 });
 
 t.test('local mode refuses a database that holds another resource\'s identities, before migrating it', async (t) => {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ migrated: false });
   t.teardown(() => database.drop());
   const pg = (await import('pg')).default;
   const db = new pg.Pool({ connectionString: database.url, max: 1 });
   t.teardown(() => db.end());
-  // As a database of a real service was before acs_resource existed: rows of unknown resource.
-  await db.query('DELETE FROM schema_migrations WHERE version >= 4');
-  await db.query('ALTER TABLE acs_identities DROP COLUMN acs_resource');
-  await db.query('ALTER TABLE acs_identity_deletions DROP COLUMN acs_resource');
+  // As a database of a real service was before acs_resource existed (migration 004): rows of
+  // unknown resource, and none of the later migrations applied.
+  await migrate(db, readMigrations().filter((migration) => migration.version < 4));
   await db.query("INSERT INTO acs_identities (tenant_id, object_id, acs_user_id) VALUES ('t', 'o', $1)", [otherId(3)]);
   await t.rejects(startLocalEnvironment({ DATABASE_URL: database.url, PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }),
     /DATABASE_URL holds 1 ACS identities or queued deletions of another ACS resource/);
