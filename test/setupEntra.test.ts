@@ -1,5 +1,6 @@
 // `npm run setup:entra` as a real process, signed in with the real DeviceCodeCredential against
-// the Entra ID emulator (the test enters each device code it prints), against the Graph emulator:
+// the Entra ID emulator (the test enters each device code it prints), or with the real
+// AzureCliCredential and a stand-in `az` that hands out the emulator's token, against the Graph emulator:
 // it creates, then changes nothing, patches what differs, tells Graph's refusals, and its .env
 // lines start a working service. And the Graph emulator's own rules.
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import type * as Graph from '@microsoft/microsoft-graph-types';
 import t from 'tap';
 import { ACS_FIRST_PARTY_APP_ID, ACS_FIRST_PARTY_SCOPES } from '../emulators/azureFacts.js';
 import { runAsOperator, startOperatorDirectory, type OperatorDirectory } from './helpers/operatorProcess.js';
+import { standInAzureCli } from './helpers/azureCli.js';
 import { freePort } from './helpers/freePort.js';
 import { startTestService } from './helpers/testService.js';
 
@@ -65,6 +67,45 @@ t.test('first run creates both apps as the service and its demo need them; the s
   t.equal(JSON.stringify([...directory.graph.applications.values()]), before);
   t.match(second.stderr, /: unchanged; single-page app \([0-9a-f-]+\): unchanged/);
   t.same(envOf(second.stdout), envOf(first.stdout), 'the same settings');
+});
+
+/** The directory's apps, service principals and Graph writes, and the settings printed: each id replaced by its order of first appearance, times left out. */
+function madeIn(directory: OperatorDirectory, stdout: string): string {
+  const ids = new Map<string, string>();
+  const made = JSON.stringify([[...directory.graph.applications.values()], [...directory.graph.servicePrincipals.values()], directory.graph.writes, envOf(stdout)]);
+  return made.replace(/"createdDateTime":"[^"]*",?/g, '').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => ids.get(id) ?? ids.set(id, `<id ${ids.size}>`).get(id)!);
+}
+
+t.test('--use-azure-cli signs in with the token of `az account get-access-token`, and makes what the device code run makes', async (t) => {
+  const viaDeviceCode = await startOperatorDirectory(t);
+  const reference = await setup(t, viaDeviceCode);
+  t.equal(reference.code, 0, reference.stderr);
+
+  const directory = await startOperatorDirectory(t);
+  const az = standInAzureCli(t, directory.graph.url, { accessToken: directory.entra.mintAccessToken({ claims: { aud: directory.graph.url } }) });
+  const run = await runAsOperator(t, directory.entra, SETUP, ['--tenant', directory.entra.tenantId, '--use-azure-cli'], { ...directory.env, PATH: az.path });
+  t.equal(run.code, 0, run.stderr);
+  t.ok(az.calls().length >= 1, 'az was run');
+  for (const call of az.calls()) {
+    t.same(call, ['account', 'get-access-token', '--output', 'json', '--resource', directory.graph.url, '--tenant', directory.entra.tenantId], 'for Graph, in the tenant of --tenant');
+  }
+  t.equal(run.signIns, 0, 'no device code entered');
+  t.notMatch(run.stdout + run.stderr, /enter the code|devicelogin/i, 'no device code prompt');
+  t.equal(byName(directory, 'ACS token service').length, 1);
+  t.equal(madeIn(directory, run.stdout).replaceAll(directory.entra.authorityHost, '<authority>'), madeIn(viaDeviceCode, reference.stdout).replaceAll(viaDeviceCode.entra.authorityHost, '<authority>'),
+    'the same apps, service principals, Graph writes and settings');
+});
+
+t.test('--use-azure-cli when az is not signed in: exit 1, told to run az login, nothing changed', async (t) => {
+  const directory = await startOperatorDirectory(t);
+  const az = standInAzureCli(t, directory.graph.url, { loggedOut: true });
+  const run = await runAsOperator(t, directory.entra, SETUP, ['--tenant', directory.entra.tenantId, '--use-azure-cli'], { ...directory.env, PATH: az.path });
+  t.equal(run.code, 1);
+  t.equal(az.calls().length, 1, 'az asked once');
+  t.match(run.stderr, `setup:entra failed: the Azure CLI is not signed in: run \`az login --tenant ${directory.entra.tenantId}\`, then run this again (or leave out --use-azure-cli to sign in with a device code)`);
+  t.notMatch(run.stderr, /CredentialUnavailableError|\n\s+at /, 'no class name, no stack');
+  t.equal(run.stdout, '', 'no settings printed');
+  t.same(directory.graph.writes, []);
 });
 
 t.test('an existing registration is patched where it differs, its scope id and other redirects kept', async (t) => {

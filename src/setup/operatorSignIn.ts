@@ -40,7 +40,7 @@ export function operatorSignIn(env: NodeJS.ProcessEnv, useAzureCli: boolean): Op
 export function operatorCredential(signIn: OperatorSignIn, tenantId: string | undefined, prompt: (message: string) => void): TokenCredential {
   // Loaded only here: the service itself never needs these credentials.
   const { AzureCliCredential, DeviceCodeCredential } = createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity');
-  if (signIn.useAzureCli) return new AzureCliCredential({ tenantId });
+  if (signIn.useAzureCli) return azureCliSignIn(new AzureCliCredential({ tenantId }), tenantId);
   return new DeviceCodeCredential({
     tenantId: tenantId ?? 'organizations',
     authorityHost: signIn.authorityHost,
@@ -48,4 +48,22 @@ export function operatorCredential(signIn: OperatorSignIn, tenantId: string | un
     disableInstanceDiscovery: signIn.authorityHost !== DEFAULT_AUTHORITY_HOST,
     userPromptCallback: (info) => { prompt(info.message); },
   });
+}
+
+/** The Azure CLI's credential, its refusals told as what the operator should do, without the SDK's class names. */
+function azureCliSignIn(credential: TokenCredential, tenantId: string | undefined): TokenCredential {
+  return {
+    async getToken(scopes, options) {
+      try {
+        return await credential.getToken(scopes, options);
+      } catch (error) {
+        const message = (error as Error).message;
+        // AzureCliCredential's words when `az` says no account is signed in (its other messages name `az login` too).
+        if (message.startsWith("Please run 'az login'")) {
+          throw new SetupError(`the Azure CLI is not signed in: run \`az login${tenantId ? ` --tenant ${tenantId}` : ''}\`, then run this again (or leave out --use-azure-cli to sign in with a device code)`);
+        }
+        throw new SetupError(`the Azure CLI gave no token: ${message.split('\n')[0]}`);
+      }
+    },
+  };
 }
