@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { projectFile } from '../src/projectFiles.js';
 import { children, freePort, median, rssMbOfPid, sleep } from './processes.js';
+import { serviceEntry } from './stack.js';
 
 const BARE_FASTIFY = `import Fastify from 'fastify';
 const app = Fastify();
@@ -50,7 +51,7 @@ export async function runColdStarts(serviceEnv: Record<string, string>, starts: 
   const service: Start[] = [];
   for (let i = 0; i < starts; i++) {
     bare.push(await startOnce('cold-bare-fastify', ['--input-type=module', '-e', BARE_FASTIFY], {}));
-    service.push(await startOnce('cold-service', ['--import', projectFile('dist', 'src', 'telemetry', 'bootstrap.js'), projectFile('dist', 'src', 'server.js')], serviceEnv));
+    service.push(await startOnce('cold-service', serviceEntry(), serviceEnv));
     process.stdout.write(`cold start ${i + 1}: bare ${Math.round(bare.at(-1)!.ms)} ms ${bare.at(-1)!.idleRssMb} MB, service ${Math.round(service.at(-1)!.ms)} ms ${service.at(-1)!.idleRssMb} MB\n`);
   }
   const medians = (list: Start[]) => ({ ms: Math.round(median(list.map((s) => s.ms))!), rssMb: median(list.map((s) => s.idleRssMb))! });

@@ -6,9 +6,13 @@
 // against its target, and writes them to bench/results.json.
 //   BENCH_SECONDS (10) per scenario, BENCH_CONNECTIONS (50, the floor's too), ACS_LATENCY_MS (0),
 //   BENCH_SCENARIOS (comma list; default all of: warm token, user, unknown kid, forged repeated,
-//     forged distinct, expired, wrong audience, teams, overload, cold start, first token),
+//     forged distinct, expired, wrong audience, teams, overload, tracing cost, cold start, first token),
 //   BENCH_ROUNDS (1; the median round and ratio are kept),
 //   BENCH_COLD_STARTS (5; 'cold start' also measures idle memory, see bench/coldStart.ts),
+//   BENCH_TRACING_ROUNDS (3): 'tracing cost' runs the warm load against three more service
+//     processes, tracing off, at ratio 0.1 and at 1 (OTLP/HTTP to a sink in the bench that counts
+//     the bytes), alternating round after round; CPU µs/req, req/s and p99 against the same
+//     round's off, see bench/tracingCost.ts,
 //   BENCH_NODE (the node of 'cold start''s processes; default this one),
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
 //   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres),
@@ -26,6 +30,7 @@ import { judged, judgedTogether, writeResults, type SummaryRow } from './report.
 import { runScale } from './scale.js';
 import { startStack } from './stack.js';
 import { makeTokens } from './tokens.js';
+import { runTracingCost } from './tracingCost.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -36,6 +41,7 @@ const OBO_EXCHANGES = Number(process.env.BENCH_OBO_EXCHANGES ?? 50_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 100_000);
 const SCALE_SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 300);
 const FIRST_TOKEN_USERS = Number(process.env.BENCH_FIRST_TOKEN_USERS ?? 30_000);
+const TRACING_ROUNDS = Number(process.env.BENCH_TRACING_ROUNDS ?? 3);
 const WARM_USERS = 1000;
 const ALONE = ['soak', 'obo distinct', 'users 100k'];
 
@@ -48,12 +54,15 @@ const settings = { seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS };
 const summary: SummaryRow[] = [];
 
 // Users with identities, each served a token already ("warm": the reuse cache holds it).
-for (const path of ['/api/user', '/api/token']) {
-  for (let i = 0; i < tokens.warm.length; i += 50) {
-    await Promise.all(tokens.warm.slice(i, i + 50).map((token) =>
-      fetch(`${serviceUrl}${path}`, { method: path === '/api/user' ? 'POST' : 'GET', headers: { authorization: `Bearer ${token}` } }).then((response) => response.arrayBuffer())));
+const warmUp = async (url: string, paths: string[]) => {
+  for (const path of paths) {
+    for (let i = 0; i < tokens.warm.length; i += 50) {
+      await Promise.all(tokens.warm.slice(i, i + 50).map((token) =>
+        fetch(`${url}${path}`, { method: path === '/api/user' ? 'POST' : 'GET', headers: { authorization: `Bearer ${token}` } }).then((response) => response.arrayBuffer())));
+    }
   }
-}
+};
+await warmUp(serviceUrl, ['/api/user', '/api/token']);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const rotate = (list: string[]) => { let turn = 0; return () => bearer(list[turn++ % list.length]!); };
@@ -96,6 +105,12 @@ if (isChosen('overload')) {
     ?? await serviceRow(stack, 'warm token (for overload)', { url: `${serviceUrl}/api/token`, headers: rotate(tokens.warmRotation), connections: CONNECTIONS, seconds: SECONDS });
   tables.overload = await runOverload(stack, { sustainable: warmRow['req/s'] as number, connections: CONNECTIONS, seconds: SECONDS, headers: rotate(tokens.warmRotation) });
 }
+let tracing: Awaited<ReturnType<typeof runTracingCost>> | undefined;
+if (isChosen('tracing cost')) {
+  tracing = await runTracingCost(stack, { seconds: SECONDS, connections: CONNECTIONS, rounds: TRACING_ROUNDS, headers: rotate(tokens.warmRotation), warmUp: (url) => warmUp(url, ['/api/token']) });
+  tables.tracingCost = tracing.rows;
+  tables.tracingExported = tracing.exported;
+}
 let coldStart: Awaited<ReturnType<typeof runColdStarts>> | undefined;
 if (isChosen('cold start')) {
   coldStart = await runColdStarts(stack.serviceEnv, COLD_STARTS);
@@ -117,15 +132,20 @@ summary.push(
   judged('expired: req/s vs floor', ratio('expired', 'req/s'), 'at least', 0.9),
   judged('wrong audience: req/s vs floor', ratio('wrong audience', 'req/s'), 'at least', 0.9),
   judged('unknown kid: req/s vs floor', ratio('unknown kid', 'req/s'), 'at least', 0.9),
+  judged('tracing at ratio 0.1: CPU µs per warm request vs tracing off (median of rounds)', tracing?.ratio('0.1', 'CPU µs/req'), 'at most', 1.1),
   judged('cold start to the first 200 on /readyz vs bare Fastify (medians)', coldStart?.startRatio, 'at most', 3),
   judged('idle RSS after start vs bare Fastify (medians)', coldStart?.rssRatio, 'at most', 1.5),
 );
 // CPU per request against the floor's, per scenario (the median of the rounds'): steadier than req/s.
 const cpuRatios = Object.fromEntries(results.filter((row) => row.scenario !== 'floor').map((row) => [row.scenario as string, ratio(row.scenario as string, 'CPU µs/req')] as const));
 
-console.table(results);
+if (results.length) console.table(results);
 if (tables.overload) console.table(tables.overload);
+if (tracing) {
+  console.table(tracing.rows);
+  process.stdout.write(`Traces received by the OTLP sink, by setting: ${JSON.stringify(tracing.exported)}\n`);
+}
 if (coldStart) console.table(coldStart.row);
-process.stdout.write(`Ratios to the floor, round by round:\n${bracketed.spread}\n${late?.spread ?? ''}\nCPU µs/req against the floor's: ${JSON.stringify(cpuRatios)}\n`);
+if (results.length) process.stdout.write(`Ratios to the floor, round by round:\n${bracketed.spread}\n${late?.spread ?? ''}\nCPU µs/req against the floor's: ${JSON.stringify(cpuRatios)}\n`);
 writeResults(settings, { results, ...tables, cpuRatios, ratiosByRound: { ...bracketed.ratiosByRound, ...late?.ratiosByRound } }, summary);
 await stack.stop();

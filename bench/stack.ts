@@ -1,7 +1,7 @@
 // What the bench measures and against what: a database on the PostgreSQL server
 // (BENCH_DATABASE_URL's), the Entra emulator in this process, the ACS emulator in its own
 // process (ACS_LATENCY_MS), the floor server, and the built service in its own process with
-// production settings.
+// production settings, started as the image starts it (the telemetry bootstrap first).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -34,6 +34,9 @@ function imageNodeOptions(): string {
   return options;
 }
 
+/** The service's entry, as the image's CMD runs it: the telemetry bootstrap, then the server. */
+export const serviceEntry = () => ['--import', projectFile('dist', 'src', 'telemetry', 'bootstrap.js'), projectFile('dist', 'src', 'server.js')];
+
 export interface Stack {
   entra: EntraEmulator;
   serviceUrl: string;
@@ -41,6 +44,8 @@ export interface Stack {
   /** The service's settings but PORT: what a second service process (cold starts) is given. */
   serviceEnv: Record<string, string>;
   servicePid: () => number;
+  /** Starts another service process named `name` with `env` added to the settings; returns its URL (its pid is `pids.get(name)`). */
+  startService: (name: string, env: Record<string, string>) => Promise<string>;
   acsCounters: () => Promise<Record<string, number>>;
   serviceMetric: (name: string) => Promise<number>;
   metricsText: () => Promise<string>;
@@ -90,14 +95,15 @@ export async function startStack(): Promise<Stack> {
     NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions(),
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   };
-  const serviceUrl = await startProcess('service', [...profile, ...gcOnSignal, projectFile('dist', 'src', 'server.js')], { ...serviceEnv, PORT: '0' },
+  const startService = (name: string, env: Record<string, string>) => startProcess(name, [...profile, ...gcOnSignal, ...serviceEntry()], { ...serviceEnv, ...env, PORT: '0' },
     (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1]);
+  const serviceUrl = await startService('service', {});
 
   const metricsText = async () => (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const serviceMetric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await metricsText())?.[1] ?? 0);
   return {
     entra, serviceUrl, floorUrl: floor.url, serviceEnv, metricsText, serviceMetric,
-    servicePid: () => pids.get('service')!,
+    servicePid: () => pids.get('service')!, startService,
     acsCounters: async () => (await (await fetch(acs.countersUrl)).json()) as Record<string, number>,
     rssMb: async () => Math.round((await serviceMetric('process_resident_memory_bytes')) / 1048576),
     queries: () => serviceMetric('database_queries_total'),
