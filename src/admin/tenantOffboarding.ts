@@ -334,7 +334,10 @@ export class TenantOffboardings {
       const { rowCount } = await client.query(
         `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
           WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
-      if (rowCount) recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
+      if (!rowCount) return;
+      // Done: its items (whom it deleted, in clear) go; the job keeps its counts and who asked.
+      await client.query('DELETE FROM tenant_offboarding_items WHERE job_id = $1', [job.id]);
+      recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
     });
     return (await this.status(job.id))!;
   }
