@@ -51,7 +51,8 @@ export const encodeCursor = (objectId: string) => Buffer.from(`o:${objectId}`, '
 export function decodeCursor(cursor: string): string | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  return text.startsWith('o:') && text.length > 2 && encodeCursor(text.slice(2)) === cursor ? text.slice(2) : undefined;
+  // Only what listTenant gives: an Entra object id (a GUID), never bytes handed to the database.
+  return /^o:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text) && encodeCursor(text.slice(2)) === cursor ? text.slice(2) : undefined;
 }
 
 export class AdminLookups {
