@@ -238,6 +238,31 @@ t.test('delete with ACS up: 200 and a confirmed receipt without the clear id', a
   t.equal(unknown.json.code, 'erasure_receipt_not_found');
 });
 
+t.test('delete failing after the mapping was detached: the receipt stays, and the retry confirms it', async (t) => {
+  const admin = appToken(svc);
+  const { acsUserId } = await userWithIdentity(svc);
+  // The database refuses the completing step (the queued deletion's removal) of this user only.
+  await svc.db.query(`CREATE FUNCTION refuse_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF OLD.acs_user_id = '${acsUserId}' THEN RAISE EXCEPTION 'completion refused'; END IF; RETURN OLD; END $$`);
+  await svc.db.query('CREATE TRIGGER refuse_completion BEFORE DELETE ON acs_identity_deletions FOR EACH ROW EXECUTE FUNCTION refuse_completion()');
+  const dropTrigger = async () => {
+    await svc.db.query('DROP TRIGGER IF EXISTS refuse_completion ON acs_identity_deletions');
+    await svc.db.query('DROP FUNCTION IF EXISTS refuse_completion()');
+  };
+  t.teardown(dropTrigger);
+  const failed = await svc.request({ method: 'DELETE', url: `/admin/identities/${enc(acsUserId)}`, token: admin });
+  t.ok(failed.statusCode >= 500, `failed (${failed.statusCode})`);
+  t.notOk(svc.acs.hasIdentity(acsUserId), 'ACS deleted it before the failure');
+  const { rows: kept } = await svc.db.query('SELECT id FROM erasure_receipts WHERE acs_user_id = $1', [acsUserId]);
+  t.equal(kept.length, 1, 'the receipt is kept: the mapping was detached');
+
+  await dropTrigger();
+  await svc.db.query('UPDATE acs_identity_deletions SET next_attempt_at = now()');
+  await svc.app.identityDeletions.retryDue();
+  const receipt = await svc.request({ url: `/admin/erasures/${kept[0]?.id}`, token: admin });
+  t.equal(receipt.json.status, 'confirmed', 'the retry confirmed it');
+});
+
 t.test('delete with ACS down: 202, queued; the retry completes it and the receipt shows the confirmation', async (t) => {
   const admin = appToken(svc);
   const { acsUserId } = await userWithIdentity(svc);
