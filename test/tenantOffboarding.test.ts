@@ -194,6 +194,60 @@ t.test('one worker per job across processes: another waits while it holds the jo
   t.same(rows, [{ worker_id: null }, { worker_id: null }], 'released once completed');
 });
 
+t.test('a batch that outlasts the lease: its worker renews it meanwhile, and no other worker takes the job over', async (t) => {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
+  // A short lease: with 10 calls a second and no ACS bound, the job's lease is 2 s.
+  const make = () => { const base = serviceCollaborators(svc, 10); return { ...base, deletions: { ...base.deletions, leaseSeconds: 0 } }; };
+  const [slow, other] = [make(), make()];
+  const first = new TenantOffboardings(slow, new AdminDeletion(slow), 5);
+  const second = new TenantOffboardings(other, new AdminDeletion(other), 5);
+  const { job } = await first.start(tenant, 'ops:slow');
+  // Other admin work ahead on the same pacer: the batch waits about 3 s for its calls.
+  const ahead = Promise.all(Array.from({ length: 30 }, () => slow.pacer.spend()));
+  const running = first.run(job.id);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  let waited = 0;
+  const secondBatches: number[] = [];
+  const [end, alsoEnd] = await Promise.all([running, second.run(job.id, { onWaiting: () => waited++, onProgress: (status) => secondBatches.push(status.deleted) })]);
+  await ahead;
+  t.match(end, { state: 'completed', deleted: 5 });
+  t.equal(alsoEnd.state, 'completed');
+  t.equal(waited, 1, 'the other worker waited');
+  t.same(secondBatches, [], 'and ran no batch: the lease was renewed during the slow one');
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+  await svc.app.audit.flush();
+  await slow.audit.flush();
+  await other.audit.flush();
+  const { rows } = await svc.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_events WHERE event = 'admin_operation' AND details->>'operation' = 'delete' AND details->>'offboardingId' = $1", [job.id]);
+  t.equal(rows[0]!.n, 5, 'each identity deleted once');
+});
+
+t.test('a worker whose job was taken over during a batch does not commit it; the job still completes', async (t) => {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
+  const use = serviceCollaborators(svc, 10);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
+  const { job } = await offboardings.start(tenant, 'ops:taken');
+  const ahead = Promise.all(Array.from({ length: 10 }, () => use.pacer.spend()));
+  const progress: number[] = [];
+  const running = offboardings.run(job.id, { onProgress: (status) => progress.push(status.deleted) });
+  // Mid-batch, another worker holds the job (for a second).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '1 second' WHERE id = $1", [job.id, randomUUID()]);
+  const end = await running;
+  await ahead;
+  t.equal(progress[0], 0, "the taken-over batch's results were not committed");
+  t.match(end, { state: 'completed', deleted: 5 });
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+  t.same(await remaining(svc.db, tenant, ids), { mapped: 0, queued: 0 });
+});
+
 t.test("admin deletions go at their own pace and never spend (nor wait for) a user's ACS-call budget", async (t) => {
   const svc = await startTestService(t, { ACS_CALLS_PER_USER_PER_MINUTE: '2' });
   const objectId = randomUUID();
