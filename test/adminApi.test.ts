@@ -187,6 +187,14 @@ t.test('export: the mapping, revocation time, receipts and the audit events unde
   const stored = await svc.db.query('SELECT count(*)::int AS n FROM audit_events WHERE user_hash = $1', [exported.json.userHash]);
   t.ok(stored.rows[0].n >= 4, 'the hash is the audit trail\'s');
   t.notOk(JSON.stringify(exported.json.auditEvents).includes(acsUserId), 'events hold no ACS id');
+  t.equal(exported.json.auditEventsTruncated, false, 'every event');
+
+  // More events than an export holds: it says that it is cut short, rather than being silent.
+  await svc.db.query("INSERT INTO audit_events (event, user_hash) SELECT 'token_issued', $1 FROM generate_series(1, 1000)", [exported.json.userHash]);
+  const long = await svc.request({ url: `/admin/identities/${enc(acsUserId)}/export`, token: admin });
+  t.equal(long.statusCode, 200);
+  t.equal(long.json.auditEvents.length, 1000);
+  t.equal(long.json.auditEventsTruncated, true, 'cut short, and says so');
 
   const gone = await svc.request({ url: `/admin/identities/${NOBODY}/export`, token: admin });
   t.equal(gone.statusCode, 404);
