@@ -71,6 +71,18 @@ async function idPrefix(svc: TestService): Promise<string> {
   return id.slice(0, id.lastIndexOf('_') + 1);
 }
 
+/** A service, a tenant with five identities, and a job started to offboard it with batches of five. */
+async function fiveIdentityJob(t: Parameters<typeof startTestService>[0], callsPerSecond: number, requestedBy: string) {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
+  const use = serviceCollaborators(svc, callsPerSecond);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
+  const { job } = await offboardings.start(tenant, requestedBy);
+  return { svc, prefix, tenant, ids, use, offboardings, job };
+}
+
 t.test('50 identities, ACS failing part of the time, stopped after a batch and resumed: none left; other tenants untouched', async (t) => {
   const svc = await startTestService(t, { ACS_MAX_RETRIES: '0', ACS_CIRCUIT_BREAKER_THRESHOLD: '1000', ACS_DELETION_RETRY_INTERVAL_SECONDS: '1' });
   const prefix = await idPrefix(svc);
@@ -141,13 +153,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
 });
 
 t.test('a user created while the tenant is offboarded is deleted too before the job completes', async (t) => {
-  const svc = await startTestService(t);
-  const prefix = await idPrefix(svc);
-  const tenant = randomUUID();
-  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
-  const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
-  const { job } = await offboardings.start(tenant, 'ops');
+  const { svc, prefix, tenant, ids, offboardings, job } = await fiveIdentityJob(t, 1000, 'ops');
   const late = await seed(svc.db, svc.acs, prefix, tenant, 2);
   const done = await offboardings.run(job.id);
   t.match(done, { state: 'completed', total: 7, deleted: 7 });
@@ -227,13 +233,7 @@ t.test('a batch that outlasts the lease: its worker renews it meanwhile, and no 
 });
 
 t.test('a worker whose job was taken over during a batch does not commit it; the job still completes', async (t) => {
-  const svc = await startTestService(t);
-  const prefix = await idPrefix(svc);
-  const tenant = randomUUID();
-  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
-  const use = serviceCollaborators(svc, 10);
-  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
-  const { job } = await offboardings.start(tenant, 'ops:taken');
+  const { svc, tenant, ids, use, offboardings, job } = await fiveIdentityJob(t, 10, 'ops:taken');
   const ahead = Promise.all(Array.from({ length: 10 }, () => use.pacer.spend()));
   const progress: number[] = [];
   const running = offboardings.run(job.id, { onProgress: (status) => progress.push(status.deleted) });
