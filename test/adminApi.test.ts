@@ -148,6 +148,11 @@ t.test('bad parameters: 400 naming them, and nothing changed', async (t) => {
     { url: `/admin/tenants/${svc.entra.tenantId}/identities?limit=201`, name: 'limit' },
     { url: `/admin/tenants/${svc.entra.tenantId}/identities?after=${Buffer.from('x').toString('base64url')}`, name: 'after' },
     { url: '/admin/tenants/not-a-tenant/identities', name: 'tenantId' },
+    // Control characters (here NUL) are refused, not handed to the database.
+    { url: `/admin/tenants/${svc.entra.tenantId}/identities?after=bzoA`, name: 'after' },
+    { url: '/admin/identities/8%3Aacs%3A%00/export', name: 'acsUserId' },
+    { method: 'DELETE', url: '/admin/identities/8%3Aacs%3A%00', name: 'acsUserId' },
+    { url: '/admin/identities?issuer=a%00&subject=b', name: 'issuer' },
     { url: '/admin/erasures/not-a-receipt', name: 'id' },
     { url: '/admin/offboardings/not-a-job', name: 'id' },
     { method: 'POST', url: '/admin/tenants/not-a-tenant/offboarding', name: 'tenantId' },
@@ -157,7 +162,7 @@ t.test('bad parameters: 400 naming them, and nothing changed', async (t) => {
     const response = await svc.request({ method, url, token: admin });
     t.equal(response.statusCode, 400, `${method} ${url}: 400`);
     t.equal(response.json.code, 'invalid_request');
-    t.ok(response.json.errors.some((error: { name: string }) => error.name === name), `names ${name}`);
+    t.ok(response.json.errors?.some((error: { name: string }) => error.name === name), `names ${name}`);
   }
   t.same(await svc.snapshot(), before, 'identities and deletions unchanged');
   t.same((await svc.db.query('SELECT count(*)::int AS n FROM erasure_receipts')).rows, receiptsBefore.rows, 'no receipt made');
@@ -182,6 +187,14 @@ t.test('export: the mapping, revocation time, receipts and the audit events unde
   const stored = await svc.db.query('SELECT count(*)::int AS n FROM audit_events WHERE user_hash = $1', [exported.json.userHash]);
   t.ok(stored.rows[0].n >= 4, 'the hash is the audit trail\'s');
   t.notOk(JSON.stringify(exported.json.auditEvents).includes(acsUserId), 'events hold no ACS id');
+  t.equal(exported.json.auditEventsTruncated, false, 'every event');
+
+  // More events than an export holds: it says that it is cut short, rather than being silent.
+  await svc.db.query("INSERT INTO audit_events (event, user_hash) SELECT 'token_issued', $1 FROM generate_series(1, 1000)", [exported.json.userHash]);
+  const long = await svc.request({ url: `/admin/identities/${enc(acsUserId)}/export`, token: admin });
+  t.equal(long.statusCode, 200);
+  t.equal(long.json.auditEvents.length, 1000);
+  t.equal(long.json.auditEventsTruncated, true, 'cut short, and says so');
 
   const gone = await svc.request({ url: `/admin/identities/${NOBODY}/export`, token: admin });
   t.equal(gone.statusCode, 404);
@@ -231,6 +244,31 @@ t.test('delete with ACS up: 200 and a confirmed receipt without the clear id', a
   const unknown = await svc.request({ url: `/admin/erasures/${randomUUID()}`, token: admin });
   t.equal(unknown.statusCode, 404);
   t.equal(unknown.json.code, 'erasure_receipt_not_found');
+});
+
+t.test('delete failing after the mapping was detached: the receipt stays, and the retry confirms it', async (t) => {
+  const admin = appToken(svc);
+  const { acsUserId } = await userWithIdentity(svc);
+  // The database refuses the completing step (the queued deletion's removal) of this user only.
+  await svc.db.query(`CREATE FUNCTION refuse_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF OLD.acs_user_id = '${acsUserId}' THEN RAISE EXCEPTION 'completion refused'; END IF; RETURN OLD; END $$`);
+  await svc.db.query('CREATE TRIGGER refuse_completion BEFORE DELETE ON acs_identity_deletions FOR EACH ROW EXECUTE FUNCTION refuse_completion()');
+  const dropTrigger = async () => {
+    await svc.db.query('DROP TRIGGER IF EXISTS refuse_completion ON acs_identity_deletions');
+    await svc.db.query('DROP FUNCTION IF EXISTS refuse_completion()');
+  };
+  t.teardown(dropTrigger);
+  const failed = await svc.request({ method: 'DELETE', url: `/admin/identities/${enc(acsUserId)}`, token: admin });
+  t.ok(failed.statusCode >= 500, `failed (${failed.statusCode})`);
+  t.notOk(svc.acs.hasIdentity(acsUserId), 'ACS deleted it before the failure');
+  const { rows: kept } = await svc.db.query('SELECT id FROM erasure_receipts WHERE acs_user_id = $1', [acsUserId]);
+  t.equal(kept.length, 1, 'the receipt is kept: the mapping was detached');
+
+  await dropTrigger();
+  await svc.db.query('UPDATE acs_identity_deletions SET next_attempt_at = now()');
+  await svc.app.identityDeletions.retryDue();
+  const receipt = await svc.request({ url: `/admin/erasures/${kept[0]?.id}`, token: admin });
+  t.equal(receipt.json.status, 'confirmed', 'the retry confirmed it');
 });
 
 t.test('delete with ACS down: 202, queued; the retry completes it and the receipt shows the confirmation', async (t) => {

@@ -71,6 +71,7 @@ t.test('usage errors: exit 2, the problem and the usage on stderr, nothing chang
     [['offboard-tenant', '--requested-by', 'ops'], /--tenant is required/],
     [['offboard-tenant', '--tenant', 'contoso', '--requested-by', 'ops'], /--tenant "contoso" is not a tenant id/],
     [['revoke', '--tenant', tenantId, '--oid', objectIds[0]!], /--requested-by is required/],
+    [['delete', '--tenant', tenantId, '--oid', objectIds[0]!, '--requested-by', 'ops\u0007bell'], /--requested-by has a control character/],
   ];
   for (const [args, message] of cases) {
     const run = await admin(t, args);
@@ -135,6 +136,26 @@ t.test('delete while ACS fails: the mapping goes, the ACS deletion stays queued,
   const waiting = await receipts('ops:queued');
   t.equal(waiting.length, 1, 'a receipt');
   t.match(waiting, [{ confirmed: false, acs_user_id: acsUserIds[0], user_hash: String }], 'waiting for ACS to confirm');
+});
+
+t.test('delete --from-file where one user fails: the others are still deleted, a summary, exit 1', async (t) => {
+  const { tenantId, objectIds, acsUserIds } = await users(3);
+  // The database refuses the completing step of the first user's deletion (after ACS deleted it).
+  await db.query(`CREATE FUNCTION refuse_cli_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF OLD.acs_user_id = '${acsUserIds[0]}' THEN RAISE EXCEPTION 'completion refused'; END IF; RETURN OLD; END $$`);
+  await db.query('CREATE TRIGGER refuse_cli_completion BEFORE DELETE ON acs_identity_deletions FOR EACH ROW EXECUTE FUNCTION refuse_cli_completion()');
+  t.teardown(async () => {
+    await db.query('DROP TRIGGER IF EXISTS refuse_cli_completion ON acs_identity_deletions');
+    await db.query('DROP FUNCTION IF EXISTS refuse_cli_completion()');
+  });
+  const file = join(folder, 'failing.csv');
+  writeFileSync(file, objectIds.map((oid) => `${tenantId},${oid}`).join('\n'));
+  const run = await admin(t, ['delete', '--from-file', file, '--requested-by', 'ops:partly']);
+  t.equal(run.code, 1, run.stderr);
+  t.match(run.stdout, new RegExp(`${tenantId},${objectIds[0]}: failed: .*completion refused`));
+  t.match(run.stdout, /3 user\(s\): 2 done, 1 failed\./);
+  t.same(acsUserIds.slice(1).filter((id) => acs.hasIdentity(id)), [], 'the users after the failing one are deleted');
+  t.equal(await mapped(acsUserIds), 0);
 });
 
 t.test('revoke: ACS revokes the tokens and the database records it; who asked recorded', async (t) => {

@@ -75,6 +75,9 @@ t.test('the service runs as a role of its own that can use the tables but not ch
       "SELECT tablename, has_table_privilege($1, 'public.' || quote_ident(tablename), 'SELECT') AS readable FROM pg_tables WHERE schemaname = 'public'", [service]);
     t.ok(rows.length >= 4, `${rows.length} tables`);
     for (const row of rows) t.ok(row.readable, `the service can read ${row.tablename}`);
+    const { rows: [items] } = await admin.query<{ deletable: boolean }>(
+      "SELECT has_table_privilege($1, 'public.tenant_offboarding_items', 'DELETE') AS deletable", [service]);
+    t.ok(items!.deletable, "the service can delete a completed offboarding's items");
   });
 
   // The service as that role: ready, tokens, revocation, deletion (queued, then retried), audit.

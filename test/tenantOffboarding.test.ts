@@ -71,12 +71,24 @@ async function idPrefix(svc: TestService): Promise<string> {
   return id.slice(0, id.lastIndexOf('_') + 1);
 }
 
+/** A service, a tenant with five identities, and a job started to offboard it with batches of five. */
+async function fiveIdentityJob(t: Parameters<typeof startTestService>[0], callsPerSecond: number, requestedBy: string) {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
+  const use = serviceCollaborators(svc, callsPerSecond);
+  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
+  const { job } = await offboardings.start(tenant, requestedBy);
+  return { svc, prefix, tenant, ids, use, offboardings, job };
+}
+
 t.test('50 identities, ACS failing part of the time, stopped after a batch and resumed: none left; other tenants untouched', async (t) => {
   const svc = await startTestService(t, { ACS_MAX_RETRIES: '0', ACS_CIRCUIT_BREAKER_THRESHOLD: '1000', ACS_DELETION_RETRY_INTERVAL_SECONDS: '1' });
   const prefix = await idPrefix(svc);
   const tenant = randomUUID();
   const other = randomUUID();
-  const ids = await seed(svc.db, svc.acs, prefix, tenant, 50);
+  const { objectIds, acsUserIds: ids } = await seedIdentities(svc.db, svc.acs, prefix, tenant, 50);
   const others = await seed(svc.db, svc.acs, prefix, other, 3);
   const use = serviceCollaborators(svc, 1000);
   const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 10);
@@ -98,13 +110,20 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
   t.ok(stopped.deleted + stopped.failed <= 10 && stopped.deleted < 50, `one batch's progress committed: ${stopped.deleted} deleted, ${stopped.failed} failed`);
 
   const progress: number[] = [];
-  const done = await offboardings.run(first.job.id, { onProgress: (status) => progress.push(status.deleted) });
+  let failing = stopped.failed;
+  const done = await offboardings.run(first.job.id, { onProgress: (status) => { progress.push(status.deleted); failing = Math.max(failing, status.failed); } });
   stopFaults();
   t.match(done, { state: 'completed', total: 50, deleted: 50, failed: 0 });
   t.match(done.message, new RegExp(`remove ${tenant} from AUTH_ALLOWED_TENANTS`));
   t.ok(progress.length >= 4, `progress reported per batch (${progress.length} reports)`);
-  const { rows: failures } = await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tenant_offboarding_items WHERE job_id = $1 AND attempts > 0', [first.job.id]);
-  t.ok(failures[0]!.n > 0, `ACS failed some deletions, which were retried (${failures[0]!.n} identities)`);
+  t.ok(failing > 0, `ACS failed some deletions, which were retried (up to ${failing} waiting at once)`);
+
+  // Once completed, the job keeps counts and who asked, not whom it deleted.
+  const { rows: items } = await svc.db.query('SELECT * FROM tenant_offboarding_items WHERE job_id = $1', [first.job.id]);
+  t.same(items, [], "the job's items are gone once it completed");
+  const { rows: jobs } = await svc.db.query('SELECT * FROM tenant_offboardings WHERE id = $1', [first.job.id]);
+  const kept = JSON.stringify(jobs);
+  t.same([...objectIds, ...ids].filter((id) => kept.includes(id)), [], 'no object id or ACS id in clear in the completed job');
 
   t.same(await remaining(svc.db, tenant, ids), { mapped: 0, queued: 0 }, 'no mapping and no queued deletion left');
   t.same(ids.filter((id) => svc.acs.hasIdentity(id)), [], 'no identity left in ACS');
@@ -134,13 +153,7 @@ t.test('50 identities, ACS failing part of the time, stopped after a batch and r
 });
 
 t.test('a user created while the tenant is offboarded is deleted too before the job completes', async (t) => {
-  const svc = await startTestService(t);
-  const prefix = await idPrefix(svc);
-  const tenant = randomUUID();
-  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
-  const use = serviceCollaborators(svc, 1000);
-  const offboardings = new TenantOffboardings(use, new AdminDeletion(use), 5);
-  const { job } = await offboardings.start(tenant, 'ops');
+  const { svc, prefix, tenant, ids, offboardings, job } = await fiveIdentityJob(t, 1000, 'ops');
   const late = await seed(svc.db, svc.acs, prefix, tenant, 2);
   const done = await offboardings.run(job.id);
   t.match(done, { state: 'completed', total: 7, deleted: 7 });
@@ -185,6 +198,54 @@ t.test('one worker per job across processes: another waits while it holds the jo
   t.same(lateIds.filter((id) => svc.acs.hasIdentity(id)), []);
   const { rows } = await svc.db.query('SELECT worker_id FROM tenant_offboardings WHERE id = ANY($1::uuid[])', [[job.id, orphan.id]]);
   t.same(rows, [{ worker_id: null }, { worker_id: null }], 'released once completed');
+});
+
+t.test('a batch that outlasts the lease: its worker renews it meanwhile, and no other worker takes the job over', async (t) => {
+  const svc = await startTestService(t);
+  const prefix = await idPrefix(svc);
+  const tenant = randomUUID();
+  const ids = await seed(svc.db, svc.acs, prefix, tenant, 5);
+  // A short lease: with 10 calls a second and no ACS bound, the job's lease is 2 s.
+  const make = () => { const base = serviceCollaborators(svc, 10); return { ...base, deletions: { ...base.deletions, leaseSeconds: 0 } }; };
+  const [slow, other] = [make(), make()];
+  const first = new TenantOffboardings(slow, new AdminDeletion(slow), 5);
+  const second = new TenantOffboardings(other, new AdminDeletion(other), 5);
+  const { job } = await first.start(tenant, 'ops:slow');
+  // Other admin work ahead on the same pacer: the batch waits about 3 s for its calls.
+  const ahead = Promise.all(Array.from({ length: 30 }, () => slow.pacer.spend()));
+  const running = first.run(job.id);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  let waited = 0;
+  const secondBatches: number[] = [];
+  const [end, alsoEnd] = await Promise.all([running, second.run(job.id, { onWaiting: () => waited++, onProgress: (status) => secondBatches.push(status.deleted) })]);
+  await ahead;
+  t.match(end, { state: 'completed', deleted: 5 });
+  t.equal(alsoEnd.state, 'completed');
+  t.equal(waited, 1, 'the other worker waited');
+  t.same(secondBatches, [], 'and ran no batch: the lease was renewed during the slow one');
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+  await svc.app.audit.flush();
+  await slow.audit.flush();
+  await other.audit.flush();
+  const { rows } = await svc.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_events WHERE event = 'admin_operation' AND details->>'operation' = 'delete' AND details->>'offboardingId' = $1", [job.id]);
+  t.equal(rows[0]!.n, 5, 'each identity deleted once');
+});
+
+t.test('a worker whose job was taken over during a batch does not commit it; the job still completes', async (t) => {
+  const { svc, tenant, ids, use, offboardings, job } = await fiveIdentityJob(t, 10, 'ops:taken');
+  const ahead = Promise.all(Array.from({ length: 10 }, () => use.pacer.spend()));
+  const progress: number[] = [];
+  const running = offboardings.run(job.id, { onProgress: (status) => progress.push(status.deleted) });
+  // Mid-batch, another worker holds the job (for a second).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '1 second' WHERE id = $1", [job.id, randomUUID()]);
+  const end = await running;
+  await ahead;
+  t.equal(progress[0], 0, "the taken-over batch's results were not committed");
+  t.match(end, { state: 'completed', deleted: 5 });
+  t.same(ids.filter((id) => svc.acs.hasIdentity(id)), []);
+  t.same(await remaining(svc.db, tenant, ids), { mapped: 0, queued: 0 });
 });
 
 t.test("admin deletions go at their own pace and never spend (nor wait for) a user's ACS-call budget", async (t) => {

@@ -75,6 +75,8 @@ function requestedBy(options: Options): string {
   const who = options['requested-by']?.trim();
   if (!who) throw new UsageError('--requested-by is required: name who asked for this (an operator, a ticket)');
   if (who.length > 200) throw new UsageError('--requested-by is longer than 200 characters');
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(who)) throw new UsageError('--requested-by has a control character');
   return who;
 }
 
@@ -152,13 +154,22 @@ const userOf = (user: EntraCaller) => `${user.tenantId},${user.objectId}`;
 
 async function deleteUsers(admin: AdminDeletion, users: EntraCaller[], who: string): Promise<number> {
   let queued = 0;
+  let failed = 0;
   for (const user of users) {
-    const outcome = await admin.deleteUser(user, { requestedBy: who });
+    // One user's failure (the database, ACS) does not stop the others: counted and said.
+    let outcome;
+    try {
+      outcome = await admin.deleteUser(user, { requestedBy: who });
+    } catch (error) {
+      failed++;
+      out(`${userOf(user)}: failed: ${(error as Error).message}`);
+      continue;
+    }
     if (outcome === 'queued') queued++;
     out(`${userOf(user)}: ${outcome === 'nothing_to_delete' ? 'no identity' : outcome === 'queued' ? 'mapping deleted; the ACS deletion failed and is queued (the service retries it)' : 'deleted'}`);
   }
-  out(`${users.length} user(s): ${users.length - queued} done${queued ? `, ${queued} ACS deletion(s) queued` : ''}.`);
-  return queued > 0 ? EXIT_FAILED : 0;
+  out(`${users.length} user(s): ${users.length - queued - failed} done${queued ? `, ${queued} ACS deletion(s) queued` : ''}${failed ? `, ${failed} failed` : ''}.`);
+  return queued + failed > 0 ? EXIT_FAILED : 0;
 }
 
 async function revokeUsers(admin: AdminDeletion, users: EntraCaller[], who: string): Promise<number> {

@@ -116,7 +116,7 @@ export class AdminDeletion implements AdminIdentityDeleter {
     try {
       outcome = await this.deletions.deleteFor(identity.caller, log);
     } catch (error) {
-      await receipts.withdraw(receipt.id).catch(() => undefined);
+      await receipts.withdrawUnlessDetached(receipt.id).catch(() => undefined);
       throw error;
     }
     if (outcome === 'nothing_to_delete') {

@@ -51,7 +51,8 @@ export const encodeCursor = (objectId: string) => Buffer.from(`o:${objectId}`, '
 export function decodeCursor(cursor: string): string | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  return text.startsWith('o:') && text.length > 2 && encodeCursor(text.slice(2)) === cursor ? text.slice(2) : undefined;
+  // Only what listTenant gives: an Entra object id (a GUID), never bytes handed to the database.
+  return /^o:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text) && encodeCursor(text.slice(2)) === cursor ? text.slice(2) : undefined;
 }
 
 export class AdminLookups {
@@ -88,11 +89,11 @@ export class AdminLookups {
     return rows[0] && { requestedAt: rows[0].requested_at, attempts: rows[0].attempts };
   }
 
-  /** The audit events recorded under a user's keyed hash, oldest first, at most `limit`. */
-  async auditEvents(userHash: string, limit: number): Promise<Array<{ at: Date; event: string; details: Record<string, unknown> }>> {
+  /** The audit events recorded under a user's keyed hash, oldest first, at most `limit`; `truncated` when there are more. */
+  async auditEvents(userHash: string, limit: number): Promise<{ events: Array<{ at: Date; event: string; details: Record<string, unknown> }>; truncated: boolean }> {
     const { rows } = await this.run<{ at: Date; event: string; details: Record<string, unknown> }>(
-      'SELECT at, event, details FROM audit_events WHERE user_hash = $1 ORDER BY at, id LIMIT $2', [userHash, limit]);
-    return rows;
+      'SELECT at, event, details FROM audit_events WHERE user_hash = $1 ORDER BY at, id LIMIT $2', [userHash, limit + 1]);
+    return { events: rows.slice(0, limit), truncated: rows.length > limit };
   }
 
   private async query(sql: string, values: unknown[]): Promise<Row[]> {

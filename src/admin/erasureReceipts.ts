@@ -59,6 +59,16 @@ export class ErasureReceipts {
     await this.query('DELETE FROM erasure_receipts WHERE id = $1 AND confirmed_at IS NULL', [id]);
   }
 
+  /**
+   * Withdraws a receipt whose deletion failed, unless the mapping was detached already: then
+   * the deletion is queued and its retry confirms the receipt.
+   */
+  async withdrawUnlessDetached(id: string): Promise<void> {
+    await this.query(
+      `DELETE FROM erasure_receipts r WHERE r.id = $1 AND r.confirmed_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM acs_identity_deletions d WHERE d.acs_user_id = r.acs_user_id)`, [id]);
+  }
+
   async get(id: string): Promise<ErasureReceipt | undefined> {
     const rows = await this.query(`SELECT ${COLUMNS} FROM erasure_receipts WHERE id = $1`, [id]);
     return rows[0] && toReceipt(rows[0]);

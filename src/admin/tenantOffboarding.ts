@@ -189,8 +189,8 @@ export class TenantOffboardings {
         waiting = false;
         const batch = await this.claim(id);
         if (batch.length > 0) {
-          const results = await this.deleteBatch(job, batch, signal);
-          await this.commit(id, batch, results);
+          const results = await this.withHeartbeat(id, worker, () => this.deleteBatch(job!, batch, signal));
+          await this.commit(id, worker, batch, results);
           await this.use.audit.flush();
           job = (await this.status(id))!;
           onProgress?.(job);
@@ -223,6 +223,25 @@ export class TenantOffboardings {
         WHERE id = $1 AND state = 'running' AND (worker_id = $2 OR worker_lease_until IS NULL OR worker_lease_until < now())`,
       [id, worker, 2 * this.leaseSeconds()]);
     return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Runs `work` (a batch) renewing the job's lease meanwhile: a batch slower than its lease (a
+   * pacer shared with other admin work, a slow ACS) must not let another worker take over.
+   */
+  private async withHeartbeat<T>(id: string, worker: string, work: () => Promise<T>): Promise<T> {
+    const renew = () => {
+      this.holdJob(id, worker).then((held) => {
+        if (!held) this.use.log.warn({}, 'tenant offboarding: the job was taken over during a batch (its results are not committed)');
+      }, (error: unknown) => this.use.log.warn({ err: error }, 'tenant offboarding: renewing the job\'s lease failed'));
+    };
+    // Four renewals per lease (the job's lease is twice leaseSeconds()).
+    const heartbeat = setInterval(renew, Math.max(100, this.leaseSeconds() * 500));
+    try {
+      return await work();
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   /** How long a batch's claim holds its items: one batch's calls at the pace, and a whole ACS call's bound for the slowest. */
@@ -289,12 +308,19 @@ export class TenantOffboardings {
   }
 
   /** Records a batch's outcomes and the job's counts in one transaction. Items not tried are due again at once. */
-  private async commit(id: string, batch: Item[], results: ItemResult[]): Promise<void> {
+  private async commit(id: string, worker: string, batch: Item[], results: ItemResult[]): Promise<void> {
     const done = results.filter((r) => r.done).map((r) => r.objectId);
     const failed = results.filter((r): r is Extract<ItemResult, { done: false }> => !r.done);
     const tried = new Set(results.map((r) => r.objectId));
     const untried = batch.filter((item) => !tried.has(item.objectId)).map((item) => item.objectId);
     await withTransaction(this.use.pool, async (client) => {
+      // Another worker took the job over: it owns the items now (it finds those deleted here
+      // already gone, and finishes them).
+      const { rows: [owner] } = await client.query<{ worker_id: string | null }>('SELECT worker_id FROM tenant_offboardings WHERE id = $1 FOR UPDATE', [id]);
+      if (owner?.worker_id !== worker) {
+        this.use.log.warn({}, 'tenant offboarding: another worker holds the job; this batch is not committed');
+        return;
+      }
       if (done.length > 0) {
         await client.query("UPDATE tenant_offboarding_items SET state = 'deleted', last_error = NULL WHERE job_id = $1 AND object_id = ANY($2::text[])", [id, done]);
       }
@@ -334,7 +360,10 @@ export class TenantOffboardings {
       const { rowCount } = await client.query(
         `UPDATE tenant_offboardings SET state = 'completed', completed_at = now(), updated_at = now(), failed = 0
           WHERE id = $1 AND state = 'running' AND NOT EXISTS (SELECT 1 FROM tenant_offboarding_items WHERE job_id = $1 AND state = 'pending')`, [job.id]);
-      if (rowCount) recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
+      if (!rowCount) return;
+      // Done: its items (whom it deleted, in clear) go; the job keeps its counts and who asked.
+      await client.query('DELETE FROM tenant_offboarding_items WHERE job_id = $1', [job.id]);
+      recordAdminOperation(this.use.audit, 'offboard_completed', job.requestedBy, undefined, { offboardingId: job.id, tenantId: job.tenantId, deleted: job.deleted });
     });
     return (await this.status(job.id))!;
   }

@@ -23,9 +23,10 @@ const TABLE_RIGHTS: ReadonlyArray<[table: string, rights: string]> = [
   ['erasure_receipts', 'SELECT, INSERT, UPDATE, DELETE'],
   // /readyz compares the applied migrations with the code's.
   ['schema_migrations', 'SELECT'],
-  // Tenant offboardings: started, claimed (FOR UPDATE), their progress updated.
+  // Tenant offboardings: started, claimed (FOR UPDATE), their progress updated; a completed
+  // job's items deleted.
   ['tenant_offboardings', 'SELECT, INSERT, UPDATE'],
-  ['tenant_offboarding_items', 'SELECT, INSERT, UPDATE'],
+  ['tenant_offboarding_items', 'SELECT, INSERT, UPDATE, DELETE'],
 ];
 const SEQUENCES = ['audit_events_id_seq'];
 /** The service's tables, whose owner can DROP or ALTER them whatever it is granted. */

@@ -94,7 +94,8 @@ export function adminHandlers(lookups: AdminLookups, receipts: ErasureReceipts, 
         userHash,
         pendingDeletion: pendingDeletion ? { requestedAt: pendingDeletion.requestedAt.toISOString(), attempts: pendingDeletion.attempts } : null,
         erasures: erasures.map(toReceipt),
-        auditEvents: auditEvents.map((event) => ({ at: event.at.toISOString(), event: event.event, details: event.details })),
+        auditEvents: auditEvents.events.map((event) => ({ at: event.at.toISOString(), event: event.event, details: event.details })),
+        auditEventsTruncated: auditEvents.truncated,
       });
     },
 

@@ -483,6 +483,8 @@ export interface components {
             erasures: components["schemas"]["ErasureReceipt"][];
             /** @description The audit events recorded under the user's keyed hash, oldest first (at most 1000). */
             auditEvents: components["schemas"]["AuditEvent"][];
+            /** @description True when the user has more audit events than the export holds (the oldest 1000 are given). */
+            auditEventsTruncated: boolean;
         };
         Health: {
             /** @constant */
