@@ -47,6 +47,16 @@ function flakyDeletions(acs: AcsEmulator, every: number): () => void {
   return () => { clearInterval(timer); acs.clearFaults(); };
 }
 
+/** Resolves once a worker holds the job (polled, whatever the machine's speed). */
+async function untilHeld(db: pg.Pool, jobId: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await db.query('SELECT 1 FROM tenant_offboardings WHERE id = $1 AND worker_id IS NOT NULL', [jobId]);
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no worker held job ${jobId} within 10 s`);
+}
+
 async function remaining(db: pg.Pool, tenantId: string, acsUserIds: string[]) {
   const mapped = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identities WHERE tenant_id = $1', [tenantId]);
   const queued = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM acs_identity_deletions WHERE acs_user_id = ANY($1::text[])', [acsUserIds]);
@@ -214,7 +224,7 @@ t.test('a batch that outlasts the lease: its worker renews it meanwhile, and no 
   // Other admin work ahead on the same pacer: the batch waits about 3 s for its calls.
   const ahead = Promise.all(Array.from({ length: 30 }, () => slow.pacer.spend()));
   const running = first.run(job.id);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await untilHeld(svc.db, job.id);
   let waited = 0;
   const secondBatches: number[] = [];
   const [end, alsoEnd] = await Promise.all([running, second.run(job.id, { onWaiting: () => waited++, onProgress: (status) => secondBatches.push(status.deleted) })]);
@@ -237,9 +247,10 @@ t.test('a worker whose job was taken over during a batch does not commit it; the
   const ahead = Promise.all(Array.from({ length: 10 }, () => use.pacer.spend()));
   const progress: number[] = [];
   const running = offboardings.run(job.id, { onProgress: (status) => progress.push(status.deleted) });
-  // Mid-batch, another worker holds the job (for a second).
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '1 second' WHERE id = $1", [job.id, randomUUID()]);
+  // Mid-batch (its calls wait behind the pacer's), another worker holds the job, for longer than
+  // the first worker's next renewal.
+  await untilHeld(svc.db, job.id);
+  await svc.db.query("UPDATE tenant_offboardings SET worker_id = $2, worker_lease_until = now() + interval '5 seconds' WHERE id = $1", [job.id, randomUUID()]);
   const end = await running;
   await ahead;
   t.equal(progress[0], 0, "the taken-over batch's results were not committed");
