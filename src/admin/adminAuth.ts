@@ -1,4 +1,4 @@
-// Who may call the admin API (docs/security.md#admin-api): an operator's application, with a
+// Who may call the admin API (docs/security.md#app-only-tokens): an operator's application, with a
 // token it obtained for itself (client credentials) from an allowed Entra ID tenant for this
 // API, granted this API's admin app role. A user's token is refused here whatever it claims
 // (a `roles` claim included): an operator acts as an application, so that what it did is
