@@ -33,18 +33,20 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts a process and returns what `parse` finds in its output (its first JSON line, or the
- * listen URL). The output goes to bench/logs/<name>.log, not through this process, so that the
+ * listen URL); with `prefix`, node runs under that command (valgrind: the pid stays node's).
+ * The output goes to bench/logs/<name>.log, not through this process, so that the
  * service's request log costs the load generator nothing.
  */
-export async function startProcess<T>(name: string, args: string[], env: Record<string, string>, parse: (stdout: string) => T | undefined): Promise<T> {
+export async function startProcess<T>(name: string, args: string[], env: Record<string, string>, parse: (stdout: string) => T | undefined, prefix?: { command: string; args: string[] }): Promise<T> {
   mkdirSync(projectFile('bench', 'logs'), { recursive: true });
   const logFile = projectFile('bench', 'logs', `${name}.log`);
   const output = openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', output, 'inherit'] });
+  const child = spawn(prefix?.command ?? process.execPath, prefix ? [...prefix.args, process.execPath, ...args] : args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', output, 'inherit'] });
   closeSync(output);
   children.push(child);
   pids.set(name, child.pid!);
-  for (let i = 0; i < 600; i++) {
+  // Under valgrind a start takes minutes, not seconds.
+  for (let i = 0; i < (prefix ? 6000 : 600); i++) {
     const stdout = readFileSync(logFile, 'utf8');
     const value = parse(stdout);
     if (value) return value;

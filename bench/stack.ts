@@ -45,7 +45,7 @@ export interface Stack {
   serviceEnv: Record<string, string>;
   servicePid: () => number;
   /** Starts another service process named `name` with `env` added to the settings; returns its URL (its pid is `pids.get(name)`). */
-  startService: (name: string, env: Record<string, string>) => Promise<string>;
+  startService: (name: string, env: Record<string, string>, prefix?: { command: string; args: string[] }) => Promise<string>;
   acsCounters: () => Promise<Record<string, number>>;
   serviceMetric: (name: string) => Promise<number>;
   metricsText: () => Promise<string>;
@@ -95,8 +95,8 @@ export async function startStack(): Promise<Stack> {
     NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions(),
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   };
-  const startService = (name: string, env: Record<string, string>) => startProcess(name, [...profile, ...gcOnSignal, ...serviceEntry()], { ...serviceEnv, ...env, PORT: '0' },
-    (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1]);
+  const startService = (name: string, env: Record<string, string>, prefix?: { command: string; args: string[] }) => startProcess(name, [...profile, ...gcOnSignal, ...serviceEntry()], { ...serviceEnv, ...env, PORT: '0' },
+    (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1], prefix);
   const serviceUrl = await startService('service', {});
 
   const metricsText = async () => (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();

@@ -4,16 +4,28 @@
 // (metrics off: tracing alone is measured) to a sink in this process that reads every request
 // and answers 200, counting the bytes each setting sent. The warm load runs against each in turn,
 // round after round (off, 0.1, 1, off, …), and each figure is compared with the same round's off.
+// BENCH_TRACING_COUNT=instructions counts the instructions each warm request executes instead
+// (the services run under valgrind: bench/callgrind.ts), a measure the machine's load hardly moves.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { callgrindPrefix, countInstructions } from './callgrind.js';
 import { loadRow, runLoad, type Row } from './load.js';
-import { children, median, pids } from './processes.js';
+import { children, median, pids, sleep } from './processes.js';
+import { projectFile } from '../src/projectFiles.js';
 import type { Stack } from './stack.js';
 
-const KEYS = ['req/s', 'CPU µs/req', 'p99 ms'] as const;
+const BY_INSTRUCTIONS = process.env.BENCH_TRACING_COUNT === 'instructions';
+const KEYS = BY_INSTRUCTIONS ? ['instructions/req'] : ['req/s', 'CPU µs/req', 'p99 ms'];
+/** What the cost of tracing is judged by. */
+export const TRACING_COST_KEY = BY_INSTRUCTIONS ? 'instructions/req' : 'CPU µs/req';
+// Under valgrind: requests run uncounted first (so that V8 has compiled the hot path), then counted.
+const UNCOUNTED_REQUESTS = 8000;
+const COUNTED_REQUESTS = 4000;
+const COUNTED_CONNECTIONS = 10;
 // In this order (an object's keys would put '1' first): each round's first run is off.
-const SETTINGS = ['off', '0.1', '1'];
+// BENCH_TRACING_SETTINGS (a comma list of ratios after off) measures others, 0 for example.
+const SETTINGS = ['off', ...(process.env.BENCH_TRACING_SETTINGS?.split(',').map((ratio) => ratio.trim()) ?? ['0.1', '1'])];
 
 /** An OTLP/HTTP receiver that keeps nothing: bytes and requests received, by the endpoint's first path segment. */
 async function startSink() {
@@ -37,17 +49,46 @@ export interface TracingCostOptions {
   connections: number;
   rounds: number;
   headers: () => Record<string, string>;
-  /** Serves each warm user once from the service at `url`, so that its reuse cache holds their tokens. */
+  /** Serves each user of `headers` once from the service at `url`, so that its reuse cache holds their tokens. */
   warmUp: (url: string) => Promise<void>;
+}
+
+const callgrindFile = (setting: string) => projectFile('bench', 'logs', `callgrind-tracing-${setting}.out`);
+
+/** One measurement of a setting's service: a load of BENCH_SECONDS, or a counted number of requests. */
+async function measure(stack: Stack, setting: string, url: string, round: number, options: TracingCostOptions): Promise<Row> {
+  const pid = pids.get(`service-tracing-${setting}`)!;
+  const load = { url: `${url}/api/token`, headers: options.headers, connections: options.connections, seconds: options.seconds };
+  if (!BY_INSTRUCTIONS) return loadRow(`tracing ${setting}, round ${round}`, await runLoad(load, pid));
+  const counted = { ...load, connections: COUNTED_CONNECTIONS, amount: COUNTED_REQUESTS, seconds: 3600 };
+  let answered = 0;
+  // Each count starts from a collected heap (SIGURG: bench/stack.ts), not from where the last one left it.
+  process.kill(pid, 'SIGURG');
+  await sleep(2000);
+  const instructions = await countInstructions(pid, stack.serviceEnv, callgrindFile(setting), async () => {
+    const { result } = await runLoad(counted, pid);
+    answered = result['2xx'];
+  });
+  // A request the load generator gave up on (its 10 s timeout, a long pause under valgrind) was
+  // still served: the count is per request sent. Any other answer means the load was not the warm path.
+  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`tracing ${setting}: ${answered} of ${COUNTED_REQUESTS} requests answered 2xx`);
+  return { scenario: `tracing ${setting}, round ${round}`, 'instructions/req': Math.round(instructions / COUNTED_REQUESTS) };
 }
 
 export async function runTracingCost(stack: Stack, options: TracingCostOptions) {
   const sink = await startSink();
   const services = new Map<string, string>();
   for (const setting of SETTINGS) {
-    const exporter: Record<string, string> = setting === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: `${sink.url}/${setting}`, OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_SAMPLER_ARG: setting };
-    const url = await stack.startService(`service-tracing-${setting}`, exporter);
+    const exporter: Record<string, string> = setting === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: `${sink.url}/${setting}`, OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_SAMPLER_ARG: setting.replace('i', ''), ...(setting.endsWith('i') ? { SCRATCH_IGNORE_ALL: '1' } : {}) };
+    // Under valgrind the event loop always lags: the service must not shed the counted load.
+    const prefix = BY_INSTRUCTIONS ? { command: 'valgrind', args: callgrindPrefix(callgrindFile(setting)) } : undefined;
+    if (BY_INSTRUCTIONS) exporter.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS = '0';
+    const url = await stack.startService(`service-tracing-${setting}`, exporter, prefix);
     await options.warmUp(url);
+    if (BY_INSTRUCTIONS) {
+      const uncounted = { url: `${url}/api/token`, headers: options.headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: UNCOUNTED_REQUESTS };
+      await runLoad(uncounted, pids.get(`service-tracing-${setting}`)!);
+    }
     services.set(setting, url);
   }
   const rows: Row[] = [];
@@ -55,15 +96,14 @@ export async function runTracingCost(stack: Stack, options: TracingCostOptions) 
   for (let round = 1; round <= options.rounds; round++) {
     let off: Row | undefined;
     for (const [setting, url] of services) {
-      const load = { url: `${url}/api/token`, headers: options.headers, connections: options.connections, seconds: options.seconds };
-      const row = loadRow(`tracing ${setting}, round ${round}`, await runLoad(load, pids.get(`service-tracing-${setting}`)!));
+      const row = await measure(stack, setting, url, round, options);
       off ??= row;
       for (const key of KEYS) {
         const ratio = (row[key] as number) / (off[key] as number);
         row[`${key} vs off`] = +ratio.toFixed(2);
         ratios.set(`${setting} ${key}`, [...(ratios.get(`${setting} ${key}`) ?? []), ratio]);
       }
-      process.stdout.write(`tracing ${setting}, round ${round}: ${row['req/s']} req/s, ${row['CPU µs/req']} CPU µs/req, p99 ${row['p99 ms']} ms\n`);
+      process.stdout.write(`${row.scenario}: ${KEYS.map((key) => `${row[key]} ${key}`).join(', ')}\n`);
       rows.push(row);
     }
   }
@@ -77,7 +117,7 @@ export async function runTracingCost(stack: Stack, options: TracingCostOptions) 
   await sink.close();
   const exported = Object.fromEntries([...services.keys()].map((setting) => [setting, sink.received.get(setting) ?? { requests: 0, bytes: 0 }]));
   /** The median over rounds of a setting's ratio to off. */
-  const ratio = (setting: string, key: typeof KEYS[number]) => +median(ratios.get(`${setting} ${key}`) ?? [Number.NaN])!.toFixed(2);
+  const ratio = (setting: string, key: string) => +median(ratios.get(`${setting} ${key}`) ?? [Number.NaN])!.toFixed(2);
   return { rows, exported, ratio };
 }
 

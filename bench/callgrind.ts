@@ -1,0 +1,59 @@
+// Instructions a process executes, counted by valgrind's callgrind. Unlike CPU time, the count
+// hardly depends on what else the machine is doing, so differences of a few per cent between two
+// builds or settings show even on a shared machine. The process runs under valgrind (tens of
+// times slower) with counting off; it is switched on only around the work measured.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** valgrind's arguments before the node command line: counting off until asked. */
+export const callgrindPrefix = (outFile: string) => ['-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`];
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * callgrind_control finds the process by files named after the user and the host as the counted
+ * process's environment gives them (LOGNAME or USER, HOST: the service's listen address here).
+ */
+function controlEnv(counted: Env): Env {
+  const env = { ...process.env };
+  for (const name of ['LOGNAME', 'USER', 'HOST']) {
+    if (counted[name] === undefined) delete env[name];
+    else env[name] = counted[name];
+  }
+  return env;
+}
+
+const controlWith = (pid: number, env: Env, ...args: string[]) => {
+  const said = execFileSync('callgrind_control', [...args, String(pid)], { encoding: 'utf8', env });
+  if (!said.includes('OK')) throw new Error(`callgrind_control ${args.join(' ')} ${pid}: ${said}`);
+};
+
+/**
+ * The instructions the process `pid` (started with callgrindPrefix(outFile) and the environment
+ * `env`) executes during `work`.
+ */
+export async function countInstructions(pid: number, env: Env, outFile: string, work: () => Promise<unknown>): Promise<number> {
+  const control = (...args: string[]) => controlWith(pid, controlEnv(env), ...args);
+  control('--zero');
+  control('--instr=on');
+  try {
+    await work();
+  } finally {
+    control('--instr=off');
+  }
+  const before = dumps(outFile);
+  control('--dump');
+  // The process writes the dump when valgrind next looks at its commands.
+  let written: string[] = [];
+  for (let wait = 0; wait < 300 && written.length === 0; wait++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    written = dumps(outFile).filter((file) => !before.includes(file));
+  }
+  if (written.length !== 1) throw new Error(`callgrind wrote ${written.length} dumps for ${outFile}`);
+  const totals = /^totals: (\d+)/m.exec(readFileSync(written[0]!, 'utf8'))?.[1];
+  if (!totals) throw new Error(`no totals in ${written[0]}`);
+  return Number(totals);
+}
+
+const dumps = (outFile: string) => readdirSync(dirname(outFile)).filter((name) => name.startsWith(`${basename(outFile)}.`)).map((name) => join(dirname(outFile), name));
