@@ -192,6 +192,36 @@ for (const exporter of ['OTLP', 'Azure Monitor']) {
   });
 }
 
+t.test('OTLP at a ratio of 0.5: a request not kept makes no span at all, and its log line no trace id', async (t) => {
+  const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver()]);
+  t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
+  const service = await startWithBootstrap(t, {
+    ...testServiceEnv({ entra, acs, database }),
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_TRACES_SAMPLER_ARG: '0.5',
+  });
+  t.ok(service.url, `listening ${service.output().stderr}`);
+  // TraceIdRatioBased decides by the trace id: at 0.5 it keeps the first and drops the second.
+  const kept = `${'0'.repeat(31)}1`;
+  const dropped = `ffffffff${'0'.repeat(24)}`;
+  for (const [traceId, sampled] of [[kept, false], [dropped, true]] as const) {
+    // A first token each: identity creation, statements and an ACS call, all traced when kept.
+    const answer = await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(traceId, sampled) } });
+    t.equal(answer.status, 200);
+  }
+  service.kill('SIGTERM');
+  t.equal(await service.exited, 0);
+  const spans = receiver.spans();
+  t.ok(spans.some((span) => span.traceId === kept && span.kind === SERVER_KIND), 'the kept request is exported');
+  t.ok(spans.some((span) => span.traceId === kept && span.name === 'identity create'), 'with its steps');
+  t.same(spans.filter((span) => span.traceId !== kept).map((span) => span.name), [], 'nothing of the other request: no span, no statement or ACS call as a trace of its own');
+  const requestLines = service.output().stdout.split('\n').filter((line) => line.includes('"msg":"request"') && line.includes('/api/token')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.same(requestLines.map((line) => line.trace_id), [kept, undefined], "the kept request's line carries its trace id, the other's none");
+});
+
 t.test("Azure Monitor: parentbased_always_on keeps every trace, whatever the caller's flag", async (t) => {
   const [entra, acs, database, { receiver, env }] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), azureMonitorReceiver()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });

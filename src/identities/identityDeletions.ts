@@ -86,7 +86,7 @@ export class IdentityDeletions {
       const due = await store.claimDueDeletion(this.settings.leaseSeconds);
       if (!due) return;
       const { acsUserId, attempts } = due;
-      await inSpan('identity deletion retry', { 'acs.deletion.attempt': attempts + 1 }, (span) => this.retryOne(acsUserId, attempts, span));
+      await inSpan('identity deletion retry', { 'acs.deletion.attempt': attempts + 1 }, (span) => this.retryOne(acsUserId, attempts, span), { startsTrace: true });
     }
   }
 

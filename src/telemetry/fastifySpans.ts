@@ -9,15 +9,41 @@ const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
 
 export const OPERATION_ID = 'openapi.operation_id';
 
-export function fastifyInstrumentation(): FastifyOtelInstrumentation {
+// The decision for the request whose onRequest hooks are running now: set by the gate's hook,
+// read (and cleared) by @fastify/otel's, which runs right after it in the same call.
+let admitted = false;
+
+/**
+ * @fastify/otel, with, when `isSampled` is given, a gate before it: a request `isSampled` (given
+ * its traceparent header) does not keep makes no span, context or trace id at all.
+ */
+export function fastifyInstrumentation(isSampled?: (traceparent: string | undefined) => boolean): FastifyOtelInstrumentation {
+  if (isSampled) {
+    // Subscribed before the instrumentation below is made (which subscribes too): on each new
+    // Fastify instance this hook is added first, so it runs before @fastify/otel's.
+    subscribe('fastify.initialization', (message) => {
+      (message as { fastify: FastifyInstance }).fastify.addHook('onRequest', (request, _reply, done) => {
+        const { traceparent } = request.headers;
+        admitted = isSampled(typeof traceparent === 'string' ? traceparent : undefined);
+        done();
+      });
+    });
+  }
   return new FastifyOtelInstrumentation({
     registerOnInitialization: true,
     // One server span a request: its children are the statements and outbound calls it made,
     // not a span for each of Fastify's hooks.
     instrumentHooks: false,
     instrumentHandler: false,
-    // Given the request's URL, query string included.
-    ignorePaths: ({ url }) => UNTRACED.has(url.split('?')[0]!),
+    // Called with a route's options as it is registered (they hold its handler), and with the
+    // request's URL, query string included, and method as a request arrives.
+    ignorePaths: (route) => {
+      if (UNTRACED.has(route.url.split('?')[0]!)) return true;
+      if (!isSampled || 'handler' in route) return false;
+      const traced = admitted;
+      admitted = false;
+      return !traced;
+    },
     requestHook: (span, request) => {
       const { url, schema } = request.routeOptions;
       if (url) span.updateName(`${request.method} ${url}`);
@@ -52,7 +78,7 @@ export function onEveryFastify(onClose: () => Promise<void>): void {
   subscribe('fastify.initialization', (message) => {
     const { fastify } = message as { fastify: FastifyInstance };
     fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
-      const code = problemCode(reply, payload);
+      const code = reply.statusCode >= 400 ? problemCode(reply, payload) : undefined;
       if (code) request.opentelemetry?.().span?.setAttribute('error.type', code);
       done(null, payload);
     });

@@ -12,8 +12,13 @@ export interface StepSpan {
   setAttributes(attributes: SpanAttributes): void;
 }
 
+/** `startsTrace`: the step may be a trace's first span (a background job's); others are made only within a traced request. */
+export interface SpanOptions {
+  startsTrace?: boolean;
+}
+
 export interface TelemetryHooks {
-  inSpan<T>(name: string, attributes: SpanAttributes, work: (span: StepSpan) => Promise<T>): Promise<T>;
+  inSpan<T>(name: string, attributes: SpanAttributes, work: (span: StepSpan) => Promise<T>, options?: SpanOptions): Promise<T>;
   observeRegistry(registry: Registry): void;
 }
 
@@ -27,9 +32,9 @@ export function installTelemetryHooks(hooks: TelemetryHooks): void {
 }
 
 /** Runs `work` in a span of its own (a child of the active one) when tracing is on. */
-export function inSpan<T>(name: string, attributes: SpanAttributes, work: (span: StepSpan) => Promise<T>): Promise<T> {
+export function inSpan<T>(name: string, attributes: SpanAttributes, work: (span: StepSpan) => Promise<T>, options: SpanOptions = {}): Promise<T> {
   const hooks = installed();
-  return hooks ? hooks.inSpan(name, attributes, work) : work(NO_SPAN);
+  return hooks ? hooks.inSpan(name, attributes, work, options) : work(NO_SPAN);
 }
 
 /** Offers the app's Prometheus registry to the OTLP metrics exporter, when one runs. */

@@ -36,18 +36,25 @@ export function loadInstrumentedModules(): void {
   syncBuiltinESMExports();
 }
 
-/** The service's own spans, through the global tracer provider (a no-op one without tracing). */
+/**
+ * The service's own spans, through the global tracer provider (a no-op one without tracing).
+ * Outside a traced request (one not sampled has no span) only a step that starts traces makes one.
+ */
 export function stepSpans(): TelemetryHooks['inSpan'] {
   const tracer = trace.getTracer(DEFAULT_SERVICE_NAME);
-  return (name, attributes, work) => tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  const noSpan = { setAttributes() {} };
+  return (name, attributes, work, { startsTrace = false } = {}) => {
+    if (!startsTrace && !trace.getActiveSpan()) return work(noSpan);
+    return tracer.startActiveSpan(name, { attributes }, async (span) => {
+      try {
+        return await work(span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  };
 }

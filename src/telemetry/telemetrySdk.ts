@@ -10,7 +10,7 @@ import { fastifyInstrumentation, onEveryFastify } from './fastifySpans.js';
 import { installTelemetryHooks } from './hooks.js';
 import { PrometheusBridge } from './prometheusBridge.js';
 import { RedactingSpanProcessor } from './redaction.js';
-import { samplingRatio, serviceSampler, TelemetrySettingError } from './sampling.js';
+import { requestSampling, samplingRatio, serviceSampler, TelemetrySettingError } from './sampling.js';
 import { checkTelemetrySettings } from './settings.js';
 import { clientInstrumentations, loadInstrumentedModules, serviceResource, stepSpans } from './serviceTracing.js';
 import type { TelemetryChoice } from './telemetrySwitch.js';
@@ -48,15 +48,16 @@ async function startOtlp(choice: TelemetryChoice, env: Env): Promise<void> {
     flushes.push(() => meterProvider!.forceFlush());
   }
   if (choice.traces) {
+    const ratio = samplingRatio(env);
     const provider = new NodeTracerProvider({
       resource,
-      sampler: serviceSampler(samplingRatio(env)),
+      sampler: serviceSampler(ratio),
       // Redaction first: the exporting processor then holds the rewritten span.
       spanProcessors: [new RedactingSpanProcessor(), new BatchSpanProcessor(await traceExporter(env))],
     });
     provider.register();
     flushes.push(() => provider.forceFlush());
-    registerInstrumentations({ tracerProvider: provider, meterProvider, instrumentations: [...clientInstrumentations(), fastifyInstrumentation()] });
+    registerInstrumentations({ tracerProvider: provider, meterProvider, instrumentations: [...clientInstrumentations(), fastifyInstrumentation(requestSampling(ratio))] });
     loadInstrumentedModules();
   }
   onEveryFastify(async () => { await Promise.all(flushes.map((flush) => flush())); });

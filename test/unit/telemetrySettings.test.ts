@@ -6,7 +6,7 @@ import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import t from 'tap';
 import { RedactingSpanProcessor, redactText, redactUrl } from '../../src/telemetry/redaction.js';
-import { samplingRatio, serviceSampler, TelemetrySettingError } from '../../src/telemetry/sampling.js';
+import { REQUEST_SPAN_ATTRIBUTE, requestSampling, samplingRatio, serviceSampler, TelemetrySettingError } from '../../src/telemetry/sampling.js';
 import { checkTelemetrySettings } from '../../src/telemetry/settings.js';
 import { telemetryChoice } from '../../src/telemetry/telemetrySwitch.js';
 
@@ -46,6 +46,29 @@ t.test("a remote parent's sampled flag decides nothing", async (t) => {
   t.ok(kept.length > 0 && kept.length < traceIds.length, `by the trace id (${kept.length} of ${traceIds.length} kept)`);
   t.same(traceIds.map((traceId) => decide(0.5, traceId, true)), traceIds.map((traceId) => decide(0.5, traceId, false)), 'not by the flag');
   t.equal(decide(0, low, true, false), SamplingDecision.RECORD_AND_SAMPLED, 'a local parent is followed');
+});
+
+t.test('a request is kept or not as it arrives, by the same rule, and its span then always', async (t) => {
+  const remote = (traceId: string) => trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.NONE, isRemote: true });
+  const byRule = (ratio: number, traceId: string) => serviceSampler(ratio).shouldSample(remote(traceId), traceId, 'x', SpanKind.INTERNAL, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+  const header = (traceId: string, flags: string) => `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+  const traceIds = Array.from({ length: 64 }, () => randomBytes(16).toString('hex'));
+  const atHalf = requestSampling(0.5);
+  t.same(traceIds.map((traceId) => atHalf(header(traceId, '01'))), traceIds.map((traceId) => byRule(0.5, traceId)), "a caller's trace id decides as the sampler's rule does");
+  t.same(traceIds.map((traceId) => atHalf(header(traceId, '00'))), traceIds.map((traceId) => byRule(0.5, traceId)), 'whatever its flag');
+  t.equal(requestSampling(0)(header('00000000000000000000000000000001', '01')), false, 'ratio 0: never');
+  t.equal(requestSampling(1)(header('ffffffffffffffffffffffffffffffff', '00')), true, 'ratio 1: always');
+  // What the propagator refuses (an upper-case id too): @fastify/otel then starts the trace here.
+  for (const bad of [undefined, '', 'garbage', `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`, '00-xyz-1-01', header('A'.repeat(32), '01')]) {
+    t.equal(requestSampling(0)(bad), false, `no usable trace id (${String(bad)}): by the ratio alone, 0`);
+    t.equal(requestSampling(1)(bad), true, `no usable trace id (${String(bad)}): by the ratio alone, 1`);
+  }
+  const atTenth = requestSampling(0.1);
+  const kept = Array.from({ length: 2000 }, () => atTenth(undefined)).filter(Boolean).length;
+  t.ok(kept > 100 && kept < 320, `without a traceparent, about the ratio is kept (${kept} of 2000)`);
+  // Only a request requestSampling kept makes a span, so the sampler keeps each request span.
+  const requestSpan = serviceSampler(0).shouldSample(remote(traceIds[0]!), traceIds[0]!, 'request', SpanKind.SERVER, { [REQUEST_SPAN_ATTRIBUTE]: '@fastify/otel' }, []);
+  t.equal(requestSpan.decision, SamplingDecision.RECORD_AND_SAMPLED);
 });
 
 t.test('redaction', async (t) => {
