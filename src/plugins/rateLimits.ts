@@ -17,9 +17,9 @@ import { LocalWindowCounts } from './localWindowCounts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    // perUser is async (a promise, no `done`), as @fastify/rate-limit makes it; perIp takes a
-    // callback, so that a caller it exempts, or counted in this process, costs no promise.
-    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestAsyncHookHandler };
+    // Both take a callback, so that a caller perIp exempts, or one counted in this process,
+    // costs no promise (with Redis, @fastify/rate-limit's hooks are called and awaited).
+    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
     acsCallBudget: AcsCallBudget;
   }
 }
@@ -30,8 +30,8 @@ const BUDGET_WINDOW_MS = 60_000;
 /** How long a starting replica waits for Redis before it starts with the limits open. */
 const STARTUP_WAIT_MS = 2000;
 
-/** Client addresses whose count a replica keeps without Redis (@fastify/rate-limit's own default). */
-const LOCAL_IP_KEYS = 5000;
+/** Client addresses, and users, whose count a replica keeps without Redis (@fastify/rate-limit's own default). */
+const LOCAL_KEYS = 5000;
 
 /** The 429 of both limits. */
 const rateLimited = (ttlMs: number) => {
@@ -126,8 +126,12 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   const ipKey = (request: Request) => `ip:${clientAddress(request.ip)}`;
   const perIpShared = redis ? await limit('ip', config.ipMax, ipKey) : undefined;
   // Counting alone, the same limit, counted here: no promise per request.
-  const ipCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_IP_KEYS);
+  const ipCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
   const ipMax = config.ipMax;
+  const userKey = (request: Request) => `user:${userDigest(request)}`;
+  const perUserShared = redis ? await limit('user', config.userMax, userKey) : undefined;
+  const userCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
+  const userMax = config.userMax;
   app.decorate('rateLimitHooks', {
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
@@ -145,7 +149,17 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
       if (refusal) app.metrics.rateLimited.inc({ limit: 'ip' });
       done(refusal);
     },
-    perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
+    // Every request of a user (the warm path): counted in this process, as perIp, without the
+    // promise and microtask of @fastify/rate-limit's hook.
+    perUser(request, reply, done) {
+      if (userCounts === undefined) {
+        perUserShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-user limit failed')));
+        return;
+      }
+      const refusal = countLocally(userCounts, userKey(request), userMax, reply);
+      if (refusal) app.metrics.rateLimited.inc({ limit: 'user' });
+      done(refusal);
+    },
   });
 
   // The budget counts without a hook: a handler asks just before it calls ACS (a token served
