@@ -124,14 +124,25 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   };
   // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
   const ipKey = (request: Request) => `ip:${clientAddress(request.ip)}`;
-  const perIpShared = redis ? await limit('ip', config.ipMax, ipKey) : undefined;
-  // Counting alone, the same limit, counted here: no promise per request.
-  const ipCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
-  const ipMax = config.ipMax;
-  const userKey = (request: Request) => `user:${userDigest(request)}`;
-  const perUserShared = redis ? await limit('user', config.userMax, userKey) : undefined;
-  const userCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
-  const userMax = config.userMax;
+  /**
+   * A limit's hook: with Redis, @fastify/rate-limit's, awaited; counting alone, the same limit
+   * counted here, without a promise and its microtask per request.
+   */
+  const limitHook = async (name: 'ip' | 'user', label: string, max: number, key: (request: Request) => string): Promise<onRequestHookHandler> => {
+    if (redis) {
+      const shared = await limit(name, max, key);
+      return function (request, reply, done) {
+        shared.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error(`the ${label} limit failed`)));
+      };
+    }
+    const counts = new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
+    return (request, reply, done) => {
+      const refusal = countLocally(counts, key(request), max, reply);
+      if (refusal) app.metrics.rateLimited.inc({ limit: name });
+      done(refusal);
+    };
+  };
+  const countIp = await limitHook('ip', 'per-IP', config.ipMax, ipKey);
   app.decorate('rateLimitHooks', {
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
@@ -141,25 +152,10 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
         done();
         return;
       }
-      if (ipCounts === undefined) {
-        perIpShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
-        return;
-      }
-      const refusal = countLocally(ipCounts, ipKey(request), ipMax, reply);
-      if (refusal) app.metrics.rateLimited.inc({ limit: 'ip' });
-      done(refusal);
+      countIp.call(this, request, reply, done);
     },
-    // Every request of a user (the warm path): counted in this process, as perIp, without the
-    // promise and microtask of @fastify/rate-limit's hook.
-    perUser(request, reply, done) {
-      if (userCounts === undefined) {
-        perUserShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-user limit failed')));
-        return;
-      }
-      const refusal = countLocally(userCounts, userKey(request), userMax, reply);
-      if (refusal) app.metrics.rateLimited.inc({ limit: 'user' });
-      done(refusal);
-    },
+    // Every request of a user (the warm path).
+    perUser: await limitHook('user', 'per-user', config.userMax, (request) => `user:${userDigest(request)}`),
   });
 
   // The budget counts without a hook: a handler asks just before it calls ACS (a token served
