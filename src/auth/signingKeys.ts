@@ -71,6 +71,8 @@ export interface VerificationKey {
  * made: only a definite mismatch is reported, so a token it passes is still verified whole.
  */
 export function signatureIsFalse(token: string, key: VerificationKey): boolean {
+  // Only the algorithms it knows: another (were one ever allowed) is left to fast-jwt alone.
+  if (key.alg !== 'RS256' && key.alg !== 'ES256') return false;
   const dot = token.lastIndexOf('.');
   try {
     // RS256: PKCS #1 v1.5 (the default for an RSA key); ES256: JOSE's r||s form.
