@@ -16,6 +16,8 @@
 //     BENCH_TRACING_COUNT=instructions counts instructions per request under valgrind instead,
 //   BENCH_NODE (the node of 'cold start''s processes; default this one),
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
+//   BENCH_COMPARE_DIST (another checkout's built dist: that build and this one side by side on the
+//     chosen scenarios, in bursts of BENCH_COMPARE_SECONDS (3), BENCH_ROUNDS rounds; see bench/compare.ts),
 //   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres),
 //   BENCH_NODE_OPTIONS (the service's V8 flags; default the image's NODE_OPTIONS, from the Dockerfile; '' for V8's own sizing).
 // Run alone, each by its name in BENCH_SCENARIOS:
@@ -27,6 +29,7 @@ import { runBetweenFloors, RATIO_KEYS, type Scenario } from './floor.js';
 import { serviceRow, type Row } from './load.js';
 import { runOboDistinct, runSoak } from './longRuns.js';
 import { runOverload } from './overload.js';
+import { runCompare } from './compare.js';
 import { judged, judgedTogether, writeResults, type SummaryRow } from './report.js';
 import { runScale } from './scale.js';
 import { startStack } from './stack.js';
@@ -97,6 +100,16 @@ const scenarios: Scenario[] = [
   { name: 'teams', path: '/api/token/teams', headers: (() => { let turn = 0; return () => { const pair = tokens.teamsPairs[turn++ % tokens.teamsPairs.length]!; return { ...bearer(pair.bearer), 'teams-user-aad-token': pair.teams }; }; })() },
 ].filter((scenario) => isChosen(scenario.name));
 const floorOptions = { connections: CONNECTIONS, seconds: SECONDS, floorHeaders: rotate(tokens.warmRotation) };
+if (process.env.BENCH_COMPARE_DIST) {
+  const compared = await runCompare(stack, scenarios, {
+    ...floorOptions, dist: process.env.BENCH_COMPARE_DIST, seconds: Number(process.env.BENCH_COMPARE_SECONDS ?? 3), rounds: ROUNDS,
+    warmUp: (url) => warmUp(url, ['/api/token']),
+  });
+  console.table(compared.rows);
+  console.table(compared.summary);
+  await stack.stop();
+  process.exit(0);
+}
 const bracketed = await runBetweenFloors(stack, scenarios, { ...floorOptions, rounds: ROUNDS });
 const tables: Record<string, unknown> = {};
 

@@ -34,8 +34,11 @@ function imageNodeOptions(): string {
   return options;
 }
 
-/** The service's entry, as the image's CMD runs it: the telemetry bootstrap, then the server. */
-export const serviceEntry = () => ['--import', projectFile('dist', 'src', 'telemetry', 'bootstrap.js'), projectFile('dist', 'src', 'server.js')];
+/**
+ * The service's entry, as the image's CMD runs it: the telemetry bootstrap, then the server.
+ * `dist`: another build's dist directory (BENCH_COMPARE_DIST); this checkout's by default.
+ */
+export const serviceEntry = (dist = projectFile('dist')) => ['--import', join(dist, 'src', 'telemetry', 'bootstrap.js'), join(dist, 'src', 'server.js')];
 
 export interface Stack {
   entra: EntraEmulator;
@@ -44,8 +47,12 @@ export interface Stack {
   /** The service's settings but PORT: what a second service process (cold starts) is given. */
   serviceEnv: Record<string, string>;
   servicePid: () => number;
-  /** Starts another service process named `name` with `env` added to the settings; returns its URL (its pid is `pids.get(name)`). */
-  startService: (name: string, env: Record<string, string>, prefix?: { command: string; args: string[] }) => Promise<string>;
+  /**
+   * Starts another service process named `name` with `env` added to the settings (from the build
+   * in `dist`, if given; under `prefix`'s command, valgrind say, if given); returns its URL (its
+   * pid is `pids.get(name)`).
+   */
+  startService: (name: string, env: Record<string, string>, options?: { dist?: string; prefix?: { command: string; args: string[] } }) => Promise<string>;
   acsCounters: () => Promise<Record<string, number>>;
   serviceMetric: (name: string) => Promise<number>;
   metricsText: () => Promise<string>;
@@ -95,8 +102,9 @@ export async function startStack(): Promise<Stack> {
     NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions(),
     RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000', ACS_CALLS_PER_USER_PER_MINUTE: '100000',
   };
-  const startService = (name: string, env: Record<string, string>, prefix?: { command: string; args: string[] }) => startProcess(name, [...profile, ...gcOnSignal, ...serviceEntry()], { ...serviceEnv, ...env, PORT: '0' },
-    (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1], prefix);
+  const startService = (name: string, env: Record<string, string>, { dist, prefix }: { dist?: string; prefix?: { command: string; args: string[] } } = {}) =>
+    startProcess(name, [...profile, ...gcOnSignal, ...serviceEntry(dist)], { ...serviceEnv, ...env, PORT: '0' },
+      (stdout) => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout)?.[1], prefix);
   const serviceUrl = await startService('service', {});
 
   const metricsText = async () => (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();

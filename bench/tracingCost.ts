@@ -83,7 +83,7 @@ export async function runTracingCost(stack: Stack, options: TracingCostOptions) 
     // Under valgrind the event loop always lags: the service must not shed the counted load.
     const prefix = BY_INSTRUCTIONS ? { command: 'valgrind', args: callgrindPrefix(callgrindFile(setting)) } : undefined;
     if (BY_INSTRUCTIONS) exporter.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS = '0';
-    const url = await stack.startService(`service-tracing-${setting}`, exporter, prefix);
+    const url = await stack.startService(`service-tracing-${setting}`, exporter, { prefix });
     await options.warmUp(url);
     if (BY_INSTRUCTIONS) {
       const uncounted = { url: `${url}/api/token`, headers: options.headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: UNCOUNTED_REQUESTS };

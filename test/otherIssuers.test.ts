@@ -218,3 +218,28 @@ t.test('app-only tokens are refused from every issuer, with or without a require
   const named = second.oidc.mintToken({ claims: { azp: clientId, preferred_username: 'service-account-kiosk@contoso.example' } });
   t.equal((await svc.request({ url: '/api/token', token: named })).statusCode, 200, 'a user whose name merely starts with service-account- is accepted');
 });
+
+t.test('an ES256 signature that is not the key\'s is refused once checked, and remembered; the valid token is not', async (t) => {
+  const stranger = await startEntraEmulator({ oidc: { kid: SHARED_KID } });
+  t.teardown(() => stranger.close());
+  const svc = await startTestService(t, (entra) => ({ AUTH_ISSUERS: JSON.stringify([{ issuer: entra.oidc.issuer, audience: entra.oidc.audience, algorithms: ['ES256'] }]) }), { entra: { oidc: { kid: SHARED_KID } } });
+  const keys = svc.app.signingKeys;
+  const valid = svc.entra.oidc.mintToken({ subject: 'alice' });
+  const [header, payload, signature] = valid.split('.') as [string, string, string];
+  const forgeries = [
+    ['signed with another key under the published kid', `${header}.${payload}.${stranger.oidc.mintToken({ subject: 'alice' }).split('.')[2]}`],
+    ['a signature of the wrong length', `${header}.${payload}.${signature.slice(0, 40)}`],
+  ] as const;
+  for (const [name, forged] of forgeries) {
+    const checks = keys.signatureChecks;
+    for (let i = 0; i < 2; i++) {
+      const answer = await svc.request({ url: '/api/user', token: forged });
+      t.equal(answer.statusCode, 401, name);
+      t.equal(answer.json.detail, 'The token is invalid: The token signature is invalid.', name);
+    }
+    t.equal(keys.signatureChecks, checks + 1, `${name}: checked once, then remembered`);
+  }
+  const checks = keys.signatureChecks;
+  t.equal((await svc.request({ url: '/api/user', method: 'POST', token: valid })).statusCode, 201, 'the valid token is accepted');
+  t.equal(keys.signatureChecks, checks + 1, 'its signature checked once');
+});

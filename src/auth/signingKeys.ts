@@ -11,6 +11,7 @@
 // not hold — at most once per cooldown period per key set, whatever the number of such tokens,
 // so a stream of random kids costs a bounded number of fetches, and a key rotated in a moment
 // after a read is found one cooldown later.
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import buildGetJwks from 'get-jwks';
 import { isHttpsOrLoopbackHttp } from '../shared/urlRules.js';
 import { AuthError } from './authError.js';
@@ -51,13 +52,35 @@ export interface CachedKeyRef {
 
 /**
  * A key that verifies tokens: the cached JWK object (the same object means the same key,
- * unchanged since: what the token caches compare), where it is cached, and its PEM, which
- * @fastify/jwt verifies with (one fast-jwt verifier per PEM string).
+ * unchanged since: what the token caches compare), where it is cached, its PEM, which
+ * @fastify/jwt verifies with (one fast-jwt verifier per PEM string), and the same key as a
+ * KeyObject with its algorithm, for signatureIsFalse.
  */
 export interface VerificationKey {
   readonly jwk: object;
   readonly cached: CachedKeyRef;
   readonly pem: string;
+  readonly alg: string;
+  readonly keyObject: KeyObject;
+}
+
+/**
+ * True when the signature of `token` (a compact JWT whose three segments are base64url, as
+ * the bearer rule requires) is surely not `key`'s: the same check fast-jwt makes, on the same
+ * signed bytes, with the same key. False when it matches, and also when the check cannot be
+ * made: only a definite mismatch is reported, so a token it passes is still verified whole.
+ */
+export function signatureIsFalse(token: string, key: VerificationKey): boolean {
+  // Only the algorithms it knows: another (were one ever allowed) is left to fast-jwt alone.
+  if (key.alg !== 'RS256' && key.alg !== 'ES256') return false;
+  const dot = token.lastIndexOf('.');
+  try {
+    // RS256: PKCS #1 v1.5 (the default for an RSA key); ES256: JOSE's r||s form.
+    return !verifySignature('sha256', Buffer.from(token.slice(0, dot)), key.alg === 'ES256' ? { key: key.keyObject, dsaEncoding: 'ieee-p1363' } : key.keyObject,
+      Buffer.from(token.slice(dot + 1), 'base64url'));
+  } catch {
+    return false;
+  }
 }
 
 interface Jwk {
@@ -244,7 +267,7 @@ export class SigningKeys {
   /** The PEM of a cached JWK, by get-jwks (from its cache), kept for as long as that JWK is. */
   private async verificationKeyOf(keySet: KeySet, alg: string, kid: string, cacheKey: string, jwk: object): Promise<VerificationKey> {
     const pem = await keySet.jwks.getPublicKey({ domain: keySet.source.id, alg, kid });
-    const key = { jwk, cached: { cache: keySet.jwks.cache, cacheKey }, pem };
+    const key = { jwk, cached: { cache: keySet.jwks.cache, cacheKey }, pem, alg, keyObject: createPublicKey(pem) };
     this.verificationKeys.set(jwk, key);
     return key;
   }

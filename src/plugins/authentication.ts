@@ -1,9 +1,10 @@
 // Authentication of callers (docs/security.md): `app.authenticate` is the onRequest hook of every
 // /api route. TrustedIssuers picks, from the token's `iss`, whose rules apply (Entra ID or an
 // AUTH_ISSUERS entry); that issuer decides, before any key lookup, whether the token could be
-// acceptable at all, and names the key set and key; the claims' dates are checked; only then
-// does @fastify/jwt (fast-jwt) verify the signature, exp/nbf, issuer, audience and required
-// claims with that key; the issuer then says who the caller is.
+// acceptable at all, and names the key set and key; the claims' dates are checked; then the
+// signature alone is checked with that key (a false one is refused there); only then does
+// @fastify/jwt (fast-jwt) verify the signature, exp/nbf, issuer, audience and required claims
+// with that key; the issuer then says who the caller is.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
@@ -14,7 +15,7 @@ import { checkDates, decodeCompactJwt, decodeHeader } from '../auth/compactJwt.j
 import { IdentityProviderHttp } from '../auth/identityProviderHttp.js';
 import type { KeyToVerify } from '../auth/issuer.js';
 import { RefusedTokens } from '../auth/refusedTokens.js';
-import { KeySetUnavailableError, SigningKeys, UNKNOWN_KEY, type VerificationKey } from '../auth/signingKeys.js';
+import { KeySetUnavailableError, signatureIsFalse, SigningKeys, UNKNOWN_KEY, type VerificationKey } from '../auth/signingKeys.js';
 import type { Caller } from '../auth/caller.js';
 import { EntraIssuer } from '../auth/entraIssuer.js';
 import { OidcIssuer } from '../auth/oidcIssuer.js';
@@ -109,7 +110,6 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
         callback(new Error('no key was looked up for this token'));
         return;
       }
-      signingKeys.signatureChecks++;
       callback(null, request.verificationKey.pem);
     },
     verify: {
@@ -230,7 +230,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     }
     const answer = (error: Error | null) => { if (error) refuse(error); else done(); };
     if (!(key instanceof Promise)) {
-      verify(request, digest, keyToVerify, key, accept, answer);
+      verify(request, token, digest, keyToVerify, key, accept, answer);
       return;
     }
     // After a key set read (rare), a refusal goes through Fastify's error path, which answers
@@ -238,7 +238,7 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
     const answerLater = (error: Error | null) => { if (error) done(error); else done(); };
     key.then((found) => {
       try {
-        verify(request, digest, keyToVerify, found, accept, answerLater);
+        verify(request, token, digest, keyToVerify, found, accept, answerLater);
       } catch (error) {
         done(toAuthError(error));
       }
@@ -266,7 +266,17 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
    * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
    * who the caller is; answers `done` with the refusal, or with null once accepted.
    */
-  function verify(request: FastifyRequest, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: (error: Error | null) => void): void {
+  function verify(request: FastifyRequest, token: string, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: (error: Error | null) => void): void {
+    // The signature alone first: a forged token (a flood's) is refused here at the cost of the
+    // check itself, and remembered, without @fastify/jwt decoding it twice more and making
+    // and wrapping its error. What this check passes is verified whole by @fastify/jwt below,
+    // so nothing is accepted on this check alone.
+    signingKeys.signatureChecks++;
+    if (signatureIsFalse(token, key)) {
+      refusedTokens.add(digest, key);
+      done(REFUSED_AS_FORGED);
+      return;
+    }
     request.verificationKey = key;
     let inJwtVerify = true;
     let outcome: Error | null | undefined;

@@ -17,9 +17,9 @@ import { LocalWindowCounts } from './localWindowCounts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    // perUser is async (a promise, no `done`), as @fastify/rate-limit makes it; perIp takes a
-    // callback, so that a caller it exempts, or counted in this process, costs no promise.
-    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestAsyncHookHandler };
+    // Both take a callback, so that a caller perIp exempts, or one counted in this process,
+    // costs no promise (with Redis, @fastify/rate-limit's hooks are called and awaited).
+    rateLimitHooks: { perIp: onRequestHookHandler; perUser: onRequestHookHandler };
     acsCallBudget: AcsCallBudget;
   }
 }
@@ -30,8 +30,8 @@ const BUDGET_WINDOW_MS = 60_000;
 /** How long a starting replica waits for Redis before it starts with the limits open. */
 const STARTUP_WAIT_MS = 2000;
 
-/** Client addresses whose count a replica keeps without Redis (@fastify/rate-limit's own default). */
-const LOCAL_IP_KEYS = 5000;
+/** Client addresses, and users, whose count a replica keeps without Redis (@fastify/rate-limit's own default). */
+const LOCAL_KEYS = 5000;
 
 /** The 429 of both limits. */
 const rateLimited = (ttlMs: number) => {
@@ -124,10 +124,25 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
   };
   // IPv6 clients by their /64, as one subscriber usually gets a whole /64.
   const ipKey = (request: Request) => `ip:${clientAddress(request.ip)}`;
-  const perIpShared = redis ? await limit('ip', config.ipMax, ipKey) : undefined;
-  // Counting alone, the same limit, counted here: no promise per request.
-  const ipCounts = redis ? undefined : new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_IP_KEYS);
-  const ipMax = config.ipMax;
+  /**
+   * A limit's hook: with Redis, @fastify/rate-limit's, awaited; counting alone, the same limit
+   * counted here, without a promise and its microtask per request.
+   */
+  const limitHook = async (name: 'ip' | 'user', label: string, max: number, key: (request: Request) => string): Promise<onRequestHookHandler> => {
+    if (redis) {
+      const shared = await limit(name, max, key);
+      return function (request, reply, done) {
+        shared.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error(`the ${label} limit failed`)));
+      };
+    }
+    const counts = new LocalWindowCounts(config.windowSeconds * 1000, LOCAL_KEYS);
+    return (request, reply, done) => {
+      const refusal = countLocally(counts, key(request), max, reply);
+      if (refusal) app.metrics.rateLimited.inc({ limit: name });
+      done(refusal);
+    };
+  };
+  const countIp = await limitHook('ip', 'per-IP', config.ipMax, ipKey);
   app.decorate('rateLimitHooks', {
     // Not for a token already verified here (recogniseVerifiedToken set the user): a flood
     // from a shared address must not lock out the users behind it; their own budget applies.
@@ -137,15 +152,10 @@ export default fp(async function rateLimits(app, { config }: { config: Config['r
         done();
         return;
       }
-      if (ipCounts === undefined) {
-        perIpShared!.call(this, request, reply).then(() => done(), (error: unknown) => done(error instanceof Error ? error : new Error('the per-IP limit failed')));
-        return;
-      }
-      const refusal = countLocally(ipCounts, ipKey(request), ipMax, reply);
-      if (refusal) app.metrics.rateLimited.inc({ limit: 'ip' });
-      done(refusal);
+      countIp.call(this, request, reply, done);
     },
-    perUser: await limit('user', config.userMax, (request) => `user:${userDigest(request)}`),
+    // Every request of a user (the warm path).
+    perUser: await limitHook('user', 'per-user', config.userMax, (request) => `user:${userDigest(request)}`),
   });
 
   // The budget counts without a hook: a handler asks just before it calls ACS (a token served
