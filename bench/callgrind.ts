@@ -1,13 +1,16 @@
 // Instructions a process executes, counted by valgrind's callgrind. Unlike CPU time, the count
-// hardly depends on what else the machine is doing, so differences of a few per cent between two
-// builds or settings show even on a shared machine. The process runs under valgrind (tens of
-// times slower) with counting off; it is switched on only around the work measured.
+// hardly depends on what else the machine is doing, so small differences between two builds or
+// settings show even on a shared machine. The process runs under valgrind (much slower) with
+// counting off; it is switched on only around the work measured.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** valgrind's arguments before the node command line: counting off until asked. */
-export const callgrindPrefix = (outFile: string) => ['-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`];
+// A dump per thread: only the main thread's is counted, where the requests are served. The
+// compiler's and the collector's background threads run when their timing says so, so counting
+// them made the same work's count differ widely from one run to the next.
+export const callgrindPrefix = (outFile: string) => ['-q', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${outFile}`];
 
 type Env = Record<string, string | undefined>;
 
@@ -45,12 +48,13 @@ export async function countInstructions(pid: number, env: Env, outFile: string, 
   const before = dumps(outFile);
   control('--dump');
   // The process writes the dump when valgrind next looks at its commands.
+  // Named <outFile>.<dump>-<thread>, the main thread's ending in -01.
   let written: string[] = [];
   for (let wait = 0; wait < 300 && written.length === 0; wait++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    written = dumps(outFile).filter((file) => !before.includes(file));
+    written = dumps(outFile).filter((file) => !before.includes(file) && file.endsWith('-01'));
   }
-  if (written.length !== 1) throw new Error(`callgrind wrote ${written.length} dumps for ${outFile}`);
+  if (written.length !== 1) throw new Error(`callgrind wrote ${written.length} main-thread dumps for ${outFile}`);
   const totals = /^totals: (\d+)/m.exec(readFileSync(written[0]!, 'utf8'))?.[1];
   if (!totals) throw new Error(`no totals in ${written[0]}`);
   return Number(totals);
