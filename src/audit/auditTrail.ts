@@ -33,6 +33,8 @@ export class AuditTrail {
   private lastWrite: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
   private dropped = 0;
+  /** The key part of frozen details, which their callers make once and pass again and again. */
+  private readonly detailKeys = new WeakMap<object, string>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,10 +57,16 @@ export class AuditTrail {
 
   /**
    * Counts an event (of `userHash`, or of an unidentified caller); written at the next flush as
-   * one row per event, user and details, with `count` and `since`.
+   * one row per event, user and details, with `count` and `since`. Details that are frozen
+   * (reused by their caller) have their part of the key worked out once.
    */
   tally(event: AuditEventName, details: Record<string, unknown>, userHash?: string): void {
-    const key = `${event}\u0000${userHash ?? ''}\u0000${Object.values(details).join('\u0000')}`;
+    let detailsKey = this.detailKeys.get(details);
+    if (detailsKey === undefined) {
+      detailsKey = Object.values(details).join('\u0000');
+      if (Object.isFrozen(details)) this.detailKeys.set(details, detailsKey);
+    }
+    const key = `${event}\u0000${userHash ?? ''}\u0000${detailsKey}`;
     const tally = this.tallies.get(key);
     if (tally) tally.count++;
     else if (this.tallies.size >= MAX_PENDING) this.dropped++;
