@@ -163,8 +163,9 @@ export class SigningKeys {
   // get-jwks converts the JWK to PEM on every lookup; each cached JWK's is kept here.
   private readonly verificationKeys = new WeakMap<object, VerificationKey>();
   /**
-   * Keys handed to @fastify/jwt for a signature check since the start (counted by the
-   * authentication plugin; a test can see that a refusal was remembered).
+   * Signature checks since the start: the check of the signature alone that precedes
+   * @fastify/jwt's (counted by the authentication plugin; a test can see that a refusal was
+   * remembered). A token it passes is checked again, whole, by @fastify/jwt.
    */
   signatureChecks = 0;
   // Every kid any trusted key set has published since the start (a few; only ever added to): a

@@ -1,7 +1,8 @@
-// Rate limits (@fastify/rate-limit): per client IP before authentication, so that a flood of
-// bad tokens is refused cheaply, and per user (the user key) after it. With REDIS_URL the counters
-// are shared by all replicas; without it each process counts alone. When Redis is down the
-// limits fail open (requests pass), and the rate_limit_store_up metric says so.
+// Rate limits: per client IP before authentication, so that a flood of bad tokens is refused
+// cheaply, and per user (the user key) after it. With REDIS_URL @fastify/rate-limit counts them,
+// shared by all replicas; without it each process counts alone (localWindowCounts, the same
+// windows and headers). When Redis is down the limits fail open (requests pass), and the
+// rate_limit_store_up metric says so.
 // Apart from them, each user's budget of ACS calls (acsCallBudget): ACS's quota belongs to the
 // resource, so a few users must not spend it for everyone. It never fails open: while Redis is
 // down each process counts alone.
