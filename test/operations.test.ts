@@ -98,6 +98,23 @@ t.test('security headers and size limits', async (t) => {
   t.equal(status, 431, 'headers over 16 KiB: 431');
 });
 
+t.test('a bad token sent again and again on two routes: the same answer each time, one tallied row per route', async (t) => {
+  const svc = await startTestService(t, { AUDIT_FLUSH_INTERVAL_MS: '50' });
+  const forged = `${svc.userToken()}x`;
+  const answers = [];
+  for (let i = 0; i < 3; i++) answers.push(await svc.request({ url: '/api/token', token: forged }));
+  for (let i = 0; i < 2; i++) answers.push(await svc.request({ method: 'POST', url: '/api/user', token: forged }));
+  t.same(answers.map((answer) => answer.statusCode), [401, 401, 401, 401, 401]);
+  t.equal(new Set(answers.map((answer) => answer.body)).size, 1, 'one body, answered again');
+  t.match(answers[0]!.json, { type: 'urn:acs-token-service:problem:invalid_token', title: 'Unauthorized', status: 401, code: 'invalid_token', detail: /^The token is invalid/ });
+  // A problem made per request (a 404 here) is answered as it is, not from what was kept.
+  const missing = await svc.request({ url: '/api/nowhere', token: forged });
+  t.match(missing.json, { status: 404, code: 'not_found' });
+  await svc.app.audit.flush();
+  const { rows } = await svc.db.query<{ details: { route: string; count: number } }>("SELECT details FROM audit_events WHERE event = 'request_refused' AND user_hash IS NULL ORDER BY details->>'route'");
+  t.same(rows.map(({ details }) => [details.route, details.count]), [['/api/token', 3], ['/api/user', 2]]);
+});
+
 t.test('the audit trail records each event, the user only as a keyed hash', async (t) => {
   const svc = await startTestService(t, { AUDIT_HASH_KEY: 'a-test-audit-key-of-some-length', AUDIT_FLUSH_INTERVAL_MS: '50' });
   const objectId = randomUUID();

@@ -58,7 +58,8 @@ export class AuditTrail {
   /**
    * Counts an event (of `userHash`, or of an unidentified caller); written at the next flush as
    * one row per event, user and details, with `count` and `since`. Details that are frozen
-   * (reused by their caller) have their part of the key worked out once.
+   * (reused by their caller, and holding only primitive values) have their part of the key worked
+   * out once.
    */
   tally(event: AuditEventName, details: Record<string, unknown>, userHash?: string): void {
     let detailsKey = this.detailKeys.get(details);

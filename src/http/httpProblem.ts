@@ -20,3 +20,15 @@ export class HttpProblem extends Error {
     this.name = 'HttpProblem';
   }
 }
+
+// Problems made once and answered again and again (a flood of bad tokens): what is derived from
+// them for an answer (its body, its audit details) is kept with them. Other problems are made per
+// request, and keeping anything for them would only cost.
+const sharedProblems = new WeakSet<HttpProblem>();
+
+export function markShared(problem: HttpProblem): HttpProblem {
+  sharedProblems.add(problem);
+  return problem;
+}
+
+export const isShared = (problem: HttpProblem): boolean => sharedProblems.has(problem);

@@ -2,7 +2,7 @@
 // thrown, and by handlers that answer a problem with a body of their own (GET /readyz).
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { HttpProblem } from './httpProblem.js';
+import { isShared, type HttpProblem } from './httpProblem.js';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -12,8 +12,9 @@ declare module 'fastify' {
 }
 
 /**
- * The bodies of refusals (4xx without a list of errors), serialized once per problem: a flood of
- * bad tokens is answered with a handful of shared problems (toProblem), each with the same body.
+ * The bodies of shared refusals (4xx without a list of errors), serialized once per problem: a
+ * flood of bad tokens is answered with a handful of shared problems (toProblem), each with the
+ * same body.
  * JSON.stringify writes the properties in the order of the contract's Problem schema, as the
  * route's serializer would.
  */
@@ -44,7 +45,7 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem, extraBody
     .header('x-content-type-options', 'nosniff')
     .type('application/problem+json')
     .code(problem.status);
-  if (extraBody !== undefined || errors || problem.status >= 500) return reply.send({ ...problemBody(reply, problem), ...extraBody });
+  if (extraBody !== undefined || errors || problem.status >= 500 || !isShared(problem)) return reply.send({ ...problemBody(reply, problem), ...extraBody });
   let body = serializedBodies.get(problem);
   if (body === undefined) {
     body = JSON.stringify(problemBody(reply, problem));

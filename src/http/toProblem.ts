@@ -9,7 +9,7 @@ import { DatabaseUnavailableError } from '../db/databaseErrors.js';
 import { IdentityCreationPendingError } from '../identities/identityCreation.js';
 import { OboError } from '../teams/teamsOnBehalfOf.js';
 import { TEAMS_TOKEN_HEADER } from '../teams/teamsTokenOwner.js';
-import { HttpProblem, type InvalidParam } from './httpProblem.js';
+import { HttpProblem, markShared, type InvalidParam } from './httpProblem.js';
 import { ACS_PROBLEMS, DEFAULT_RETRY_AFTER_SECONDS, OBO_PROBLEMS } from './problemCodes.js';
 
 function bearerChallenge(error: AuthError, requiredScope: string): string {
@@ -32,7 +32,7 @@ function invalidTokenProblem(error: AuthError, requiredScope: string): HttpProbl
   if (problem === undefined) {
     // Descriptions come from a fixed set and the configuration; the bound is a safety net.
     if (invalidTokenProblems.size >= MAX_INVALID_TOKEN_PROBLEMS) invalidTokenProblems.clear();
-    problem = new HttpProblem(401, 'invalid_token', error.description, { headers: { 'www-authenticate': bearerChallenge(error, requiredScope) } });
+    problem = markShared(new HttpProblem(401, 'invalid_token', error.description, { headers: { 'www-authenticate': bearerChallenge(error, requiredScope) } }));
     invalidTokenProblems.set(error.description, problem);
   }
   return problem;

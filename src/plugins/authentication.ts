@@ -263,8 +263,9 @@ export default fp(async function authentication(app, { auth }: { auth: AuthConfi
   }
 
   /**
-   * @fastify/jwt's check with `key` (signature, alg, exp/nbf, iss, aud, required claims), then
-   * who the caller is; answers `done` with the refusal, or with null once accepted.
+   * The signature alone with `key`, then @fastify/jwt's whole check with it (signature, alg,
+   * exp/nbf, iss, aud, required claims), then who the caller is; answers `done` with the
+   * refusal, or with null once accepted.
    */
   function verify(request: FastifyRequest, token: string, digest: string, keyToVerify: KeyToVerify, key: VerificationKey, accept: Acceptance, done: (error: Error | null) => void): void {
     // The signature alone first: a forged token (a flood's) is refused here at the cost of the

@@ -1,7 +1,7 @@
-// Requests counted per key in fixed windows, in this process, without a promise: the per-IP and
-// per-user limits of a replica that counts alone (no REDIS_URL) run on every request, and
-// @fastify/rate-limit's hook costs a promise and a microtask each, which showed in a flood of
-// refusals and on the warm path. The counting is its local store's: a key's window opens with its first
+// Requests counted per key in fixed windows, in this process, without a promise: the per-IP
+// (callers not yet verified) and per-user limits of a replica counting alone (no REDIS_URL), and
+// the admin limit. @fastify/rate-limit's hook costs a promise and a microtask each, which showed
+// in a flood of refusals and on the warm path. The counting is its local store's: a key's window opens with its first
 // request and lasts the whole window; the least recently counted keys go beyond `maxKeys`.
 import { LRUCache } from 'lru-cache';
 

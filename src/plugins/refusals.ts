@@ -2,7 +2,7 @@
 // counted by the metrics, and refusals are written to the audit trail by reason class.
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
-import type { HttpProblem } from '../http/httpProblem.js';
+import { isShared, type HttpProblem } from '../http/httpProblem.js';
 
 // Refusals that come in floods, answered before any budget applies or because one ran out:
 // counted by the metrics, not written to the audit trail one row each.
@@ -11,12 +11,13 @@ const NOT_AUDITED = new Set(['rate_limited', 'uri_too_long', 'payload_too_large'
 type Details = Readonly<{ reason: string; status: number; route: string }>;
 
 /**
- * The audit details of a refusal, made once per problem and route (and frozen, so the audit
- * trail works out their tally key once): a flood repeats a handful of shared problems.
+ * The audit details of a refusal, made once per shared problem and route (and frozen, so the
+ * audit trail works out their tally key once): a flood repeats a handful of shared problems.
  */
 const detailsByProblem = new WeakMap<HttpProblem, Map<string, Details>>();
 
 function refusalDetails(problem: HttpProblem, route: string): Details {
+  if (!isShared(problem)) return { reason: problem.code, status: problem.status, route };
   let byRoute = detailsByProblem.get(problem);
   if (byRoute === undefined) {
     byRoute = new Map();
