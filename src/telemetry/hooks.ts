@@ -23,7 +23,8 @@ export interface TelemetryHooks {
 }
 
 const SLOT = Symbol.for('acs-token-service.telemetry');
-const NO_SPAN: StepSpan = { setAttributes() {} };
+/** The span handed to a step that no span records. */
+export const NO_SPAN: StepSpan = { setAttributes() {} };
 
 const installed = (): TelemetryHooks | undefined => (globalThis as { [SLOT]?: TelemetryHooks })[SLOT];
 

@@ -6,7 +6,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { TelemetryHooks } from './hooks.js';
+import { NO_SPAN, type TelemetryHooks } from './hooks.js';
 
 const DEFAULT_SERVICE_NAME = 'acs-token-service';
 
@@ -42,9 +42,8 @@ export function loadInstrumentedModules(): void {
  */
 export function stepSpans(): TelemetryHooks['inSpan'] {
   const tracer = trace.getTracer(DEFAULT_SERVICE_NAME);
-  const noSpan = { setAttributes() {} };
   return (name, attributes, work, { startsTrace = false } = {}) => {
-    if (!startsTrace && !trace.getActiveSpan()) return work(noSpan);
+    if (!startsTrace && !trace.getActiveSpan()) return work(NO_SPAN);
     return tracer.startActiveSpan(name, { attributes }, async (span) => {
       try {
         return await work(span);
