@@ -7,8 +7,15 @@
 // base (an A/A run), branch/base must come out near 1.00, or the set-up is biased. Refusal
 // scenarios (forged …) also run the floor server's bare 401 (the service's refusal, with
 // nothing done for it): how close a refusal is to what Fastify alone costs.
+// BENCH_COMPARE_COUNT=instructions counts the instructions of each request instead of timing it:
+// base, branch and a floor server run under valgrind (bench/callgrind.ts), each target serves
+// BENCH_COMPARE_UNCOUNTED (10 000) requests of the scenario uncounted, then BENCH_COMPARE_COUNTED
+// (3 000) counted per round. User space only (a socket write's time in the kernel is not
+// counted), but the machine's load hardly moves it, where CPU time per request moved by a third.
+import { callgrindPrefix, countInstructions } from './callgrind.js';
 import { loadRow, runLoad, type Row } from './load.js';
-import { median, pids } from './processes.js';
+import { median, pids, sleep } from './processes.js';
+import { projectFile } from '../src/projectFiles.js';
 import type { Scenario } from './floor.js';
 import type { Stack } from './stack.js';
 
@@ -22,43 +29,87 @@ export interface CompareOptions {
   warmUp: (url: string) => Promise<void>;
 }
 
+const BY_INSTRUCTIONS = process.env.BENCH_COMPARE_COUNT === 'instructions';
+const KEY = BY_INSTRUCTIONS ? 'instructions/req' : 'CPU µs/req';
+const UNCOUNTED_REQUESTS = Number(process.env.BENCH_COMPARE_UNCOUNTED ?? 10_000);
+const COUNTED_REQUESTS = Number(process.env.BENCH_COMPARE_COUNTED ?? 3000);
+const COUNTED_CONNECTIONS = 10;
+
+type Target = { url: string; pid: () => number; env: Record<string, string | undefined>; outFile: string };
+
+/** Floor, bare 401, base and branch: timed in the stack's processes, or counted in processes of their own under valgrind. */
+async function startTargets(stack: Stack, dist: string) {
+  const outFile = (name: string) => projectFile('bench', 'logs', `callgrind-compare-${name}.out`);
+  const prefix = (name: string) => (BY_INSTRUCTIONS ? { command: 'valgrind', args: callgrindPrefix(outFile(name)) } : undefined);
+  // Under valgrind the event loop always lags: the services must not shed the counted load.
+  const env: Record<string, string> = BY_INSTRUCTIONS ? { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' } : {};
+  const baseUrl = await stack.startService('service-base', env, { dist, prefix: prefix('base') });
+  const branchUrl = BY_INSTRUCTIONS ? await stack.startService('service-branch', env, { prefix: prefix('branch') }) : stack.serviceUrl;
+  const floorUrl = BY_INSTRUCTIONS ? await stack.startFloor('floor-counted', prefix('floor')) : stack.floorUrl;
+  const floorPid = () => pids.get(BY_INSTRUCTIONS ? 'floor-counted' : 'floor')!;
+  // callgrind_control finds a process by the user and host its environment names: the floor's has neither.
+  const serviceEnv = { ...stack.serviceEnv, ...env };
+  return {
+    floor: { url: `${floorUrl}/verify`, pid: floorPid, env: {}, outFile: outFile('floor') },
+    'bare 401': { url: `${floorUrl}/refuse`, pid: floorPid, env: {}, outFile: outFile('floor') },
+    base: { url: baseUrl, pid: () => pids.get('service-base')!, env: serviceEnv, outFile: outFile('base') },
+    branch: { url: branchUrl, pid: () => (BY_INSTRUCTIONS ? pids.get('service-branch')! : stack.servicePid()), env: serviceEnv, outFile: outFile('branch') },
+  } satisfies Record<string, Target>;
+}
+
+/** One target's figure for a scenario: CPU µs per request over a timed burst, or instructions per request over a counted load. */
+async function measure(name: string, target: Target, url: string, headers: () => Record<string, string>, options: CompareOptions): Promise<Row> {
+  const pid = target.pid();
+  if (!BY_INSTRUCTIONS) return loadRow(name, await runLoad({ url, headers, connections: options.connections, seconds: options.seconds }, pid));
+  // A service starts each count from a collected heap (SIGURG: bench/stack.ts); the floor ignores the signal.
+  process.kill(pid, 'SIGURG');
+  await sleep(1500);
+  let answered = 0;
+  const instructions = await countInstructions(pid, target.env, target.outFile, async () => {
+    const { result } = await runLoad({ url, headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: COUNTED_REQUESTS }, pid);
+    answered = result.requests.total;
+  });
+  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`${name}: ${answered} of ${COUNTED_REQUESTS} requests answered`);
+  return { scenario: name, [KEY]: Math.round(instructions / COUNTED_REQUESTS) };
+}
+
 export async function runCompare(stack: Stack, scenarios: Scenario[], options: CompareOptions) {
-  const baseUrl = await stack.startService('service-base', {}, { dist: options.dist });
-  await options.warmUp(baseUrl);
-  const { connections, seconds } = options;
-  const targets = {
-    floor: { url: `${stack.floorUrl}/verify`, pid: () => pids.get('floor')! },
-    'bare 401': { url: `${stack.floorUrl}/refuse`, pid: () => pids.get('floor')! },
-    base: { url: baseUrl, pid: () => pids.get('service-base')! },
-    branch: { url: stack.serviceUrl, pid: () => stack.servicePid() },
-  };
+  const targets = await startTargets(stack, options.dist);
+  await options.warmUp(targets.base.url);
+  if (BY_INSTRUCTIONS) await options.warmUp(targets.branch.url);
+  const unit = BY_INSTRUCTIONS ? 'instr' : 'µs';
   const rows: Row[] = [];
   const summary: Row[] = [];
   for (const scenario of scenarios) {
     const ratios = { 'base/floor': [] as number[], 'branch/floor': [] as number[], 'branch/base': [] as number[] };
     const cpu: Record<keyof typeof targets, number[]> = { floor: [], 'bare 401': [], base: [], branch: [] };
     const refusal = scenario.name.startsWith('forged');
+    const urlOf = (name: keyof typeof targets) => (name === 'floor' || name === 'bare 401' ? targets[name].url : `${targets[name].url}${scenario.path}`);
+    const headersOf = (name: keyof typeof targets) => (name === 'floor' ? options.floorHeaders : scenario.headers);
+    // Counted: V8 has compiled each target's path for this scenario before the first count.
+    if (BY_INSTRUCTIONS) {
+      for (const name of [...(refusal ? (['floor', 'bare 401'] as const) : (['floor'] as const)), 'base', 'branch'] as const) {
+        await runLoad({ url: urlOf(name), headers: headersOf(name), connections: COUNTED_CONNECTIONS, seconds: 3600, amount: UNCOUNTED_REQUESTS }, targets[name].pid());
+      }
+    }
     for (let round = 1; round <= options.rounds; round++) {
       const services = round % 2 === 1 ? (['base', 'branch'] as const) : (['branch', 'base'] as const);
       const order = [...(refusal ? (['floor', 'bare 401'] as const) : (['floor'] as const)), ...services];
       const perRound: Partial<Record<keyof typeof targets, number>> = {};
       for (const name of order) {
-        const target = targets[name];
-        const url = name === 'floor' || name === 'bare 401' ? target.url : `${target.url}${scenario.path}`;
-        const headers = name === 'floor' ? options.floorHeaders : scenario.headers;
-        const row = loadRow(`${scenario.name}: ${name}, round ${round}`, await runLoad({ url, headers, connections, seconds }, target.pid()));
-        perRound[name] = row['CPU µs/req'] as number;
+        const row = await measure(`${scenario.name}: ${name}, round ${round}`, targets[name], urlOf(name), headersOf(name), options);
+        perRound[name] = row[KEY] as number;
         cpu[name].push(perRound[name]);
         rows.push(row);
       }
       ratios['base/floor'].push(perRound.base! / perRound.floor!);
       ratios['branch/floor'].push(perRound.branch! / perRound.floor!);
       ratios['branch/base'].push(perRound.branch! / perRound.base!);
-      process.stdout.write(`${scenario.name}, round ${round}: CPU µs/req ${order.map((name) => `${name} ${perRound[name]}`).join(', ')}\n`);
+      process.stdout.write(`${scenario.name}, round ${round}: ${KEY} ${order.map((name) => `${name} ${perRound[name]}`).join(', ')}\n`);
     }
     summary.push({
       scenario: scenario.name,
-      'floor µs': median(cpu.floor)!, 'bare 401 µs': refusal ? median(cpu['bare 401'])! : '', 'base µs': median(cpu.base)!, 'branch µs': median(cpu.branch)!,
+      [`floor ${unit}`]: median(cpu.floor)!, [`bare 401 ${unit}`]: refusal ? median(cpu['bare 401'])! : '', [`base ${unit}`]: median(cpu.base)!, [`branch ${unit}`]: median(cpu.branch)!,
       ...Object.fromEntries(Object.entries(ratios).map(([key, list]) => [key, +median(list)!.toFixed(2)])),
     });
   }

@@ -53,6 +53,8 @@ export interface Stack {
    * pid is `pids.get(name)`).
    */
   startService: (name: string, env: Record<string, string>, options?: { dist?: string; prefix?: { command: string; args: string[] } }) => Promise<string>;
+  /** Starts another floor server process named `name` (under `prefix`'s command, if given); returns its URL. */
+  startFloor: (name: string, prefix?: { command: string; args: string[] }) => Promise<string>;
   acsCounters: () => Promise<Record<string, number>>;
   serviceMetric: (name: string) => Promise<number>;
   metricsText: () => Promise<string>;
@@ -86,9 +88,10 @@ export async function startStack(): Promise<Stack> {
   writeFileSync(caFile, entra.caCertificate!);
   const tsx = ['--import', import.meta.resolve('tsx')];
   const acs = await startProcess('acs-emulator', [...tsx, projectFile('bench', 'acsEmulatorProcess.ts')], { ACS_LATENCY_MS: process.env.ACS_LATENCY_MS ?? '0' }, firstJsonLine<{ connectionString: string; countersUrl: string }>);
-  const floor = await startProcess('floor', [...tsx, projectFile('bench', 'floorServer.ts')], {
+  const startFloor = async (name: string, prefix?: { command: string; args: string[] }) => (await startProcess(name, [...tsx, projectFile('bench', 'floorServer.ts')], {
     BENCH_PUBLIC_KEY: entra.signingKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-  }, firstJsonLine<{ url: string }>);
+  }, firstJsonLine<{ url: string }>, prefix)).url;
+  const floorUrl = await startFloor('floor');
   // BENCH_CPU_PROF=1: the service writes a V8 CPU profile to bench/profiles/ when it stops.
   const profile = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${projectFile('bench', 'profiles')}`] : [];
   // SIGURG (nothing else handles it) makes the service collect garbage: heap figures are then
@@ -110,8 +113,8 @@ export async function startStack(): Promise<Stack> {
   const metricsText = async () => (await fetch(`${serviceUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const serviceMetric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await metricsText())?.[1] ?? 0);
   return {
-    entra, serviceUrl, floorUrl: floor.url, serviceEnv, metricsText, serviceMetric,
-    servicePid: () => pids.get('service')!, startService,
+    entra, serviceUrl, floorUrl, serviceEnv, metricsText, serviceMetric,
+    servicePid: () => pids.get('service')!, startService, startFloor,
     acsCounters: async () => (await (await fetch(acs.countersUrl)).json()) as Record<string, number>,
     rssMb: async () => Math.round((await serviceMetric('process_resident_memory_bytes')) / 1048576),
     queries: () => serviceMetric('database_queries_total'),
