@@ -14,6 +14,7 @@
 //     the bytes), alternating round after round; CPU µs/req, req/s and p99 against the same
 //     round's off, see bench/tracingCost.ts; BENCH_TRACING_SETTINGS (0.1,1: the ratios after off);
 //     BENCH_TRACING_COUNT=instructions counts instructions per request under valgrind instead,
+//     after BENCH_TRACING_WARM_REQUESTS (40000) uncounted ones,
 //   BENCH_NODE (the node of 'cold start''s processes; default this one),
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
 //   BENCH_COMPARE_DIST (another checkout's built dist: that build and this one side by side on the

@@ -43,11 +43,28 @@ const URL_KEYS = new Set(['url.full', 'url.path', 'url.query', 'http.url', 'http
 
 type Attributes = Record<string, unknown>;
 
+type KeyKind = 'secret' | 'url' | 'other';
+
+// Attribute keys are the instrumentations' and ours, a few dozen names seen on every span: each
+// is classified once. Bounded all the same, in case some instrumentation makes keys from data.
+const keyKinds = new Map<string, KeyKind>();
+const MAX_KEYS_REMEMBERED = 512;
+
+function kindOf(key: string): KeyKind {
+  let kind = keyKinds.get(key);
+  if (kind === undefined) {
+    kind = SECRET_KEY.test(key) ? 'secret' : URL_KEYS.has(key) ? 'url' : 'other';
+    if (keyKinds.size < MAX_KEYS_REMEMBERED) keyKinds.set(key, kind);
+  }
+  return kind;
+}
+
 function redactAttributes(attributes: Attributes): void {
-  for (const [key, value] of Object.entries(attributes)) {
-    if (SECRET_KEY.test(key)) attributes[key] = REDACTED;
-    else if (typeof value === 'string' && URL_KEYS.has(key)) attributes[key] = redactText(redactUrl(key, value));
-    else if (typeof value === 'string') attributes[key] = redactText(value);
+  for (const key of Object.keys(attributes)) {
+    const kind = kindOf(key);
+    const value = attributes[key];
+    if (kind === 'secret') attributes[key] = REDACTED;
+    else if (typeof value === 'string') attributes[key] = redactText(kind === 'url' ? redactUrl(key, value) : value);
     else if (Array.isArray(value)) attributes[key] = value.map((item) => (typeof item === 'string' ? redactText(item) : item) as unknown);
   }
 }
