@@ -109,7 +109,6 @@ t.test('traces and metrics over OTLP', async (t) => {
   const statements = under.filter((span) => span.attributes['db.system.name'] === 'postgresql' && typeof span.attributes['db.query.text'] === 'string');
   t.ok(statements.length >= 4, `a span per PostgreSQL statement (${statements.length})`);
   t.ok(statements.some((span) => /^INSERT INTO acs_identities/.test(String(span.attributes['db.query.text']))), "the identity's INSERT among them");
-  t.same(under.filter((span) => /^pg(-pool)?\.connect/.test(span.name)).map((span) => span.name), [], 'no span for a pool checkout or a connection');
   const acsCalls = under.filter((span) => span.kind === CLIENT_KIND && String(span.attributes['url.full'] ?? span.attributes['http.url'] ?? '').startsWith(new URL(acs.connectionString.split(';')[0]!.replace('endpoint=', '')).origin));
   t.equal(acsCalls.length, 1, 'one span for the ACS call');
   t.match(acsCalls[0]!.attributes['url.full'] ?? acsCalls[0]!.attributes['http.url'], /\/identities/);

@@ -40,8 +40,7 @@ function withoutSamplerVariables(start: () => void): void {
 }
 
 const HTTP_OPTIONS: HttpInstrumentationConfig = { enabled: true, disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true };
-// As with OTLP: statements only, no span for a pool checkout or a new connection.
-const PG_OPTIONS: PgInstrumentationConfig = { enabled: true, requireParentSpan: true, ignoreConnectSpans: true };
+const PG_OPTIONS: PgInstrumentationConfig = { enabled: true, requireParentSpan: true };
 
 export function startAzureMonitor(env: Env): Promise<void> {
   const ratio = samplingRatio(env);

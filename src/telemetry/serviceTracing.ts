@@ -19,10 +19,7 @@ export function serviceResource(): Resource {
 export function clientInstrumentations(): Instrumentation[] {
   return [
     // Only within a request or a step of ours: the pool's own checks and timers make no traces.
-    // No span for the pool checkout (nor for a new connection): it would be a quarter of a warm
-    // request's spans, each paid for again at export, while a wait for a connection shows as the
-    // gap before the statement's span and in db_pool_connections.
-    new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+    new PgInstrumentation({ requireParentSpan: true }),
     // Incoming requests are @fastify/otel's; outbound calls (ACS, Entra ID) are spans here.
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
   ];

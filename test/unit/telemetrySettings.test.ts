@@ -3,9 +3,9 @@
 // rewrites (through the SDK's own tracer provider).
 import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import t from 'tap';
-import { RedactingSpanProcessor, redactText, redactUrl } from '../../src/telemetry/redaction.js';
+import { REDACTED, RedactingSpanProcessor, redactText, redactUrl } from '../../src/telemetry/redaction.js';
 import { REQUEST_SPAN_ATTRIBUTE, requestSampling, samplingRatio, serviceSampler, TelemetrySettingError } from '../../src/telemetry/sampling.js';
 import { checkTelemetrySettings } from '../../src/telemetry/settings.js';
 import { telemetryChoice } from '../../src/telemetry/telemetrySwitch.js';
@@ -99,6 +99,30 @@ t.test('query strings keep only harmless parameters', async (t) => {
   t.equal(redactUrl('http.target', '/admin/identities?subject=s'), '/admin/identities');
   t.equal(redactUrl('url.query', 'api-version=2025-06-30&objectId=o'), 'api-version=2025-06-30');
   t.equal(redactUrl('http.url', 'https://acs/identities?api-version=1'), 'https://acs/identities?api-version=1');
+});
+
+t.test('attributes are redacted by their key whatever its case, also after many distinct keys', async (t) => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new RedactingSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('test');
+  const secrets = {
+    'http.request.header.Authorization': 'x', 'HTTP.REQUEST.HEADER.COOKIE': 'y', 'teams-user-aad-token': ['z'], 'db.Password': 7,
+    'url.full': 'http://h/api/token?scopes=chat&hint=alice', note: 'Bearer abc',
+  };
+  const checkSecrets = (span: ReadableSpan) => {
+    for (const key of ['http.request.header.Authorization', 'HTTP.REQUEST.HEADER.COOKIE', 'teams-user-aad-token', 'db.Password']) t.equal(span.attributes[key], REDACTED, key);
+    t.equal(span.attributes['url.full'], 'http://h/api/token?scopes=chat');
+    t.equal(span.attributes.note, 'Bearer [redacted]');
+  };
+  tracer.startSpan('first', { attributes: secrets }).end();
+  // Keys made from data: more than the classifications kept, then the same secrets again.
+  for (let i = 0; i < 600; i++) tracer.startSpan('flood', { attributes: { [`data.${i}`]: 'v', [`data.${i}.cookie`]: 'c' } }).end();
+  tracer.startSpan('after', { attributes: secrets }).end();
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  checkSecrets(spans[0]!);
+  checkSecrets(spans.at(-1)!);
+  t.ok(spans.slice(1, -1).every((span) => Object.entries(span.attributes).every(([key, value]) => value === (key.endsWith('.cookie') ? REDACTED : 'v'))), 'a key made from data is judged like any other');
 });
 
 t.test("a PostgreSQL error's message is exported as its SQLSTATE code only", async (t) => {
