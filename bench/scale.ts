@@ -1,7 +1,8 @@
 // 'users 100k' (run alone, like the soak): BENCH_SCALE_USERS (100 000) distinct users, each
 // with their first GET /api/token (so each an identity created), offered evenly over
 // BENCH_SCALE_SECONDS (300), with the service's RSS (and V8's heap beside it: in use, reserved,
-// and after a last garbage collection what stays alive) read every 10 s. Target: the RSS at the
+// its old and young generations, and after a last garbage collection what stays alive) read
+// every 10 s, and the users answered by each reading. Target: the RSS at the
 // end within 20 % of the RSS after the first minute (the first fifth of a shorter run). The tokens are signed before the clock
 // starts (how long that takes is reported), so that signing does not compete with the service.
 import autocannon from 'autocannon';
@@ -28,6 +29,13 @@ async function heapMb(stack: Stack) {
   return `${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')}/${mb('nodejs_external_memory_bytes')}`;
 }
 
+/** V8's old generation (in use/reserved) and young generation (reserved), in MB: which space holds the growth. */
+async function spacesMb(stack: Stack) {
+  const text = await stack.metricsText();
+  const mb = (name: string, space: string) => Math.round(Number(new RegExp(`^${name}\\{space="${space}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / 1048576);
+  return `${mb('nodejs_heap_space_size_used_bytes', 'old')}/${mb('nodejs_heap_space_size_total_bytes', 'old')}/${mb('nodejs_heap_space_size_total_bytes', 'new')}`;
+}
+
 export async function runScale(stack: Stack, users: number, seconds: number, connections: number) {
   const { entra } = stack;
   const signing = Date.now();
@@ -45,9 +53,15 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
   // Sampled until the end, which comes later than `seconds` if the service falls behind.
   // V8's heap beside each RSS sample: what grows, the objects kept or the room V8 keeps for them.
   const heaps: string[] = [];
+  const spaces: string[] = [];
+  // Users answered by each sample: whether the first minute held the first minute's users.
+  let answered = 0;
+  const served: number[] = [];
   const rssAndHeap = async () => {
-    const [rss, heap] = await Promise.all([stack.rssMb(), heapMb(stack)]);
+    served.push(answered);
+    const [rss, heap, space] = await Promise.all([stack.rssMb(), heapMb(stack), spacesMb(stack)]);
     heaps.push(heap);
+    spaces.push(space);
     return rss;
   };
   const sampler = sampleRss(rssAndHeap);
@@ -57,10 +71,13 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
   // The same rate on every connection: autocannon gives each connection an equal share of
   // `amount` but (with overallRate) unequal rates, so that the slower ones would finish late.
   const perConnection = Math.max(1, Math.ceil(users / seconds / connections));
-  const result = await autocannon({
+  const run = autocannon({
     url: `${stack.serviceUrl}/api/token`, connections: Math.max(1, Math.round(users / seconds / perConnection)), amount: users, connectionRate: perConnection,
     requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % users]}` } }) }],
-  });
+  }) as Promise<autocannon.Result> & autocannon.Instance;
+  const events: autocannon.Instance = run;
+  events.on('response', () => answered++);
+  const result = await run;
   sampler.stop();
   const cpuUsPerRequest = Math.round(((cpuMsOfPid(stack.servicePid()) - cpuBefore) * 1000) / Math.max(1, result.requests.total));
   const [acsAfter, queriesAfter, rssEnd] = await Promise.all([stack.acsCounters(), stack.queries(), rssAndHeap()]);
@@ -82,7 +99,9 @@ export async function runScale(stack: Stack, users: number, seconds: number, con
     'RSS MB (every 10 s)': samples.map((s) => s.rssMb).join(' '),
     [`RSS MB at ${firstMinute.seconds} s → end`]: `${firstMinute.rssMb} → ${rssEnd}`,
     'growth (target ≤ 20 %)': `${(change * 100).toFixed(1)} %`,
+    [`users answered by ${firstMinute.seconds} s (offered ${Math.round((users * firstMinute.seconds) / seconds)})`]: served[samples.indexOf(firstMinute)] ?? '',
     'heap MB in use/reserved/external (every 10 s)': heaps.join(' '),
+    'old space MB in use/reserved, new space reserved (every 10 s)': spaces.join(' '),
     'heap MB at the end, after garbage collection': heapAfterGc,
   };
   console.table(row);
