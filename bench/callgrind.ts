@@ -3,7 +3,7 @@
 // settings show even on a shared machine. The process runs under valgrind (much slower) with
 // counting off; it is switched on only around the work measured.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** valgrind's arguments before the node command line: counting off until asked. */
@@ -45,14 +45,16 @@ export async function countInstructions(pid: number, env: Env, outFile: string, 
   } finally {
     control('--instr=off');
   }
-  const before = dumps(outFile);
+  // By time, not by name: an earlier run's dumps (same names) may still lie in the directory.
+  const asked = Date.now() - 1000;
+  const before = new Set(dumps(outFile).filter((file) => statSync(file).mtimeMs >= asked));
   control('--dump');
   // The process writes the dump when valgrind next looks at its commands.
   // Named <outFile>.<dump>-<thread>, the main thread's ending in -01.
   let written: string[] = [];
   for (let wait = 0; wait < 300 && written.length === 0; wait++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    written = dumps(outFile).filter((file) => !before.includes(file) && file.endsWith('-01'));
+    written = dumps(outFile).filter((file) => file.endsWith('-01') && !before.has(file) && statSync(file).mtimeMs >= asked);
   }
   if (written.length !== 1) throw new Error(`callgrind wrote ${written.length} main-thread dumps for ${outFile}`);
   const totals = /^totals: (\d+)/m.exec(readFileSync(written[0]!, 'utf8'))?.[1];
