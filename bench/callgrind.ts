@@ -16,11 +16,12 @@ type Env = Record<string, string | undefined>;
 
 /**
  * callgrind_control finds the process by files named after the user and the host as the counted
- * process's environment gives them (LOGNAME or USER, HOST: the service's listen address here).
+ * process's environment gives them (LOGNAME or USER, HOST or else HOSTNAME: the service's listen
+ * address here).
  */
 function controlEnv(counted: Env): Env {
   const env = { ...process.env };
-  for (const name of ['LOGNAME', 'USER', 'HOST']) {
+  for (const name of ['LOGNAME', 'USER', 'HOST', 'HOSTNAME']) {
     if (counted[name] === undefined) delete env[name];
     else env[name] = counted[name];
   }
@@ -51,14 +52,16 @@ export async function countInstructions(pid: number, env: Env, outFile: string, 
   control('--dump');
   // The process writes the dump when valgrind next looks at its commands.
   // Named <outFile>.<dump>-<thread>, the main thread's ending in -01.
+  // Its totals come last: a file read while still being written has none yet.
   let written: string[] = [];
-  for (let wait = 0; wait < 300 && written.length === 0; wait++) {
+  let totals: string | undefined;
+  for (let wait = 0; wait < 300 && totals === undefined; wait++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     written = dumps(outFile).filter((file) => file.endsWith('-01') && !before.has(file) && statSync(file).mtimeMs >= asked);
+    if (written.length > 1) throw new Error(`callgrind wrote ${written.length} main-thread dumps for ${outFile}`);
+    if (written.length === 1) totals = /^totals: (\d+)/m.exec(readFileSync(written[0]!, 'utf8'))?.[1];
   }
-  if (written.length !== 1) throw new Error(`callgrind wrote ${written.length} main-thread dumps for ${outFile}`);
-  const totals = /^totals: (\d+)/m.exec(readFileSync(written[0]!, 'utf8'))?.[1];
-  if (!totals) throw new Error(`no totals in ${written[0]}`);
+  if (totals === undefined) throw new Error(written.length ? `no totals in ${written[0]}` : `callgrind wrote no main-thread dump for ${outFile}`);
   return Number(totals);
 }
 

@@ -8,10 +8,12 @@
 // scenarios (forged …) also run the floor server's bare 401 (the service's refusal, with
 // nothing done for it): how close a refusal is to what Fastify alone costs.
 // BENCH_COMPARE_COUNT=instructions counts the instructions of each request instead of timing it:
-// base, branch and a floor server run under valgrind (bench/callgrind.ts), each target serves
-// BENCH_COMPARE_UNCOUNTED (10 000) requests of the scenario uncounted, then BENCH_COMPARE_COUNTED
-// (3 000) counted per round. User space only (a socket write's time in the kernel is not
-// counted), but the machine's load hardly moves it, where CPU time per request moved by a third.
+// base, branch and a floor server (which also answers the bare 401) run under valgrind
+// (bench/callgrind.ts); each target serves BENCH_COMPARE_UNCOUNTED (10 000) requests of the
+// scenario uncounted, then BENCH_COMPARE_COUNTED (3 000) counted per round, over 10 connections
+// (BENCH_COMPARE_SECONDS and BENCH_CONNECTIONS do not apply). The main thread's user-space
+// instructions only (a socket write's time in the kernel is not counted), but the machine's load
+// moves them far less than it moves CPU time (bench/RESULTS.md).
 import { callgrindPrefix, countInstructions } from './callgrind.js';
 import { loadRow, runLoad, type Row } from './load.js';
 import { median, pids, sleep } from './processes.js';
@@ -58,18 +60,19 @@ async function startTargets(stack: Stack, dist: string) {
 }
 
 /** One target's figure for a scenario: CPU µs per request over a timed burst, or instructions per request over a counted load. */
-async function measure(name: string, target: Target, url: string, headers: () => Record<string, string>, options: CompareOptions): Promise<Row> {
+async function measure(name: string, target: Target, url: string, headers: () => Record<string, string>, expectedStatus: number, options: CompareOptions): Promise<Row> {
   const pid = target.pid();
   if (!BY_INSTRUCTIONS) return loadRow(name, await runLoad({ url, headers, connections: options.connections, seconds: options.seconds }, pid));
   // A service starts each count from a collected heap (SIGURG: bench/stack.ts); the floor ignores the signal.
   process.kill(pid, 'SIGURG');
-  await sleep(1500);
+  await sleep(2000);
   let answered = 0;
   const instructions = await countInstructions(pid, target.env, target.outFile, async () => {
-    const { result } = await runLoad({ url, headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: COUNTED_REQUESTS }, pid);
-    answered = result.requests.total;
+    const { latencies } = await runLoad({ url, headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: COUNTED_REQUESTS }, pid);
+    answered = latencies.get(expectedStatus)?.length ?? 0;
   });
-  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`${name}: ${answered} of ${COUNTED_REQUESTS} requests answered`);
+  // Counted as meant only if answered as meant: the floor verifies, the bare 401 and a refusal scenario refuse.
+  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`${name}: ${answered} of ${COUNTED_REQUESTS} requests answered ${expectedStatus}`);
   return { scenario: name, [KEY]: Math.round(instructions / COUNTED_REQUESTS) };
 }
 
@@ -97,7 +100,7 @@ export async function runCompare(stack: Stack, scenarios: Scenario[], options: C
       const order = [...(refusal ? (['floor', 'bare 401'] as const) : (['floor'] as const)), ...services];
       const perRound: Partial<Record<keyof typeof targets, number>> = {};
       for (const name of order) {
-        const row = await measure(`${scenario.name}: ${name}, round ${round}`, targets[name], urlOf(name), headersOf(name), options);
+        const row = await measure(`${scenario.name}: ${name}, round ${round}`, targets[name], urlOf(name), headersOf(name), name === 'floor' || !refusal ? 200 : 401, options);
         perRound[name] = row[KEY] as number;
         cpu[name].push(perRound[name]);
         rows.push(row);

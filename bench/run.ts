@@ -19,7 +19,8 @@
 //   BENCH_FIRST_TOKEN_USERS (30000: the new users 'first token' spends),
 //   BENCH_COMPARE_DIST (another checkout's built dist: that build and this one side by side on the
 //     chosen scenarios, in bursts of BENCH_COMPARE_SECONDS (3), BENCH_ROUNDS rounds; see bench/compare.ts;
-//     BENCH_COMPARE_COUNT=instructions counts instructions per request under valgrind instead),
+//     BENCH_COMPARE_COUNT=instructions counts instructions per request under valgrind instead:
+//     BENCH_COMPARE_UNCOUNTED (10000) requests uncounted, then BENCH_COMPARE_COUNTED (3000) per round),
 //   BENCH_CPU_PROF=1 (profile the service), BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres),
 //   BENCH_NODE_OPTIONS (the service's V8 flags; default the image's NODE_OPTIONS, from the Dockerfile; '' for V8's own sizing).
 // Run alone, each by its name in BENCH_SCENARIOS:

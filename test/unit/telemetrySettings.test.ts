@@ -120,9 +120,10 @@ t.test('attributes are redacted by their key whatever its case, also after many 
   tracer.startSpan('after', { attributes: secrets }).end();
   await provider.forceFlush();
   const spans = exporter.getFinishedSpans();
+  t.equal(spans.length, 602);
   checkSecrets(spans[0]!);
   checkSecrets(spans.at(-1)!);
-  t.ok(spans.slice(1, -1).every((span) => Object.entries(span.attributes).every(([key, value]) => value === (key.endsWith('.cookie') ? REDACTED : 'v'))), 'a key made from data is judged like any other');
+  t.ok(spans.slice(1, -1).every((span) => Object.keys(span.attributes).length === 2 && Object.entries(span.attributes).every(([key, value]) => value === (key.endsWith('.cookie') ? REDACTED : 'v'))), 'a key made from data is judged like any other');
 });
 
 t.test("a PostgreSQL error's message is exported as its SQLSTATE code only", async (t) => {
