@@ -7,7 +7,7 @@
 // them: a service whose docs nobody reads never loads @fastify/swagger, Swagger UI, its static
 // files or the YAML parser they use (routes cannot be added to the app once it has started).
 import fp from 'fastify-plugin';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 
 // The inner answer's headers that describe its own (injected) connection, not this one.
@@ -15,7 +15,7 @@ const CONNECTION_HEADERS = new Set(['content-length', 'connection', 'keep-alive'
 
 async function buildPages(contract: Record<string, unknown>, docs: Config['docs'], log: FastifyBaseLogger): Promise<FastifyInstance> {
   const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
-  const pages = Fastify({ loggerInstance: log, disableRequestLogging: true, exposeHeadRoutes: false });
+  const pages = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), exposeHeadRoutes: false });
   await pages.register(swagger, { mode: 'static', specification: { document: structuredClone(contract) as never } });
   // The configured public URL, else a relative server: the origin that served the page.
   const servers = [{ url: docs.publicBaseUrl ?? '/' }];
