@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { runLoad, type Load } from './load.js';
+import { sleep } from './processes.js';
 
 /** valgrind's arguments before the node command line: counting off until asked. */
 // A dump per thread: only the main thread's is counted, where the requests are served. The
@@ -63,6 +65,25 @@ export async function countInstructions(pid: number, env: Env, outFile: string, 
   }
   if (totals === undefined) throw new Error(written.length ? `no totals in ${written[0]}` : `callgrind wrote no main-thread dump for ${outFile}`);
   return Number(totals);
+}
+
+/**
+ * Instructions per request of `load` (with `amount` requests) served by the process `pid`, counted
+ * from a collected heap (SIGURG: bench/stack.ts; a process without that handler ignores it). The
+ * count is per request sent, kept only if nearly all were answered `status`: a request the load
+ * generator gave up on (its timeout, in a long pause under valgrind) was still served, but any
+ * other answer means the load was not the path meant.
+ */
+export async function instructionsPerRequest(pid: number, env: Env, outFile: string, load: Load & { amount: number }, status: number, name: string): Promise<number> {
+  process.kill(pid, 'SIGURG');
+  await sleep(2000);
+  let answered = 0;
+  const instructions = await countInstructions(pid, env, outFile, async () => {
+    const { latencies } = await runLoad(load, pid);
+    answered = latencies.get(status)?.length ?? 0;
+  });
+  if (answered < load.amount * 0.99) throw new Error(`${name}: ${answered} of ${load.amount} requests answered ${status}`);
+  return Math.round(instructions / load.amount);
 }
 
 const dumps = (outFile: string) => readdirSync(dirname(outFile)).filter((name) => name.startsWith(`${basename(outFile)}.`)).map((name) => join(dirname(outFile), name));

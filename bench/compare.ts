@@ -14,9 +14,9 @@
 // (BENCH_COMPARE_SECONDS and BENCH_CONNECTIONS do not apply). The main thread's user-space
 // instructions only (a socket write's time in the kernel is not counted), but the machine's load
 // moves them far less than it moves CPU time (bench/RESULTS.md).
-import { callgrindPrefix, countInstructions } from './callgrind.js';
+import { callgrindPrefix, instructionsPerRequest } from './callgrind.js';
 import { loadRow, runLoad, type Row } from './load.js';
-import { median, pids, sleep } from './processes.js';
+import { median, pids } from './processes.js';
 import { projectFile } from '../src/projectFiles.js';
 import type { Scenario } from './floor.js';
 import type { Stack } from './stack.js';
@@ -63,17 +63,8 @@ async function startTargets(stack: Stack, dist: string) {
 async function measure(name: string, target: Target, url: string, headers: () => Record<string, string>, expectedStatus: number, options: CompareOptions): Promise<Row> {
   const pid = target.pid();
   if (!BY_INSTRUCTIONS) return loadRow(name, await runLoad({ url, headers, connections: options.connections, seconds: options.seconds }, pid));
-  // A service starts each count from a collected heap (SIGURG: bench/stack.ts); the floor ignores the signal.
-  process.kill(pid, 'SIGURG');
-  await sleep(2000);
-  let answered = 0;
-  const instructions = await countInstructions(pid, target.env, target.outFile, async () => {
-    const { latencies } = await runLoad({ url, headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: COUNTED_REQUESTS }, pid);
-    answered = latencies.get(expectedStatus)?.length ?? 0;
-  });
-  // Counted as meant only if answered as meant (a change of answer would be measured as a change of cost).
-  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`${name}: ${answered} of ${COUNTED_REQUESTS} requests answered ${expectedStatus}`);
-  return { scenario: name, [KEY]: Math.round(instructions / COUNTED_REQUESTS) };
+  const counted = { url, headers, connections: COUNTED_CONNECTIONS, seconds: 3600, amount: COUNTED_REQUESTS };
+  return { scenario: name, [KEY]: await instructionsPerRequest(pid, target.env, target.outFile, counted, expectedStatus, name) };
 }
 
 export async function runCompare(stack: Stack, scenarios: Scenario[], options: CompareOptions) {

@@ -9,9 +9,9 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { callgrindPrefix, countInstructions } from './callgrind.js';
+import { callgrindPrefix, instructionsPerRequest } from './callgrind.js';
 import { loadRow, runLoad, type Row } from './load.js';
-import { children, median, pids, sleep } from './processes.js';
+import { children, median, pids } from './processes.js';
 import { projectFile } from '../src/projectFiles.js';
 import type { Stack } from './stack.js';
 
@@ -64,18 +64,8 @@ async function measure(stack: Stack, setting: string, url: string, round: number
   const load = { url: `${url}/api/token`, headers: options.headers, connections: options.connections, seconds: options.seconds };
   if (!BY_INSTRUCTIONS) return loadRow(`tracing ${setting}, round ${round}`, await runLoad(load, pid));
   const counted = { ...load, connections: COUNTED_CONNECTIONS, amount: COUNTED_REQUESTS, seconds: 3600 };
-  let answered = 0;
-  // Each count starts from a collected heap (SIGURG: bench/stack.ts), not from where the last one left it.
-  process.kill(pid, 'SIGURG');
-  await sleep(2000);
-  const instructions = await countInstructions(pid, stack.serviceEnv, callgrindFile(setting), async () => {
-    const { result } = await runLoad(counted, pid);
-    answered = result['2xx'];
-  });
-  // A request the load generator gave up on (its timeout, in a long pause under valgrind) was
-  // still served: the count is per request sent. Any other answer means the load was not the warm path.
-  if (answered < COUNTED_REQUESTS * 0.99) throw new Error(`tracing ${setting}: ${answered} of ${COUNTED_REQUESTS} requests answered 2xx`);
-  return { scenario: `tracing ${setting}, round ${round}`, 'instructions/req': Math.round(instructions / COUNTED_REQUESTS) };
+  const name = `tracing ${setting}, round ${round}`;
+  return { scenario: name, 'instructions/req': await instructionsPerRequest(pid, stack.serviceEnv, callgrindFile(setting), counted, 200, name) };
 }
 
 export async function runTracingCost(stack: Stack, options: TracingCostOptions) {
