@@ -6,9 +6,10 @@
 // over rounds of base/floor, branch/floor and branch/base. With this checkout's own dist as the
 // base (an A/A run), branch/base must come out near 1.00, or the set-up is biased. Refusal
 // scenarios (forged …) also run the floor server's bare 401 (the service's refusal, with
-// nothing done for it): how close a refusal is to what Fastify alone costs.
+// nothing done for it): how close a refusal is to what Fastify alone costs; and the same answer
+// from node:http before Fastify: what answering at all costs.
 // BENCH_COMPARE_COUNT=instructions counts the instructions of each request instead of timing it:
-// base, branch and a floor server (which also answers the bare 401) run under valgrind
+// base, branch and a floor server (which also answers both bare 401s) run under valgrind
 // (bench/callgrind.ts); each target serves BENCH_COMPARE_UNCOUNTED (10 000) requests of the
 // scenario uncounted, then BENCH_COMPARE_COUNTED (3 000) counted per round, over 10 connections
 // (BENCH_COMPARE_SECONDS and BENCH_CONNECTIONS do not apply). The main thread's user-space
@@ -39,7 +40,7 @@ const COUNTED_CONNECTIONS = 10;
 
 type Target = { url: string; pid: () => number; env: Record<string, string | undefined>; outFile: string };
 
-/** Floor, bare 401, base and branch: timed in the stack's processes, or counted in processes of their own under valgrind. */
+/** Floor, the bare 401s, base and branch: timed in the stack's processes, or counted in processes of their own under valgrind. */
 async function startTargets(stack: Stack, dist: string) {
   const outFile = (name: string) => projectFile('bench', 'logs', `callgrind-compare-${name}.out`);
   const prefix = (name: string) => (BY_INSTRUCTIONS ? { command: 'valgrind', args: callgrindPrefix(outFile(name)) } : undefined);
@@ -54,6 +55,7 @@ async function startTargets(stack: Stack, dist: string) {
   return {
     floor: { url: `${floorUrl}/verify`, pid: floorPid, env: {}, outFile: outFile('floor') },
     'bare 401': { url: `${floorUrl}/refuse`, pid: floorPid, env: {}, outFile: outFile('floor') },
+    'node:http 401': { url: `${floorUrl}/node-http-401`, pid: floorPid, env: {}, outFile: outFile('floor') },
     base: { url: baseUrl, pid: () => pids.get('service-base')!, env: serviceEnv, outFile: outFile('base') },
     branch: { url: branchUrl, pid: () => (BY_INSTRUCTIONS ? pids.get('service-branch')! : stack.servicePid()), env: serviceEnv, outFile: outFile('branch') },
   } satisfies Record<string, Target>;
@@ -76,22 +78,23 @@ export async function runCompare(stack: Stack, scenarios: Scenario[], options: C
   const summary: Row[] = [];
   for (const scenario of scenarios) {
     const ratios = { 'base/floor': [] as number[], 'branch/floor': [] as number[], 'branch/base': [] as number[] };
-    const cpu: Record<keyof typeof targets, number[]> = { floor: [], 'bare 401': [], base: [], branch: [] };
+    const cpu: Record<keyof typeof targets, number[]> = { floor: [], 'bare 401': [], 'node:http 401': [], base: [], branch: [] };
     const refusal = scenario.name.startsWith('forged');
-    const urlOf = (name: keyof typeof targets) => (name === 'floor' || name === 'bare 401' ? targets[name].url : `${targets[name].url}${scenario.path}`);
+    const floors = refusal ? (['floor', 'bare 401', 'node:http 401'] as const) : (['floor'] as const);
+    const urlOf = (name: keyof typeof targets) => (name === 'base' || name === 'branch' ? `${targets[name].url}${scenario.path}` : targets[name].url);
     const headersOf = (name: keyof typeof targets) => (name === 'floor' ? options.floorHeaders : scenario.headers);
     // Counted: V8 has compiled each target's path for this scenario before the first count, and
     // each count must be answered as the uncounted requests mostly were (a 401 for a refusal).
     const expected: Partial<Record<keyof typeof targets, number>> = {};
     if (BY_INSTRUCTIONS) {
-      for (const name of [...(refusal ? (['floor', 'bare 401'] as const) : (['floor'] as const)), 'base', 'branch'] as const) {
+      for (const name of [...floors, 'base', 'branch'] as const) {
         const { latencies } = await runLoad({ url: urlOf(name), headers: headersOf(name), connections: COUNTED_CONNECTIONS, seconds: 3600, amount: UNCOUNTED_REQUESTS }, targets[name].pid());
         expected[name] = [...latencies].sort(([, a], [, b]) => b.length - a.length)[0]?.[0];
       }
     }
     for (let round = 1; round <= options.rounds; round++) {
       const services = round % 2 === 1 ? (['base', 'branch'] as const) : (['branch', 'base'] as const);
-      const order = [...(refusal ? (['floor', 'bare 401'] as const) : (['floor'] as const)), ...services];
+      const order = [...floors, ...services];
       const perRound: Partial<Record<keyof typeof targets, number>> = {};
       for (const name of order) {
         const row = await measure(`${scenario.name}: ${name}, round ${round}`, targets[name], urlOf(name), headersOf(name), expected[name] ?? 0, options);
@@ -106,7 +109,8 @@ export async function runCompare(stack: Stack, scenarios: Scenario[], options: C
     }
     summary.push({
       scenario: scenario.name,
-      [`floor ${unit}`]: median(cpu.floor)!, [`bare 401 ${unit}`]: refusal ? median(cpu['bare 401'])! : '', [`base ${unit}`]: median(cpu.base)!, [`branch ${unit}`]: median(cpu.branch)!,
+      [`floor ${unit}`]: median(cpu.floor)!, [`bare 401 ${unit}`]: refusal ? median(cpu['bare 401'])! : '',
+      [`node:http 401 ${unit}`]: refusal ? median(cpu['node:http 401'])! : '', [`base ${unit}`]: median(cpu.base)!, [`branch ${unit}`]: median(cpu.branch)!,
       ...Object.fromEntries(Object.entries(ratios).map(([key, list]) => [key, +median(list)!.toFixed(2)])),
     });
   }
