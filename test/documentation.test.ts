@@ -44,12 +44,17 @@ t.test('no PUBLIC_BASE_URL: a relative server; Host never appears; no-store ever
   }
   const json = JSON.parse((await svc.app.inject({ url: '/docs/json', headers: EVIL })).body);
   t.same(json.servers, [{ url: '/' }], 'Try it out calls the origin that served the page');
+  // What a client generator reads: the same server, not the contract's development one.
+  const document = JSON.parse((await svc.app.inject({ url: '/openapi.json', headers: EVIL })).body);
+  t.same(document.servers, [{ url: '/' }], '/openapi.json names the same server');
 });
 
 t.test('PUBLIC_BASE_URL names the server', async (t) => {
   const svc = await startTestService(t, { PUBLIC_BASE_URL: 'https://tokens.contoso.example/' });
   const json = JSON.parse((await svc.app.inject({ url: '/docs/json', headers: EVIL })).body);
   t.same(json.servers, [{ url: 'https://tokens.contoso.example' }]);
+  const document = JSON.parse((await svc.app.inject({ url: '/openapi.json', headers: EVIL })).body);
+  t.same(document.servers, [{ url: 'https://tokens.contoso.example' }], '/openapi.json names it too');
   for (const { url, response } of await docsResponses(svc)) t.notMatch(response.body, /evil\.example/, `${url}: no Host`);
 });
 

@@ -16,9 +16,11 @@ const CONNECTION_HEADERS = new Set(['content-length', 'connection', 'keep-alive'
 async function buildPages(contract: Record<string, unknown>, docs: Config['docs'], log: FastifyBaseLogger): Promise<FastifyInstance> {
   const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   const pages = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), exposeHeadRoutes: false });
-  await pages.register(swagger, { mode: 'static', specification: { document: structuredClone(contract) as never } });
-  // The configured public URL, else a relative server: the origin that served the page.
+  // The configured public URL, else a relative server: the origin that served the page or
+  // document (the contract's own server is a development machine's). Swagger UI and
+  // /openapi.json, which client generators read, name the same.
   const servers = [{ url: docs.publicBaseUrl ?? '/' }];
+  await pages.register(swagger, { mode: 'static', specification: { document: { ...structuredClone(contract), servers } as never } });
   await pages.register(swaggerUi, {
     routePrefix: '/docs',
     // Its own Content-Security-Policy (hashes of its inline scripts) replaces the API's strict
@@ -26,7 +28,6 @@ async function buildPages(contract: Record<string, unknown>, docs: Config['docs'
     // styles only (never scripts) may be inline on these pages.
     staticCSP: true,
     transformStaticCSP: (header: string) => header.replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';"),
-    transformSpecification: (document) => ({ ...document, servers }),
   });
   pages.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) => reply.send(pages.swagger()));
   await pages.ready();
