@@ -25,13 +25,30 @@ async function loadLocalMode() {
   }
 }
 
+/** Why this configuration is not local mode, when that may be a surprise. */
+function localModeNote(): string {
+  const set = AZURE_SETTINGS.filter((name) => process.env[name]);
+  if (process.env.NODE_ENV === 'production') return set.length === 0 ? '\nLocal mode (built-in emulators) is never used with NODE_ENV=production.\n' : '';
+  // A developer's shell often exports AZURE_TENANT_ID or AZURE_CLIENT_ID for other Azure tools.
+  return `\nLocal mode (built-in emulators) is off because ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: unset ${set.length === 1 ? 'it' : 'them'} to run locally, or set the rest.\n`;
+}
+
 function exitWithConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
-  const localModeNote = process.env.NODE_ENV === 'production' && AZURE_SETTINGS.every((name) => !process.env[name])
-    ? '\nLocal mode (built-in emulators) is never used with NODE_ENV=production.\n'
-    : '';
-  process.stderr.write(`${error.message}\n${localModeNote}\nSee .env.example for every variable and its meaning.\n`);
+  process.stderr.write(`${error.message}\n${localModeNote()}\nSee .env.example for every variable and its meaning.\n`);
   process.exit(1);
+}
+
+/** What to do when a port cannot be listened on (in use, not allowed, not this machine's address), or undefined. */
+function listenProblem(error: unknown, config: Config): string | undefined {
+  const { code, port, address } = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (port === undefined) return undefined;
+  const variable = port === config.metrics.port ? 'METRICS_PORT' : port === config.probePort ? 'PROBE_PORT' : 'PORT';
+  const where = `Port ${port} on ${address ?? config.host}`;
+  if (code === 'EADDRINUSE') return `${where} is in use by another process: stop it, or choose another port, e.g. ${variable}=${port + 1}.`;
+  if (code === 'EACCES') return `${where} may not be used by this user (ports below 1024 need privileges): choose another, e.g. ${variable}=${port + 3000}.`;
+  if (code === 'EADDRNOTAVAIL') return `${address ?? config.host} is not an address of this machine: set HOST to one (0.0.0.0 for all, 127.0.0.1 for this machine only).`;
+  return undefined;
 }
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -69,7 +86,16 @@ closeWithGrace({ delay: config.shutdownDelayMs + IN_FLIGHT_GRACE_MS }, async ({ 
   }
 });
 
-await app.listen({ port: config.port, host: config.host });
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  const problem = listenProblem(error, config);
+  if (problem === undefined) throw error;
+  process.stderr.write(`${problem}\n`);
+  await app.close();
+  await local?.close();
+  process.exit(1);
+}
 if (local && banner) {
   const { port } = app.server.address() as { port: number };
   process.stdout.write(banner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage }));

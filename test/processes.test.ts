@@ -34,6 +34,25 @@ t.test('a partial Azure configuration is an error too, not local mode', async (t
   t.equal(await service.exited, 1);
   t.match(service.output().stderr, /ACS_CONNECTION_STRING \(or ACS_ENDPOINT\) is required/);
   t.notMatch(service.output().stderr, /AZURE_CLIENT_ID is required/);
+  // A developer's shell often exports it for other Azure tools: say why this is not local mode.
+  t.match(service.output().stderr, /Local mode .* is off because AZURE_CLIENT_ID is set/);
+});
+
+t.test('a port already in use (PORT, METRICS_PORT) is named, with what to do, and no stack trace', async (t) => {
+  const { createServer } = await import('node:net');
+  const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => { taken.close(); await Promise.all([entra.close(), acs.close()]); await database.drop(); });
+  const port = String((taken.address() as { port: number }).port);
+  for (const [variable, env] of [['PORT', { PORT: port }], ['METRICS_PORT', { METRICS_PORT: port }]] as const) {
+    const service = await startServiceProcess(t, { ...testServiceEnv({ entra, acs, database }), ...env });
+    t.equal(await service.exited, 1, `${variable}: exit 1`);
+    const { stderr } = service.output();
+    t.match(stderr, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is in use by another process`), `${variable}: the port is named`);
+    t.match(stderr, new RegExp(`${variable}=`), `${variable}: the setting to change is named`);
+    t.notMatch(stderr, /\n\s+at /, `${variable}: no stack trace`);
+  }
 });
 
 t.test('migrate, serve, answer, and stop on SIGTERM: readiness first, in-flight requests finish', async (t) => {
