@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * Get an ACS access token for the caller
-         * @description Issues a new ACS access token for the caller's ACS identity. On first use the identity is
+         * @description An ACS access token for the caller's ACS identity: a recent token of the same scopes is
+         *     served again while it has enough time left (see `expiresInMinutes`), otherwise a new one is
+         *     issued; `POST /api/token/revoke` ends that. On first use the identity is
          *     created and stored (unless the service runs with `ACS_AUTO_CREATE_IDENTITY=false`, then
          *     404). Concurrent first calls for one user create exactly one identity. Query parameters
          *     other than `scopes` and `expiresInMinutes` are refused (400 `invalid_request` naming
@@ -776,7 +778,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A new ACS access token. */
+            /** @description An ACS access token (new, or a recent one served again). */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
