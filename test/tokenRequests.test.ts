@@ -37,6 +37,16 @@ t.test('bad query input is a 400 problem naming the field, and ACS is not called
   }
 });
 
+t.test('a malformed scopes list is explained in words, not by the contract\'s pattern', async (t) => {
+  for (const query of ['scopes=chat,%20voip', 'scopes=admin', 'scopes=chat,,voip']) {
+    const response = await svc.request({ url: `/api/token?${query}`, token });
+    t.equal(response.statusCode, 400, query);
+    const reason = response.json.errors?.[0]?.reason as string;
+    t.equal(reason, 'must be a comma-separated list of chat, voip, chat.join, chat.join.limited, voip.join, without spaces', `${query}: ${reason}`);
+    t.notMatch(response.json.detail, /pattern|\^\(/, `${query}: no regular expression in the detail`);
+  }
+});
+
 t.test('a new user with a bad query gets no identity either', async (t) => {
   const newcomer = svc.userToken();
   const response = await svc.request({ url: '/api/token?expiresInMinutes=5000', token: newcomer });

@@ -2,6 +2,7 @@
 // (no stack, SQL or upstream body). This is the one place where errors become statuses.
 import type { FastifyError } from 'fastify';
 import { AcsError } from '../acs/acsErrors.js';
+import { ACS_SCOPES } from '../acs/acsScopes.js';
 import { AuthError } from '../auth/authError.js';
 import { KeySetUnavailableError } from '../auth/signingKeys.js';
 import type { AuthConfig } from '../auth/authSettings.js';
@@ -38,6 +39,11 @@ function invalidTokenProblem(error: AuthError, requiredScope: string): HttpProbl
   return problem;
 }
 
+/** Parameters whose contract pattern is a list a reader should see in words, not as a regular expression. */
+const PATTERN_REASONS = new Map([
+  ['scopes', `must be a comma-separated list of ${ACS_SCOPES.join(', ')}, without spaces`],
+]);
+
 /** Fastify/Ajv validation errors → which parameter was wrong, and why. */
 function invalidParams(error: FastifyError): InvalidParam[] {
   const location = ({ querystring: 'query', headers: 'header', body: 'body', params: 'path' } as const)[
@@ -46,7 +52,8 @@ function invalidParams(error: FastifyError): InvalidParam[] {
   return (error.validation ?? []).map((v) => {
     const missing = (v.params as { missingProperty?: string }).missingProperty;
     const name = missing ?? v.instancePath.replace(/^\//, '').split('/')[0] ?? '';
-    return { in: location, name, reason: missing ? 'is required' : v.message ?? 'is invalid' };
+    const reason = missing ? 'is required' : (v.keyword === 'pattern' ? PATTERN_REASONS.get(name) : undefined) ?? v.message ?? 'is invalid';
+    return { in: location, name, reason };
   });
 }
 
