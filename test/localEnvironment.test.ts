@@ -74,6 +74,13 @@ t.test('the local service end to end', async (t) => {
     t.equal(refused.status, 400, `?${query} → 400`);
     t.equal(refused.body.code, 'invalid_request');
   }
+  // The detail says what a user name is, in words that fit `npm run -s token -- --user 'a b'`
+  // as well as the query string.
+  for (const query of ['', 'user=a%20b', `user=${'x'.repeat(65)}`]) {
+    const { detail } = (await localToken(query)).body;
+    t.match(detail, /1 to 64 of A-Z a-z 0-9 \. _ @ -/, `?${query}: the rule`);
+    t.notMatch(detail, /\?user=/, `?${query}: no query-string wording`);
+  }
 
   // A second service on the same data folder is refused while this one runs.
   await t.rejects(startLocalEnvironment({ PGLITE_DATA_DIR: dataDir }), /Another local-mode service \(process \d+\) uses/);
