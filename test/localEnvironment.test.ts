@@ -1,10 +1,11 @@
 // Local mode in-process: the mode decision, the local token route, and the service working
 // end to end on PGlite with the emulators it starts itself (Teams on-behalf-of included).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { isLocalMode } from '../src/config/localModeSwitch.js';
 import { LOCAL_TENANTS, startLocalEnvironment } from '../src/local/localMode.js';
+import { projectFile } from '../src/projectFiles.js';
 import { assertMatchesContract } from './helpers/contractValidator.js';
 
 // Several local services start here, and one idles past the pool's idle timeout: a time budget
@@ -73,6 +74,13 @@ t.test('the local service end to end', async (t) => {
     const refused = await localToken(query);
     t.equal(refused.status, 400, `?${query} → 400`);
     t.equal(refused.body.code, 'invalid_request');
+  }
+  // The detail says what a user name is, in words that fit `npm run -s token -- --user 'a b'`
+  // as well as the query string.
+  for (const query of ['', 'user=a%20b', `user=${'x'.repeat(65)}`]) {
+    const { detail } = (await localToken(query)).body;
+    t.match(detail, /1 to 64 of A-Z a-z 0-9 \. _ @ -/, `?${query}: the rule`);
+    t.notMatch(detail, /\?user=/, `?${query}: no query-string wording`);
   }
 
   // A second service on the same data folder is refused while this one runs.
@@ -192,6 +200,12 @@ t.test('local mode answers only requests addressed to a loopback name', async (t
       t.equal(JSON.parse(response.body).code, 'host_not_allowed');
     }
   }
+  // The detail names the Host names that are served, as the contract's row for the code does.
+  const row = readFileSync(projectFile('openapi.yaml'), 'utf8').split('\n').find((line) => line.includes('`host_not_allowed`'))!;
+  const served = [...row.matchAll(/`([^`]+)`/g)].map(([, name]) => name!).filter((name) => name !== 'host_not_allowed' && name !== 'Host');
+  t.same(served, ['localhost', '*.localhost', '127.x.x.x', '[::1]'], 'the contract\'s names');
+  const { detail } = JSON.parse((await app.inject({ url: '/healthz', headers: { host: 'evil.example' } })).body);
+  for (const name of served) t.ok(detail.includes(name), `the 421 detail names ${name}: ${detail}`);
   // Nothing was done for the refused requests: mallory got no token, alice no second identity.
   const audit = await app.pool.query("SELECT count(*)::int AS n FROM acs_identities");
   t.equal(audit.rows[0].n, 1, 'one identity: alice\'s, made by the served requests');

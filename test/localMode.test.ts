@@ -1,6 +1,7 @@
 // Local mode as a newcomer meets it: `npm start` in a fresh copy of the project, with a .env
 // copied from .env.example, no DATABASE_URL and no Azure settings. The test runs the banner's own commands, restarts the
-// service to check that the user's identity survived, and stops it with SIGTERM.
+// service to check that the user's identity survived, and stops it with SIGTERM. It also runs `npm run -s token` as a
+// newcomer gets it wrong: an unknown option, no service on the port, no --port (the port is .env's).
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -68,6 +69,35 @@ async function runBannerCommands(commands: string[]): Promise<any> {
   return JSON.parse(stdout);
 }
 
+/** Runs `npm run -s token -- …` in the project's copy (whose .env sets PORT), as a reader would. */
+async function tokenScript(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('npm', ['run', '-s', 'token', '--', ...args], { cwd: folder, env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+    return { code, stdout, stderr };
+  }
+}
+
+t.test('npm run -s token: a wrong option, and no service on the port', async (t) => {
+  const wrong = await tokenScript('--users', 'alice');
+  t.equal(wrong.code, 1, 'an unknown option: exit 1');
+  t.equal(wrong.stderr.trim().split('\n').length, 1, `one line: ${wrong.stderr}`);
+  t.match(wrong.stderr, /--users/, 'names the option');
+  t.match(wrong.stderr, /--user\b.*--tenant.*--teams.*--oidc.*--port/, 'and the accepted ones');
+  t.notMatch(wrong.stderr, /TypeError|ERR_PARSE_ARGS|\n\s+at /, 'no stack');
+  t.equal(wrong.stdout, '');
+
+  // Nothing listens yet: the port is .env's (PORT is not in the environment), and the message
+  // names both ways out.
+  const none = await tokenScript('--user', 'alice');
+  t.equal(none.code, 1);
+  t.match(none.stderr, new RegExp(`No service answers on port ${port}\\b`), 'the port from ./.env');
+  t.match(none.stderr, /npm start/);
+  t.match(none.stderr, /--port N/, 'a service on another port: --port');
+});
+
 t.test('npm start, the banner\'s commands, a restart, and SIGTERM', async (t) => {
   // Whatever happens, no service is left running.
   const started: Array<{ kill(): void }> = [];
@@ -92,6 +122,10 @@ t.test('npm start, the banner\'s commands, a restart, and SIGTERM', async (t) =>
   const answer = await runBannerCommands(first.commands);
   t.match(answer, { token: String, expiresOn: String, user: { communicationUserId: /^8:acs:/ } }, 'the curl got an ACS token');
   const identity = answer.user.communicationUserId as string;
+  // Without --port, the script finds the service on the port that ./.env gives both.
+  const fromEnvFile = await tokenScript('--user', 'alice');
+  t.equal(fromEnvFile.code, 0, `a token without --port: ${fromEnvFile.stderr}`);
+  t.match(fromEnvFile.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'a token, and nothing else');
   t.ok(existsSync(join(folder, '.data', 'pglite')), 'data kept in .data/');
 
   first.stop();

@@ -6,6 +6,10 @@ export function localBanner({ port, host, entra, acs, storage }: { port: number;
   const exposed = host === '127.0.0.1' || host === 'localhost' || host === '::1'
     ? ''
     : `\n  WARNING  HOST=${host}: anyone who reaches this port can mint local tokens.\n`;
+  // The storage words are localMode.ts's: only the in-memory database forgets its users.
+  const users = storage.endsWith('in memory only')
+    ? 'Each user name is its own user, forgotten when the service stops (the database is in memory).'
+    : 'Each user name is its own user, kept across restarts.';
   return `
   ACS token service — LOCAL MODE: no Azure account needed, nothing leaves this machine.
 
@@ -19,8 +23,9 @@ ${exposed}
     TOKEN=$(npm run -s token -- --user alice${portArgument})
     curl -s ${base}/api/token -H "Authorization: Bearer $TOKEN"
 
-  Each user name is its own user, kept across restarts. To use real Azure instead, set
-  DATABASE_URL, ACS_CONNECTION_STRING, AZURE_TENANT_ID and AZURE_CLIENT_ID (see .env.example).
+  ${users}
+  To use real Azure instead, set DATABASE_URL, ACS_CONNECTION_STRING, AZURE_TENANT_ID and
+  AZURE_CLIENT_ID (see .env.example).
 
 `;
 }

@@ -22,7 +22,7 @@ export default fp(async function localTokenRoute(app, { entra }: { entra: EntraE
   app.get<{ Querystring: LocalTokenQuery }>('/local/token', async (request, reply) => {
     const { user, tenant = 'contoso', teams, issuer = 'entra' } = request.query;
     if (typeof user !== 'string' || !USER_NAME.test(user)) {
-      throw new HttpProblem(400, 'invalid_request', 'Name the user: ?user=alice (letters, digits, . _ @ -; at most 64).', {
+      throw new HttpProblem(400, 'invalid_request', 'The user name must be 1 to 64 of A-Z a-z 0-9 . _ @ - (e.g. alice).', {
         errors: [{ in: 'query', name: 'user', reason: 'is required: 1 to 64 of A-Z a-z 0-9 . _ @ -' }],
       });
     }

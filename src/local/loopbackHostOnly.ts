@@ -19,7 +19,7 @@ export default fp(async function loopbackHostOnly(app) {
   app.addHook('onRequest', async (request) => {
     if (!isLoopbackHostHeader(request.headers.host)) {
       throw new HttpProblem(421, 'host_not_allowed',
-        'Local mode answers only requests addressed to localhost, 127.0.0.1 or [::1] (the Host header): a page of another site cannot use it.');
+        'Local mode answers only requests addressed to localhost, *.localhost, 127.x.x.x or [::1] (the Host header): a page of another site cannot use it.');
     }
   });
 }, { name: 'loopback-host-only' });
