@@ -98,5 +98,5 @@ try {
 }
 if (local && banner) {
   const { port } = app.server.address() as { port: number };
-  process.stdout.write(banner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage }));
+  process.stdout.write(banner({ port, host: config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage, kept: local.kept }));
 }

@@ -1,6 +1,6 @@
 // Local mode's banner says what is kept across a restart only where it is: with the data on disk
-// (the default, .data/), not with PGLITE_DATA_DIR=memory://. The storage words come from a real
-// local environment, as server.ts hands them over.
+// (the default, .data/), not with PGLITE_DATA_DIR=memory://. What it is given comes from a real
+// local environment, as server.ts hands it over.
 import t from 'tap';
 import { localBanner } from '../src/local/localBanner.js';
 import { startLocalEnvironment } from '../src/local/localMode.js';
@@ -10,7 +10,7 @@ t.setTimeout(240_000);
 async function bannerFor(env: NodeJS.ProcessEnv): Promise<string> {
   const local = await startLocalEnvironment({ LOG_LEVEL: 'silent', ...env });
   try {
-    return localBanner({ port: 3000, host: local.config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage });
+    return localBanner({ port: 3000, host: local.config.host, entra: local.entra.authorityHost, acs: local.acs.endpoint, storage: local.storage, kept: local.kept });
   } finally {
     await local.close();
   }

@@ -1,15 +1,14 @@
 // What local mode prints when it is up: what is emulated, where data lives, and two commands
 // that work as pasted (a test runs them).
-export function localBanner({ port, host, entra, acs, storage }: { port: number; host: string; entra: string; acs: string; storage: string }): string {
+export function localBanner({ port, host, entra, acs, storage, kept }: { port: number; host: string; entra: string; acs: string; storage: string; kept: boolean }): string {
   const base = `http://localhost:${port}`;
   const portArgument = port === 3000 ? '' : ` --port ${port}`;
   const exposed = host === '127.0.0.1' || host === 'localhost' || host === '::1'
     ? ''
     : `\n  WARNING  HOST=${host}: anyone who reaches this port can mint local tokens.\n`;
-  // The storage words are localMode.ts's: only the in-memory database forgets its users.
-  const users = storage.endsWith('in memory only')
-    ? 'Each user name is its own user, forgotten when the service stops (the database is in memory).'
-    : 'Each user name is its own user, kept across restarts.';
+  const users = kept
+    ? 'Each user name is its own user, kept across restarts.'
+    : 'Each user name is its own user, forgotten when the service stops (the database is in memory).';
   return `
   ACS token service — LOCAL MODE: no Azure account needed, nothing leaves this machine.
 

@@ -129,6 +129,8 @@ export interface LocalEnvironment {
   acs: AcsEmulator;
   /** Where data lives, in words, for the banner. */
   storage: string;
+  /** Whether users are kept across restarts (false: an embedded database in memory only). */
+  kept: boolean;
   /** Where the service's log lines go: standard output, as readable lines rather than JSON. */
   logStream: LogSink;
   /**
@@ -249,6 +251,7 @@ export async function startLocalEnvironment(env: NodeJS.ProcessEnv): Promise<Loc
     storage: embedded
       ? (dataDir ? `embedded PostgreSQL (PGlite), data in ${dataDir}` : 'embedded PostgreSQL (PGlite), in memory only')
       : 'PostgreSQL at DATABASE_URL',
+    kept: embedded === undefined || dataDir !== undefined,
     logStream: prettyLogStream(),
     async adoptStoredIdentities(pool) {
       const { rows } = await pool.query<{ acs_user_id: string }>(
