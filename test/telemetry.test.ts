@@ -192,7 +192,8 @@ for (const exporter of ['OTLP', 'Azure Monitor']) {
   });
 }
 
-t.test('OTLP at a ratio of 0.5: a request not kept makes no span at all, and its log line no trace id', async (t) => {
+/** The emulators, a database and a service exporting its traces alone, as http/json, to a receiver; `env` added. */
+async function startTracedService(t: Test, env: Record<string, string>) {
   const [entra, acs, database, receiver] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase(), startOtlpReceiver()]);
   t.teardown(async () => { await Promise.all([entra.close(), acs.close(), receiver.close()]); await database.drop(); });
   const service = await startWithBootstrap(t, {
@@ -201,9 +202,14 @@ t.test('OTLP at a ratio of 0.5: a request not kept makes no span at all, and its
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-    OTEL_TRACES_SAMPLER_ARG: '0.5',
+    ...env,
   });
   t.ok(service.url, `listening ${service.output().stderr}`);
+  return { entra, acs, receiver, service };
+}
+
+t.test('OTLP at a ratio of 0.5: a request not kept makes no span at all, and its log line no trace id', async (t) => {
+  const { entra, receiver, service } = await startTracedService(t, { OTEL_TRACES_SAMPLER_ARG: '0.5' });
   // TraceIdRatioBased decides by the trace id: at 0.5 it keeps the first and drops the second.
   const kept = `${'0'.repeat(31)}1`;
   const dropped = `ffffffff${'0'.repeat(24)}`;
@@ -220,6 +226,26 @@ t.test('OTLP at a ratio of 0.5: a request not kept makes no span at all, and its
   t.same(spans.filter((span) => span.traceId !== kept).map((span) => span.name), [], 'nothing of the other request: no span, no statement or ACS call as a trace of its own');
   const requestLines = service.output().stdout.split('\n').filter((line) => line.includes('"msg":"request"') && line.includes('/api/token')).map((line) => JSON.parse(line) as Record<string, unknown>);
   t.same(requestLines.map((line) => line.trace_id), [kept, undefined], "the kept request's line carries its trace id, the other's none");
+});
+
+// A statement that waits for a connection must run in its own request's context, not in that of
+// the request that releases the connection (instrumentation-pg's ignoreConnectSpans broke this).
+t.test('OTLP, a pool of one: a statement that waited for the connection is in its own trace', async (t) => {
+  const { entra, acs, receiver, service } = await startTracedService(t, { DATABASE_POOL_MAX: '1', OTEL_BSP_SCHEDULE_DELAY: '100' });
+  const waiter = entra.mintAccessToken();
+  t.equal((await fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${waiter}` } })).status, 200);
+  // The first token of a new user holds the only connection while ACS creates its identity.
+  acs.setLatency(1000);
+  const [holderTrace, waiterTrace] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+  const holding = fetch(`${service.url}/api/token`, { headers: { authorization: `Bearer ${entra.mintAccessToken()}`, traceparent: traceparent(holderTrace, true) } });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const waiting = fetch(`${service.url}/api/user`, { headers: { authorization: `Bearer ${waiter}`, traceparent: traceparent(waiterTrace, true) } });
+  t.same((await Promise.all([holding, waiting])).map((answer) => answer.status), [200, 200]);
+  const lookups = (traceId: string) => receiver.spans().filter((span) => span.traceId === traceId && span.attributes['db.postgresql.plan'] === 'identity_lookups');
+  t.ok(await receiver.waitFor(() => lookups(waiterTrace).length > 0), "the waiting lookup is in its request's trace");
+  t.equal(lookups(holderTrace).length, 1, 'and the holder has only its own');
+  // The wait itself shows in the waiter's trace, as its pool checkout.
+  t.ok(receiver.spans().some((span) => span.traceId === waiterTrace && span.name.startsWith('pg-pool.connect')), "the waiter's trace holds its pool checkout");
 });
 
 t.test("Azure Monitor: parentbased_always_on keeps every trace, whatever the caller's flag", async (t) => {
