@@ -29,6 +29,8 @@ async function loadLocalMode() {
 function localModeNote(): string {
   const set = AZURE_SETTINGS.filter((name) => process.env[name]);
   if (process.env.NODE_ENV === 'production') return set.length === 0 ? '\nLocal mode (built-in emulators) is never used with NODE_ENV=production.\n' : '';
+  // No Azure setting: local mode is on, and the error is its own.
+  if (set.length === 0) return '';
   // A developer's shell often exports AZURE_TENANT_ID or AZURE_CLIENT_ID for other Azure tools.
   return `\nLocal mode (built-in emulators) is off because ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: unset ${set.length === 1 ? 'it' : 'them'} to run locally, or set the rest.\n`;
 }
@@ -41,11 +43,13 @@ function exitWithConfigError(error: unknown): never {
 
 /** What to do when a port cannot be listened on (in use, not allowed, not this machine's address), or undefined. */
 function listenProblem(error: unknown, config: Config): string | undefined {
-  const { code, port, address } = error as NodeJS.ErrnoException & { port?: number; address?: string };
-  if (port === undefined) return undefined;
+  const { code, syscall, port, address } = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  // Only a listen's own failure: the start-up hooks that listen runs also connect to the database.
+  if (syscall !== 'listen' || port === undefined) return undefined;
+  const another = port < 65535 ? port + 1 : port - 1;
   const variable = port === config.metrics.port ? 'METRICS_PORT' : port === config.probePort ? 'PROBE_PORT' : 'PORT';
   const where = `Port ${port} on ${address ?? config.host}`;
-  if (code === 'EADDRINUSE') return `${where} is in use by another process: stop it, or choose another port, e.g. ${variable}=${port + 1}.`;
+  if (code === 'EADDRINUSE') return `${where} is in use by another process: stop it, or choose another port, e.g. ${variable}=${another}.`;
   if (code === 'EACCES') return `${where} may not be used by this user (ports below 1024 need privileges): choose another, e.g. ${variable}=${port + 3000}.`;
   if (code === 'EADDRNOTAVAIL') return `${address ?? config.host} is not an address of this machine: set HOST to one (0.0.0.0 for all, 127.0.0.1 for this machine only).`;
   return undefined;
@@ -92,8 +96,9 @@ try {
   const problem = listenProblem(error, config);
   if (problem === undefined) throw error;
   process.stderr.write(`${problem}\n`);
-  await app.close();
-  await local?.close();
+  // Closed for the emulators' and the database's sake; exit 1 whatever that meets.
+  await app.close().catch(() => undefined);
+  await local?.close().catch(() => undefined);
   process.exit(1);
 }
 if (local && banner) {

@@ -125,6 +125,8 @@ t.test('invalid values are each named', async (t) => {
     [{ HTTP_REQUEST_TIMEOUT_MS: '300001' }, /HTTP_REQUEST_TIMEOUT_MS must be <= 300000/],
     [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '72s' }, /HTTP_KEEP_ALIVE_TIMEOUT_MS must be integer/],
     [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }, /HTTP_HEADERS_TIMEOUT_MS \(20000\) must not exceed HTTP_REQUEST_TIMEOUT_MS \(10000\)/],
+    // Else the metrics server takes the port first, and the API's listen fails as if another process had it.
+    [{ PORT: '3000', METRICS_PORT: '3000' }, /METRICS_PORT \(3000\) must be a port of its own, not PORT/],
   ];
   for (const [override, expected] of cases) {
     const problems = problemsOf({ ...minimal, ...override });

@@ -19,7 +19,8 @@ t.test('a healthy service', async (t) => {
 
   const contract = await svc.request({ url: '/openapi.json' });
   t.equal(contract.statusCode, 200);
-  t.same(contract.json, parse(readFileSync(projectFile('openapi.yaml'), 'utf8')), '/openapi.json is openapi.yaml');
+  // Its servers name this service (test/documentation.test.ts), not the contract's development one.
+  t.same(contract.json, { ...parse(readFileSync(projectFile('openapi.yaml'), 'utf8')), servers: contract.json.servers }, '/openapi.json is openapi.yaml');
   const docs = await svc.app.inject({ url: '/docs/' });
   t.equal(docs.statusCode, 200);
   t.match(docs.headers['content-type'], /text\/html/);

@@ -38,6 +38,13 @@ t.test('a partial Azure configuration is an error too, not local mode', async (t
   t.match(service.output().stderr, /Local mode .* is off because AZURE_CLIENT_ID is set/);
 });
 
+t.test('a configuration error of local mode itself says nothing of local mode being off', async (t) => {
+  const service = await startServiceProcess(t, { LOCAL_ACS_TOKEN_SECONDS: '1', PGLITE_DATA_DIR: 'memory://' });
+  t.equal(await service.exited, 1);
+  t.match(service.output().stderr, /LOCAL_ACS_TOKEN_SECONDS/, 'the problem is named');
+  t.notMatch(service.output().stderr, /is off because/);
+});
+
 t.test('a port already in use (PORT, METRICS_PORT) is named, with what to do, and no stack trace', async (t) => {
   const { createServer } = await import('node:net');
   const [entra, acs, database] = await Promise.all([startEntraEmulator(), startAcsEmulator(), createTestDatabase()]);

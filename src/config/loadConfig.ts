@@ -84,6 +84,9 @@ function assemble(raw: ConfigEnv, env: Record<string, string | undefined>, allow
   if (raw.PROBE_PORT !== undefined && raw.PROBE_PORT !== 0 && (raw.PROBE_PORT === raw.PORT || raw.PROBE_PORT === raw.METRICS_PORT)) {
     problems.push(`PROBE_PORT (${raw.PROBE_PORT}) must be a port of its own, not PORT or METRICS_PORT`);
   }
+  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) {
+    problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must be a port of its own, not PORT (leave it unset to serve /metrics on PORT)`);
+  }
   const http = section(() => httpServerLimits(raw, problems));
   const overload = section(() => overloadSettings(raw, problems));
   const pages = section(() => pageSettings(raw, problems));
